@@ -1,0 +1,99 @@
+/** Seeded pseudo-random numbers: every random choice of the world flows from one of these. */
+
+/** Mixes a 32-bit integer (murmur3 finaliser). */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Hashes a list of integers and strings into one 32-bit seed. */
+export function hashSeed(...parts: (number | string)[]): number {
+  let h = 0x9e3779b9;
+  for (const p of parts) {
+    if (typeof p === "number") {
+      // Split doubles into two 32-bit words so large seeds do not collide.
+      const lo = p >>> 0;
+      const hi = Math.floor(p / 4294967296) >>> 0;
+      h = fmix32(h ^ lo) + 0x6d2b79f5;
+      h = fmix32(h ^ hi);
+    } else {
+      for (let i = 0; i < p.length; i++) h = fmix32(h ^ p.charCodeAt(i)) + i;
+      h = fmix32(h ^ p.length);
+    }
+  }
+  return h >>> 0;
+}
+
+/** A small, fast generator (sfc32) with the helpers the world needs. */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    this.a = 0x9e3779b9;
+    this.b = seed >>> 0;
+    this.c = fmix32(seed ^ 0x243f6a88);
+    this.d = 1;
+    for (let i = 0; i < 12; i++) this.nextU32();
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** Uniform float in [0, 1). */
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** A uniformly chosen element. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)];
+  }
+
+  /** Index drawn with the given non-negative weights. */
+  weighted(weights: readonly number[]): number {
+    let total = 0;
+    for (const w of weights) total += w;
+    let r = this.next() * total;
+    for (let i = 0; i < weights.length; i++) {
+      r -= weights[i];
+      if (r < 0) return i;
+    }
+    return weights.length - 1;
+  }
+
+  /** Fisher–Yates shuffle in place; returns the array. */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const t = xs[i];
+      xs[i] = xs[j];
+      xs[j] = t;
+    }
+    return xs;
+  }
+}
