@@ -1,0 +1,48 @@
+/** Parsers for CLI option values; each throws an error naming the option. */
+import { InvalidArgumentError } from "commander";
+import { parseOpRange } from "../world/mixture.js";
+
+/** "2-20" or "2,3,5" or "2-4,8" → sorted unique ops. */
+export function parseOps(value: string): number[] {
+  const ops = new Set<number>();
+  for (const part of value.split(",")) {
+    if (!part.trim()) continue;
+    try {
+      const [lo, hi] = parseOpRange(part, "--ops");
+      for (let op = lo; op <= hi; op++) ops.add(op);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  }
+  if (ops.size === 0) throw new InvalidArgumentError("--ops: no op given");
+  return [...ops].sort((a, b) => a - b);
+}
+
+/** A comma-separated list. */
+export function parseList(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A non-negative safe integer. */
+export function parseNat(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** A positive safe integer. */
+export function parsePos(name: string) {
+  const nat = parseNat(name);
+  return (value: string): number => {
+    const n = nat(value);
+    if (n < 1) throw new InvalidArgumentError(`${name} must be at least 1, got ${n}`);
+    return n;
+  };
+}

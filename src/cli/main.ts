@@ -1,0 +1,18 @@
+/** The `interplay` command line. */
+import { Command } from "commander";
+import { registerGenerate } from "./generate.js";
+
+const program = new Command();
+program
+  .name("interplay")
+  .description("A lab for how pre-training, mid-training and RL interact in small reasoning language models")
+  .version("0.1.0")
+  .showHelpAfterError();
+registerGenerate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  console.error(`interplay: ${(e as Error).message}`);
+  process.exitCode = 1;
+}
