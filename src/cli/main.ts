@@ -1,6 +1,7 @@
 /** The `interplay` command line. */
 import { Command } from "commander";
 import { registerGenerate } from "./generate.js";
+import { registerStats } from "./stats.js";
 
 const program = new Command();
 program
@@ -9,6 +10,7 @@ program
   .version("0.1.0")
   .showHelpAfterError();
 registerGenerate(program);
+registerStats(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -105,7 +105,7 @@ export function edgeCount(d: Def): number {
  * `tau`: temperature of the layer-width softmax; `mScale`/`mExtra`: the parameters in play are
  * drawn from [n, round(s·mScale) + mExtra]; `wDangling`: preference for parents that have no child yet.
  */
-export const CALIBRATION = { tau: 0.3, mScale: 1.3, mExtra: 1, wDangling: 3 } as const;
+export const CALIBRATION = { tau: 0.1, mScale: 2, mExtra: 1, wDangling: 3 };
 
 /** One draw; null when a rule rejects it. */
 export function drawOnce(

@@ -1,0 +1,69 @@
+/** Process verification of generated traces and RL rewards (verification.md §2–4). */
+import { type Gold, type Verdict, type VerifyOptions, verifyTrace } from "./compare.js";
+import { parseTrace } from "./parse.js";
+import {
+  allRewards,
+  type CompositeOptions,
+  type PenaltyBreakdown,
+  type RewardValues,
+  rewardBreakdown,
+} from "./rewards.js";
+
+export {
+  DEFAULT_VERIFY_OPTIONS,
+  ERROR_CATEGORIES,
+  type ErrorCategory,
+  type Gold,
+  type Verdict,
+  type VerdictErrors,
+  type VerifyOptions,
+  verifyTrace,
+} from "./compare.js";
+export {
+  DEFAULT_PARSE_OPTIONS,
+  isVariable,
+  normalizeName,
+  type ParsedNode,
+  type ParsedTrace,
+  type ParseOptions,
+  parseLinear,
+  parseTrace,
+} from "./parse.js";
+export {
+  allRewards,
+  COMPOSITE_FORMS,
+  type CompositeForm,
+  type CompositeOptions,
+  type CompositeReward,
+  compositeReward,
+  DEFAULT_COMPOSITE_OPTIONS,
+  type OutcomeReward,
+  outcomeReward,
+  type PenaltyBreakdown,
+  type ProcessReward,
+  processReward,
+  REWARD_NAMES,
+  type RewardName,
+  type RewardValues,
+  rewardBreakdown,
+  rewardByName,
+  type StrictReward,
+  strictReward,
+} from "./rewards.js";
+
+/** Options of verifySample: verification policies plus composite-reward options. */
+export type SampleOptions = VerifyOptions & CompositeOptions;
+
+/** A verdict with every reward scalar and the penalty parts. */
+export type SampleResult = Verdict & { rewards: RewardValues; breakdown: PenaltyBreakdown };
+
+/** Parses, verifies and scores one sampled completion (or full text) against its problem. */
+export function verifySample(completion: string, problem: Gold, opts: SampleOptions = {}): SampleResult {
+  const verdict = verifyTrace(parseTrace(completion), problem, opts);
+  const nGold = Math.max(1, problem.graph.nodes.length);
+  return {
+    ...verdict,
+    rewards: allRewards(verdict, nGold, opts),
+    breakdown: rewardBreakdown(verdict, nGold),
+  };
+}

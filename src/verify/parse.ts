@@ -1,0 +1,672 @@
+/**
+ * Parsing a generated trace into a predicted dependency graph Ĝ (verification.md §2).
+ *
+ * A hand-written single-pass scanner: no regular expressions in the hot path, work linear in the
+ * input length (every cursor only moves forward, parenthesis depth and parent lists are bounded),
+ * and it never throws on model output.
+ */
+import type { Lin } from "../world/linear.js";
+
+/** One node of Ĝ: a `Define NAME as V;` step. */
+export interface ParsedNode {
+  /** Normalised name (trimmed, whitespace collapsed). */
+  name: string;
+  /** The variable the step defines (only used to link steps). */
+  variable: string;
+  /** Names of the parent nodes, in order of first use. */
+  parents: string[];
+  /** Value of the step's last assignment to its variable, or null when none could be read. */
+  value: Lin | null;
+  /** True when some equation of the step has a written result that disagrees with its operands. */
+  slip: boolean;
+}
+
+/** The result of parsing one trace. */
+export interface ParsedTrace {
+  /** Nodes keyed by normalised name, in trace order (the first definition wins). */
+  nodes: Map<string, ParsedNode>;
+  /** The extracted final answer, or null when there is none. */
+  answer: string | null;
+  /** True when no `Define` step could be read at all. */
+  parseFailed: boolean;
+  /** True when the text has `Define` steps but reaches neither `</solution>` nor an answer. */
+  truncated: boolean;
+  /** Non-fatal problems found while parsing (duplicate definitions, malformed clauses, ...). */
+  issues: string[];
+}
+
+/** Bounds that keep the parser's work linear on adversarial input. */
+export interface ParseOptions {
+  /** Most issues recorded verbatim; the rest are only counted (default 50). */
+  maxIssues?: number;
+  /** Most parents one node or intermediate variable may collect (default 64). */
+  maxParents?: number;
+  /** Deepest nesting of parentheses and unary signs the evaluator follows (default 200). */
+  maxDepth?: number;
+}
+
+/** Default parse bounds. */
+export const DEFAULT_PARSE_OPTIONS: Readonly<Required<ParseOptions>> = {
+  maxIssues: 50,
+  maxParents: 64,
+  maxDepth: 200,
+};
+
+/** What a variable stands for: the nodes it came from and its value (null when unknown). */
+interface Binding {
+  deps: number[];
+  ok: boolean;
+  a: number;
+  b: number;
+}
+
+// Character codes.
+const SPACE = 32;
+const SEMI = 59;
+const EQ = 61;
+const DOT = 46;
+const PLUS = 43;
+const MINUS = 45;
+const STAR = 42;
+const SLASH = 47;
+const LPAREN = 40;
+const RPAREN = 41;
+const LT = 60;
+const UNDERSCORE = 95;
+
+const isWs = (c: number): boolean => c === SPACE || (c >= 9 && c <= 13) || c === 160;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isWordChar = (c: number): boolean => isLetter(c) || isDigit(c) || c === UNDERSCORE;
+
+/** True when s is a variable name: one ASCII letter followed by digits. */
+export function isVariable(s: string): boolean {
+  if (s.length === 0 || !isLetter(s.charCodeAt(0))) return false;
+  for (let i = 1; i < s.length; i++) if (!isDigit(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Trims and collapses every whitespace run to one space. */
+export function normalizeName(s: string): string {
+  let clean = true;
+  let prevSpace = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === SPACE) {
+      if (prevSpace) {
+        clean = false;
+        break;
+      }
+      prevSpace = true;
+    } else if (isWs(c)) {
+      clean = false;
+      break;
+    } else prevSpace = false;
+  }
+  if (clean && !prevSpace) return s;
+  return s.replace(/\s+/g, " ").trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear arithmetic evaluator over a range of the text. Results go to module-level registers so the
+// hot path allocates nothing; the parser is not re-entrant (it never calls back into user code).
+
+let S = "";
+let P = 0;
+let END = 0;
+let DEPTH = 0;
+let MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
+let ENV: Map<string, Binding> | null = null;
+let RA = 0;
+let RB = 0;
+
+function skipWs(): void {
+  while (P < END && isWs(S.charCodeAt(P))) P++;
+}
+
+function evalExpr(): boolean {
+  if (!evalTerm()) return false;
+  let a = RA;
+  let b = RB;
+  for (;;) {
+    skipWs();
+    if (P >= END) break;
+    const c = S.charCodeAt(P);
+    if (c !== PLUS && c !== MINUS) break;
+    P++;
+    if (!evalTerm()) return false;
+    if (c === PLUS) {
+      a += RA;
+      b += RB;
+    } else {
+      a -= RA;
+      b -= RB;
+    }
+  }
+  RA = a;
+  RB = b;
+  return true;
+}
+
+function evalTerm(): boolean {
+  if (!evalUnary()) return false;
+  let a = RA;
+  let b = RB;
+  for (;;) {
+    skipWs();
+    if (P >= END) break;
+    const c = S.charCodeAt(P);
+    if (c !== STAR && c !== SLASH) break;
+    P++;
+    if (!evalUnary()) return false;
+    if (c === STAR) {
+      if (a !== 0 && RA !== 0) return false; // x·x is not linear
+      const na = a * RB + RA * b;
+      b *= RB;
+      a = na;
+    } else {
+      if (RA !== 0 || RB === 0) return false;
+      a /= RB;
+      b /= RB;
+    }
+  }
+  RA = a;
+  RB = b;
+  return true;
+}
+
+function evalUnary(): boolean {
+  skipWs();
+  if (P >= END) return false;
+  const c = S.charCodeAt(P);
+  if (c === MINUS || c === PLUS) {
+    if (++DEPTH > MAX_DEPTH) return false;
+    P++;
+    const ok = evalUnary();
+    DEPTH--;
+    if (ok && c === MINUS) {
+      RA = -RA;
+      RB = -RB;
+    }
+    return ok;
+  }
+  return evalPrimary();
+}
+
+function evalPrimary(): boolean {
+  const c = S.charCodeAt(P);
+  if (c === LPAREN) {
+    if (++DEPTH > MAX_DEPTH) return false;
+    P++;
+    if (!evalExpr()) return false;
+    skipWs();
+    if (P >= END || S.charCodeAt(P) !== RPAREN) return false;
+    P++;
+    DEPTH--;
+    return true;
+  }
+  if (isDigit(c)) return readNumber();
+  if (isLetter(c)) {
+    const p0 = P;
+    P++;
+    let onlyDigits = true;
+    while (P < END) {
+      const d = S.charCodeAt(P);
+      if (!isWordChar(d)) break;
+      if (!isDigit(d)) onlyDigits = false;
+      P++;
+    }
+    if (!onlyDigits) return false;
+    if (P - p0 === 1 && c === 120 /* x */ && (ENV === null || !ENV.has("x"))) {
+      RA = 1;
+      RB = 0;
+      return true;
+    }
+    const bnd = ENV?.get(S.slice(p0, P));
+    if (bnd === undefined || !bnd.ok) return false;
+    RA = bnd.a;
+    RB = bnd.b;
+    return true;
+  }
+  return false;
+}
+
+/** Reads digits with an optional fractional part into RB (RA = 0). */
+function readNumber(): boolean {
+  const p0 = P;
+  let v = 0;
+  while (P < END && isDigit(S.charCodeAt(P))) v = v * 10 + (S.charCodeAt(P++) - 48);
+  if (P < END && S.charCodeAt(P) === DOT && P + 1 < END && isDigit(S.charCodeAt(P + 1))) {
+    P++;
+    while (P < END && isDigit(S.charCodeAt(P))) P++;
+    v = Number(S.slice(p0, P));
+  } else if (P - p0 > 15) v = Number(S.slice(p0, P));
+  RA = 0;
+  RB = v;
+  return true;
+}
+
+/** Evaluates text[a, b) as linear arithmetic; the result is in RA, RB. */
+function evalRange(text: string, a: number, b: number, env: Map<string, Binding> | null): boolean {
+  S = text;
+  P = a;
+  END = b;
+  DEPTH = 0;
+  ENV = env;
+  const ok = evalExpr();
+  skipWs();
+  ENV = null;
+  return ok && P === END && Number.isFinite(RA) && Number.isFinite(RB);
+}
+
+/** Parses a linear expression in x ("2*x + 1", "-x", "7"); null when it is not one. */
+export function parseLinear(s: string): Lin | null {
+  if (typeof s !== "string") return null;
+  MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
+  if (!evalRange(s, 0, s.length, null)) return null;
+  return { a: RA, b: RB };
+}
+
+/** True when text[a, b) (already trimmed) is a bare number, optionally signed; its value goes to RB. */
+function bareNumber(text: string, a: number, b: number): boolean {
+  let p = a;
+  let neg = false;
+  const c = text.charCodeAt(p);
+  if (c === MINUS || c === PLUS) {
+    neg = c === MINUS;
+    p++;
+    while (p < b && isWs(text.charCodeAt(p))) p++;
+  }
+  if (p >= b || !isDigit(text.charCodeAt(p))) return false;
+  let q = p;
+  while (q < b && isDigit(text.charCodeAt(q))) q++;
+  if (q < b && text.charCodeAt(q) === DOT) {
+    q++;
+    if (q >= b || !isDigit(text.charCodeAt(q))) return false;
+    while (q < b && isDigit(text.charCodeAt(q))) q++;
+  }
+  if (q !== b) return false;
+  S = text;
+  P = p;
+  END = b;
+  readNumber();
+  if (!Number.isFinite(RB)) return false;
+  if (neg) RB = -RB;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markers.
+
+const DEFINE = "Define";
+const SOL_OPEN = "<solution>";
+const SOL_CLOSE = "</solution>";
+const ANS_OPEN = "<answer>";
+const ANS_CLOSE = "</answer>";
+const ANSWER_LINE = "Answer:";
+const STEP_ENDS = ["We know", "Solution:", ANSWER_LINE] as const;
+
+/** Next `Define` at a word start followed by whitespace, at or after `from`; -1 if none before `end`. */
+function nextDefine(text: string, from: number, end: number): number {
+  let i = from;
+  for (;;) {
+    i = text.indexOf(DEFINE, i);
+    if (i < 0 || i >= end) return -1;
+    const before = i === 0 ? SPACE : text.charCodeAt(i - 1);
+    const after = i + DEFINE.length < text.length ? text.charCodeAt(i + DEFINE.length) : 0;
+    if (!isWordChar(before) && isWs(after)) return i;
+    i++;
+  }
+}
+
+/** The answer written after `Answer:` at position k: the next word, a trailing "." removed. */
+function answerAfter(text: string, k: number): string | null {
+  let p = k + ANSWER_LINE.length;
+  while (p < text.length && isWs(text.charCodeAt(p))) p++;
+  let q = p;
+  while (q < text.length) {
+    const c = text.charCodeAt(q);
+    if (isWs(c) || c === LT) break;
+    q++;
+  }
+  return cleanAnswer(text.slice(p, q));
+}
+
+function cleanAnswer(raw: string): string | null {
+  let s = raw.trim();
+  if (s.endsWith(".")) s = s.slice(0, -1).trim();
+  return s.length > 0 ? s : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser.
+
+/** Mutable state of one parse. */
+class Parser {
+  readonly nodes: ParsedNode[] = [];
+  readonly byName = new Map<string, number>();
+  readonly parentIdx: number[][] = [];
+  readonly env = new Map<string, Binding>();
+  readonly issues: string[] = [];
+  private suppressed = 0;
+  // Stamp arrays deduplicate parent indices per step and per clause in O(1).
+  private stepMark: number[] = [];
+  private clauseMark: number[] = [];
+  private stepEpoch = 0;
+  private clauseEpoch = 0;
+  private stepDeps: number[] = [];
+  private clauseDeps: number[] = [];
+  private stepNo = 0;
+
+  constructor(
+    readonly text: string,
+    readonly opts: Required<ParseOptions>,
+  ) {}
+
+  issue(msg: string): void {
+    if (this.issues.length < this.opts.maxIssues) this.issues.push(msg);
+    else this.suppressed++;
+  }
+
+  finishIssues(): void {
+    if (this.suppressed > 0) this.issues.push(`... and ${this.suppressed} more issues`);
+  }
+
+  /** Parses the steps in text[start, end). Returns whether any `Define` was seen. */
+  steps(start: number, end: number): boolean {
+    const text = this.text;
+    const ends = STEP_ENDS.map(() => -2);
+    let pos = nextDefine(text, start, end);
+    const seen = pos >= 0;
+    while (pos >= 0) {
+      const body = pos + DEFINE.length;
+      const next = nextDefine(text, body, end);
+      let stepEnd = next >= 0 ? next : end;
+      for (let m = 0; m < STEP_ENDS.length; m++) {
+        if (ends[m] !== -1 && ends[m] < body) ends[m] = text.indexOf(STEP_ENDS[m], body);
+        if (ends[m] >= 0 && ends[m] < stepEnd) stepEnd = ends[m];
+      }
+      this.stepNo++;
+      this.step(body, stepEnd);
+      pos = next;
+    }
+    return seen;
+  }
+
+  /** One step: header `NAME as V;` in text[a, ...) then clauses up to b. */
+  private step(a: number, b: number): void {
+    const text = this.text;
+    let semi = a;
+    while (semi < b && text.charCodeAt(semi) !== SEMI) semi++;
+    if (semi >= b) {
+      this.issue(`step ${this.stepNo}: no "Define NAME as V;" header`);
+      return;
+    }
+    const header = normalizeName(text.slice(a, semi));
+    const asAt = header.lastIndexOf(" as ");
+    const name = asAt > 0 ? header.slice(0, asAt).trim() : "";
+    const variable = asAt > 0 ? header.slice(asAt + 4).trim() : "";
+    if (name.length === 0 || variable.length === 0) {
+      this.issue(`step ${this.stepNo}: malformed header "${clip(header)}"`);
+      return;
+    }
+    if (!isVariable(variable)) this.issue(`step ${this.stepNo}: "${clip(variable)}" is not a variable name`);
+
+    let idx = this.byName.get(name);
+    const duplicate = idx !== undefined;
+    if (idx === undefined) {
+      idx = this.nodes.length;
+      this.byName.set(name, idx);
+      this.nodes.push({ name, variable, parents: [], value: null, slip: false });
+      this.parentIdx.push([]);
+      this.stepMark.push(0);
+      this.clauseMark.push(0);
+    } else this.issue(`step ${this.stepNo}: duplicate definition of "${clip(name)}" (the first is kept)`);
+
+    this.stepEpoch++;
+    this.stepDeps = [];
+    let assigned = false;
+    let ok = false;
+    let va = 0;
+    let vb = 0;
+    let slip = false;
+    let c0 = semi + 1;
+    while (c0 < b) {
+      let c1 = c0;
+      while (c1 < b && text.charCodeAt(c1) !== SEMI) c1++;
+      const r = this.clause(c0, c1, variable, idx);
+      if (r !== null) {
+        if (r.slip) slip = true;
+        if (r.target) {
+          assigned = true;
+          ok = r.ok;
+          va = r.a;
+          vb = r.b;
+        }
+      }
+      c0 = c1 + 1;
+    }
+    if (!assigned) this.issue(`step ${this.stepNo}: "${clip(variable)}" is never assigned`);
+    this.env.set(variable, { deps: [idx], ok, a: va, b: vb });
+    if (duplicate) return;
+    const node = this.nodes[idx];
+    node.value = assigned && ok ? { a: va, b: vb } : null;
+    node.slip = slip;
+    const parents = this.parentIdx[idx];
+    for (const d of this.stepDeps) if (d !== idx) parents.push(d);
+  }
+
+  /** One clause `[so ]VAR = link = ... = link` in text[a, b); null when empty. */
+  private clause(
+    a: number,
+    b: number,
+    nodeVar: string,
+    nodeIdx: number,
+  ): { target: boolean; ok: boolean; a: number; b: number; slip: boolean } | null {
+    const text = this.text;
+    while (a < b && isWs(text.charCodeAt(a))) a++;
+    while (b > a && isWs(text.charCodeAt(b - 1))) b--;
+    if (b > a && text.charCodeAt(b - 1) === DOT) {
+      b--;
+      while (b > a && isWs(text.charCodeAt(b - 1))) b--;
+    }
+    if (a >= b) return null;
+    if ((text.charCodeAt(a) | 32) === 115 /* s */ && a + 2 < b && text.charCodeAt(a + 1) === 111) {
+      if (isWs(text.charCodeAt(a + 2))) {
+        a += 3;
+        while (a < b && isWs(text.charCodeAt(a))) a++;
+      }
+    }
+    let eq = a;
+    while (eq < b && text.charCodeAt(eq) !== EQ) eq++;
+    if (eq >= b) {
+      this.issue(`step ${this.stepNo}: clause without "=": "${clip(text.slice(a, b))}"`);
+      return null;
+    }
+    let l1 = eq;
+    while (l1 > a && isWs(text.charCodeAt(l1 - 1))) l1--;
+    const lhs = text.slice(a, l1);
+    const lhsOk = isVariable(lhs);
+    if (!lhsOk) this.issue(`step ${this.stepNo}: "${clip(lhs)}" is not a variable name`);
+
+    this.clauseEpoch++;
+    this.clauseDeps = [];
+    let prevOk = false;
+    let pa = 0;
+    let pb = 0;
+    let slip = false;
+    let nonBareSeen = false;
+    let nonBareOk = false;
+    let na = 0;
+    let nb = 0;
+    let numSeen = false;
+    let num = 0;
+    let s = eq + 1;
+    for (;;) {
+      let e = s;
+      while (e < b && text.charCodeAt(e) !== EQ) e++;
+      let ls = s;
+      let le = e;
+      while (ls < le && isWs(text.charCodeAt(ls))) ls++;
+      while (le > ls && isWs(text.charCodeAt(le - 1))) le--;
+      if (ls >= le) this.issue(`step ${this.stepNo}: empty term in "${clip(text.slice(a, b))}"`);
+      else {
+        this.collectDeps(ls, le);
+        let lok: boolean;
+        if (bareNumber(text, ls, le)) {
+          lok = true;
+          RA = 0;
+          numSeen = true;
+          num = RB;
+        } else {
+          lok = evalRange(text, ls, le, this.env);
+          nonBareSeen = true;
+          nonBareOk = lok;
+          na = RA;
+          nb = RB;
+        }
+        if (lok) {
+          if (prevOk && (Math.abs(RA - pa) > 1e-6 || Math.abs(RB - pb) > 1e-6)) slip = true;
+          pa = RA;
+          pb = RB;
+        }
+        prevOk = lok;
+      }
+      if (e >= b) break;
+      s = e + 1;
+    }
+    let ok = false;
+    let va = 0;
+    let vb = 0;
+    if (nonBareSeen && nonBareOk) {
+      ok = true;
+      va = na;
+      vb = nb;
+    } else if (numSeen) {
+      ok = true;
+      vb = num;
+    }
+    const target = lhsOk && lhs === nodeVar;
+    if (lhsOk) {
+      const deps = target ? [nodeIdx] : this.clauseDeps;
+      this.env.set(lhs, { deps, ok, a: va, b: vb });
+    }
+    return { target, ok, a: va, b: vb, slip };
+  }
+
+  /** Adds the nodes behind every variable of text[a, b) to the clause's and the step's parents. */
+  private collectDeps(a: number, b: number): void {
+    const text = this.text;
+    const max = this.opts.maxParents;
+    let p = a;
+    while (p < b) {
+      const c = text.charCodeAt(p);
+      if (isDigit(c)) {
+        while (p < b && (isDigit(text.charCodeAt(p)) || text.charCodeAt(p) === DOT)) p++;
+        continue;
+      }
+      if (!isLetter(c) && c !== UNDERSCORE) {
+        p++;
+        continue;
+      }
+      const p0 = p;
+      let onlyDigits = c !== UNDERSCORE;
+      p++;
+      while (p < b) {
+        const d = text.charCodeAt(p);
+        if (!isWordChar(d)) break;
+        if (!isDigit(d)) onlyDigits = false;
+        p++;
+      }
+      if (!onlyDigits) continue;
+      const bnd = this.env.get(text.slice(p0, p));
+      if (bnd === undefined) {
+        if (!(p - p0 === 1 && c === 120)) {
+          this.issue(`step ${this.stepNo}: unknown variable "${clip(text.slice(p0, p))}"`);
+        }
+        continue;
+      }
+      for (const d of bnd.deps) {
+        if (this.clauseMark[d] !== this.clauseEpoch) {
+          this.clauseMark[d] = this.clauseEpoch;
+          if (this.clauseDeps.length < max) this.clauseDeps.push(d);
+          else this.issue(`step ${this.stepNo}: more than ${max} parents`);
+        }
+        if (this.stepMark[d] !== this.stepEpoch) {
+          this.stepMark[d] = this.stepEpoch;
+          if (this.stepDeps.length < max) this.stepDeps.push(d);
+        }
+      }
+    }
+  }
+
+  /** The nodes of Ĝ keyed by name, parents resolved to names. */
+  result(): Map<string, ParsedNode> {
+    const out = new Map<string, ParsedNode>();
+    for (let i = 0; i < this.nodes.length; i++) {
+      const n = this.nodes[i];
+      n.parents = this.parentIdx[i].map((d) => this.nodes[d].name);
+      out.set(n.name, n);
+    }
+    return out;
+  }
+}
+
+/** Shortens a string for an issue message. */
+function clip(s: string): string {
+  return s.length <= 60 ? s : `${s.slice(0, 57)}...`;
+}
+
+/**
+ * Parses a completion, a full model text (cut at the first `<solution>`) or a bare solution string
+ * into Ĝ. Never throws: unreadable input gives a result with `parseFailed` set.
+ */
+export function parseTrace(text: string, opts: ParseOptions = {}): ParsedTrace {
+  const o: Required<ParseOptions> = { ...DEFAULT_PARSE_OPTIONS, ...opts };
+  if (typeof text !== "string") {
+    return { nodes: new Map(), answer: null, parseFailed: true, truncated: false, issues: ["input is not a string"] };
+  }
+  MAX_DEPTH = o.maxDepth;
+  const parser = new Parser(text, o);
+  let answer: string | null = null;
+  let truncated = false;
+  try {
+    const so = text.indexOf(SOL_OPEN);
+    const start = so < 0 ? 0 : so + SOL_OPEN.length;
+    const solClose = text.indexOf(SOL_CLOSE, start);
+    const ansOpen = text.indexOf(ANS_OPEN, start);
+    let end = text.length;
+    if (solClose >= 0 && solClose < end) end = solClose;
+    if (ansOpen >= 0 && ansOpen < end) end = ansOpen;
+
+    let answerReached = false;
+    if (ansOpen >= 0) {
+      answerReached = true;
+      const a0 = ansOpen + ANS_OPEN.length;
+      const close = text.indexOf(ANS_CLOSE, a0);
+      if (close >= 0) answer = cleanAnswer(text.slice(a0, close));
+      else {
+        // Unclosed (the stop string was cut off): up to any following tag such as <eos>.
+        const lt = text.indexOf("<", a0);
+        answer = cleanAnswer(text.slice(a0, lt < 0 ? text.length : lt));
+      }
+    } else {
+      const k = text.lastIndexOf(ANSWER_LINE);
+      if (k >= start) {
+        answerReached = true;
+        answer = answerAfter(text, k);
+      }
+    }
+    const sawDefine = parser.steps(start, end);
+    truncated = sawDefine && solClose < 0 && !answerReached;
+  } catch (err) {
+    // Defensive: no known input reaches this, but model output must never crash a training run.
+    parser.issue(`internal parser error: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    S = "";
+    ENV = null;
+  }
+  parser.finishIssues();
+  const nodes = parser.result();
+  return { nodes, answer, parseFailed: nodes.size === 0, truncated, issues: parser.issues };
+}
