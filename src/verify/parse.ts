@@ -60,6 +60,37 @@ interface Binding {
   b: number;
 }
 
+/** Variable bindings; names of up to one letter and six digits use an allocation-free numeric key. */
+class Env {
+  private readonly num = new Map<number, Binding>();
+  private readonly str = new Map<string, Binding>();
+  get(text: string, a: number, b: number): Binding | undefined {
+    const k = varKey(text, a, b);
+    return k >= 0 ? this.num.get(k) : this.str.get(text.slice(a, b));
+  }
+  set(name: string, bnd: Binding): void {
+    const k = varKey(name, 0, name.length);
+    if (k >= 0) this.num.set(k, bnd);
+    else this.str.set(name, bnd);
+  }
+}
+
+/** Numeric key of a variable text[a, b) (a letter and up to six digits), or -1. */
+function varKey(text: string, a: number, b: number): number {
+  if (b - a > 7 || b <= a) return -1;
+  const c = text.charCodeAt(a);
+  let k = c >= 97 ? c - 97 + 26 : c - 65;
+  if (k < 0 || k >= 52 || (c > 90 && c < 97)) return -1;
+  let enc = 0;
+  for (let i = a + 1; i < b; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    enc = enc * 11 + d + 1;
+  }
+  k += 52 * enc;
+  return k;
+}
+
 // Character codes.
 const SPACE = 32;
 const SEMI = 59;
@@ -116,7 +147,7 @@ let P = 0;
 let END = 0;
 let DEPTH = 0;
 let MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
-let ENV: Map<string, Binding> | null = null;
+let ENV: Env | null = null;
 let RA = 0;
 let RB = 0;
 
@@ -217,13 +248,14 @@ function evalPrimary(): boolean {
       P++;
     }
     if (!onlyDigits) return false;
-    if (P - p0 === 1 && c === 120 /* x */ && (ENV === null || !ENV.has("x"))) {
-      RA = 1;
+    const bnd = ENV === null ? undefined : ENV.get(S, p0, P);
+    if (bnd === undefined) {
+      if (P - p0 !== 1 || c !== 120 /* x */) return false;
+      RA = 1; // the reverse-mode unknown, unless a step defines x
       RB = 0;
       return true;
     }
-    const bnd = ENV?.get(S.slice(p0, P));
-    if (bnd === undefined || !bnd.ok) return false;
+    if (!bnd.ok) return false;
     RA = bnd.a;
     RB = bnd.b;
     return true;
@@ -247,7 +279,7 @@ function readNumber(): boolean {
 }
 
 /** Evaluates text[a, b) as linear arithmetic; the result is in RA, RB. */
-function evalRange(text: string, a: number, b: number, env: Map<string, Binding> | null): boolean {
+function evalRange(text: string, a: number, b: number, env: Env | null): boolean {
   S = text;
   P = a;
   END = b;
