@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerGenerate } from "./generate.js";
 import { registerStats } from "./stats.js";
+import { registerVerify } from "./verify.js";
 
 const program = new Command();
 program
@@ -11,6 +12,7 @@ program
   .showHelpAfterError();
 registerGenerate(program);
 registerStats(program);
+registerVerify(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -139,17 +139,25 @@ export function normalizeName(s: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Linear arithmetic evaluator over a range of the text. Results go to module-level registers so the
-// hot path allocates nothing; the parser is not re-entrant (it never calls back into user code).
+// Linear arithmetic evaluator. It reads one term of an equation chain from P and stops at the first
+// character that cannot continue the expression (`=`, `;`, `.`, ...), so splitting, variable
+// collection and evaluation share one pass. Results go to module-level registers so the hot path
+// allocates nothing; the parser is not re-entrant (it never calls back into user code).
 
 let S = "";
 let P = 0;
 let END = 0;
 let DEPTH = 0;
 let MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
-let ENV: Env | null = null;
+/** The parser whose variables are in scope (null: only x is known). */
+let PARSER: Parser | null = null;
 let RA = 0;
 let RB = 0;
+// Shape of the last term read: counts of primaries, numbers, binary operators and parentheses.
+let N_PRIM = 0;
+let N_NUM = 0;
+let N_OPS = 0;
+let N_PAREN = 0;
 
 function skipWs(): void {
   while (P < END && isWs(S.charCodeAt(P))) P++;
@@ -165,6 +173,7 @@ function evalExpr(): boolean {
     const c = S.charCodeAt(P);
     if (c !== PLUS && c !== MINUS) break;
     P++;
+    N_OPS++;
     if (!evalTerm()) return false;
     if (c === PLUS) {
       a += RA;
@@ -189,6 +198,7 @@ function evalTerm(): boolean {
     const c = S.charCodeAt(P);
     if (c !== STAR && c !== SLASH) break;
     P++;
+    N_OPS++;
     if (!evalUnary()) return false;
     if (c === STAR) {
       if (a !== 0 && RA !== 0) return false; // x·x is not linear
@@ -226,9 +236,11 @@ function evalUnary(): boolean {
 
 function evalPrimary(): boolean {
   const c = S.charCodeAt(P);
+  N_PRIM++;
   if (c === LPAREN) {
     if (++DEPTH > MAX_DEPTH) return false;
     P++;
+    N_PAREN++;
     if (!evalExpr()) return false;
     skipWs();
     if (P >= END || S.charCodeAt(P) !== RPAREN) return false;
@@ -236,7 +248,10 @@ function evalPrimary(): boolean {
     DEPTH--;
     return true;
   }
-  if (isDigit(c)) return readNumber();
+  if (isDigit(c)) {
+    N_NUM++;
+    return readNumber();
+  }
   if (isLetter(c)) {
     const p0 = P;
     P++;
@@ -247,8 +262,8 @@ function evalPrimary(): boolean {
       if (!isDigit(d)) onlyDigits = false;
       P++;
     }
-    if (!onlyDigits) return false;
-    const bnd = ENV === null ? undefined : ENV.get(S, p0, P);
+    if (!onlyDigits) return false; // a word, not a variable
+    const bnd = PARSER === null ? undefined : PARSER.useVar(p0, P);
     if (bnd === undefined) {
       if (P - p0 !== 1 || c !== 120 /* x */) return false;
       RA = 1; // the reverse-mode unknown, unless a step defines x
@@ -268,7 +283,7 @@ function readNumber(): boolean {
   const p0 = P;
   let v = 0;
   while (P < END && isDigit(S.charCodeAt(P))) v = v * 10 + (S.charCodeAt(P++) - 48);
-  if (P < END && S.charCodeAt(P) === DOT && P + 1 < END && isDigit(S.charCodeAt(P + 1))) {
+  if (P + 1 < END && S.charCodeAt(P) === DOT && isDigit(S.charCodeAt(P + 1))) {
     P++;
     while (P < END && isDigit(S.charCodeAt(P))) P++;
     v = Number(S.slice(p0, P));
@@ -278,53 +293,36 @@ function readNumber(): boolean {
   return true;
 }
 
-/** Evaluates text[a, b) as linear arithmetic; the result is in RA, RB. */
-function evalRange(text: string, a: number, b: number, env: Env | null): boolean {
+/** Starts reading text from position a (exclusive bound b) with the given parser's variables in scope. */
+function beginTerm(text: string, a: number, b: number, parser: Parser | null): void {
   S = text;
   P = a;
   END = b;
   DEPTH = 0;
-  ENV = env;
-  const ok = evalExpr();
-  skipWs();
-  ENV = null;
-  return ok && P === END && Number.isFinite(RA) && Number.isFinite(RB);
+  PARSER = parser;
+  N_PRIM = 0;
+  N_NUM = 0;
+  N_OPS = 0;
+  N_PAREN = 0;
 }
 
 /** Parses a linear expression in x ("2*x + 1", "-x", "7"); null when it is not one. */
 export function parseLinear(s: string): Lin | null {
   if (typeof s !== "string") return null;
   MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
-  if (!evalRange(s, 0, s.length, null)) return null;
+  beginTerm(s, 0, s.length, null);
+  const ok = evalExpr();
+  skipWs();
+  S = "";
+  if (!ok || P !== s.length || !Number.isFinite(RA) || !Number.isFinite(RB)) return null;
   return { a: RA, b: RB };
 }
 
-/** True when text[a, b) (already trimmed) is a bare number, optionally signed; its value goes to RB. */
-function bareNumber(text: string, a: number, b: number): boolean {
-  let p = a;
-  let neg = false;
-  const c = text.charCodeAt(p);
-  if (c === MINUS || c === PLUS) {
-    neg = c === MINUS;
-    p++;
-    while (p < b && isWs(text.charCodeAt(p))) p++;
-  }
-  if (p >= b || !isDigit(text.charCodeAt(p))) return false;
-  let q = p;
-  while (q < b && isDigit(text.charCodeAt(q))) q++;
-  if (q < b && text.charCodeAt(q) === DOT) {
-    q++;
-    if (q >= b || !isDigit(text.charCodeAt(q))) return false;
-    while (q < b && isDigit(text.charCodeAt(q))) q++;
-  }
-  if (q !== b) return false;
-  S = text;
-  P = p;
-  END = b;
-  readNumber();
-  if (!Number.isFinite(RB)) return false;
-  if (neg) RB = -RB;
-  return true;
+/** If text[p] is a "." followed only by whitespace up to a ";" or b, that end; else -1. */
+function terminalDot(text: string, p: number, b: number): number {
+  let q = p + 1;
+  while (q < b && isWs(text.charCodeAt(q))) q++;
+  return q >= b || text.charCodeAt(q) === SEMI ? q : -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +376,9 @@ class Parser {
   readonly nodes: ParsedNode[] = [];
   readonly byName = new Map<string, number>();
   readonly parentIdx: number[][] = [];
-  readonly env = new Map<string, Binding>();
+  readonly env = new Env();
+  /** Per node, the one-element dependency list of its own variable. */
+  private readonly selfDeps: number[][] = [];
   readonly issues: string[] = [];
   private suppressed = 0;
   // Stamp arrays deduplicate parent indices per step and per clause in O(1).
@@ -389,15 +389,27 @@ class Parser {
   private stepDeps: number[] = [];
   private clauseDeps: number[] = [];
   private stepNo = 0;
+  // The current step's value and slip flag, written by clause().
+  private assigned = false;
+  private valOk = false;
+  private valA = 0;
+  private valB = 0;
+  private stepSlip = false;
 
   constructor(
     readonly text: string,
     readonly opts: Required<ParseOptions>,
   ) {}
 
+  /** True when another issue may be recorded; otherwise counts it as suppressed. */
+  room(): boolean {
+    if (this.issues.length < this.opts.maxIssues) return true;
+    this.suppressed++;
+    return false;
+  }
+
   issue(msg: string): void {
-    if (this.issues.length < this.opts.maxIssues) this.issues.push(msg);
-    else this.suppressed++;
+    this.issues.push(msg);
   }
 
   finishIssues(): void {
@@ -431,18 +443,22 @@ class Parser {
     let semi = a;
     while (semi < b && text.charCodeAt(semi) !== SEMI) semi++;
     if (semi >= b) {
-      this.issue(`step ${this.stepNo}: no "Define NAME as V;" header`);
+      if (this.room()) this.issue(`step ${this.stepNo}: no "Define NAME as V;" header`);
       return;
     }
-    const header = normalizeName(text.slice(a, semi));
+    let h0 = a;
+    let h1 = semi;
+    while (h0 < h1 && isWs(text.charCodeAt(h0))) h0++;
+    while (h1 > h0 && isWs(text.charCodeAt(h1 - 1))) h1--;
+    const header = normalizeName(text.slice(h0, h1));
     const asAt = header.lastIndexOf(" as ");
-    const name = asAt > 0 ? header.slice(0, asAt).trim() : "";
-    const variable = asAt > 0 ? header.slice(asAt + 4).trim() : "";
+    const name = asAt > 0 ? header.slice(0, asAt) : "";
+    const variable = asAt > 0 ? header.slice(asAt + 4) : "";
     if (name.length === 0 || variable.length === 0) {
-      this.issue(`step ${this.stepNo}: malformed header "${clip(header)}"`);
+      if (this.room()) this.issue(`step ${this.stepNo}: malformed header "${clip(header)}"`);
       return;
     }
-    if (!isVariable(variable)) this.issue(`step ${this.stepNo}: "${clip(variable)}" is not a variable name`);
+    if (!isVariable(variable) && this.room()) this.issue(`step ${this.stepNo}: "${clip(variable)}" is not a variable name`);
 
     let idx = this.byName.get(name);
     const duplicate = idx !== undefined;
@@ -451,58 +467,38 @@ class Parser {
       this.byName.set(name, idx);
       this.nodes.push({ name, variable, parents: [], value: null, slip: false });
       this.parentIdx.push([]);
+      this.selfDeps.push([idx]);
       this.stepMark.push(0);
       this.clauseMark.push(0);
-    } else this.issue(`step ${this.stepNo}: duplicate definition of "${clip(name)}" (the first is kept)`);
+    } else if (this.room()) this.issue(`step ${this.stepNo}: duplicate definition of "${clip(name)}" (the first is kept)`);
 
     this.stepEpoch++;
     this.stepDeps = [];
-    let assigned = false;
-    let ok = false;
-    let va = 0;
-    let vb = 0;
-    let slip = false;
+    this.assigned = false;
+    this.stepSlip = false;
     let c0 = semi + 1;
-    while (c0 < b) {
-      let c1 = c0;
-      while (c1 < b && text.charCodeAt(c1) !== SEMI) c1++;
-      const r = this.clause(c0, c1, variable, idx);
-      if (r !== null) {
-        if (r.slip) slip = true;
-        if (r.target) {
-          assigned = true;
-          ok = r.ok;
-          va = r.a;
-          vb = r.b;
-        }
-      }
-      c0 = c1 + 1;
+    while (c0 < b) c0 = this.clause(c0, b, variable, idx) + 1;
+    if (!this.assigned) {
+      if (this.room()) this.issue(`step ${this.stepNo}: "${clip(variable)}" is never assigned`);
+      this.env.set(variable, { deps: this.selfDeps[idx], ok: false, a: 0, b: 0 });
     }
-    if (!assigned) this.issue(`step ${this.stepNo}: "${clip(variable)}" is never assigned`);
-    this.env.set(variable, { deps: [idx], ok, a: va, b: vb });
     if (duplicate) return;
     const node = this.nodes[idx];
-    node.value = assigned && ok ? { a: va, b: vb } : null;
-    node.slip = slip;
+    node.value = this.assigned && this.valOk ? { a: this.valA, b: this.valB } : null;
+    node.slip = this.stepSlip;
     const parents = this.parentIdx[idx];
     for (const d of this.stepDeps) if (d !== idx) parents.push(d);
   }
 
-  /** One clause `[so ]VAR = link = ... = link` in text[a, b); null when empty. */
-  private clause(
-    a: number,
-    b: number,
-    nodeVar: string,
-    nodeIdx: number,
-  ): { target: boolean; ok: boolean; a: number; b: number; slip: boolean } | null {
+  /**
+   * One clause `[so ]VAR = term = ... = term` starting at a (the step ends at b): binds VAR, records
+   * slips, and sets the step's value when VAR is the step's variable. Returns where the clause ends
+   * (its ";" or b).
+   */
+  private clause(a: number, b: number, nodeVar: string, nodeIdx: number): number {
     const text = this.text;
     while (a < b && isWs(text.charCodeAt(a))) a++;
-    while (b > a && isWs(text.charCodeAt(b - 1))) b--;
-    if (b > a && text.charCodeAt(b - 1) === DOT) {
-      b--;
-      while (b > a && isWs(text.charCodeAt(b - 1))) b--;
-    }
-    if (a >= b) return null;
+    if (a >= b || text.charCodeAt(a) === SEMI) return a;
     if ((text.charCodeAt(a) | 32) === 115 /* s */ && a + 2 < b && text.charCodeAt(a + 1) === 111) {
       if (isWs(text.charCodeAt(a + 2))) {
         a += 3;
@@ -510,23 +506,27 @@ class Parser {
       }
     }
     let eq = a;
-    while (eq < b && text.charCodeAt(eq) !== EQ) eq++;
-    if (eq >= b) {
-      this.issue(`step ${this.stepNo}: clause without "=": "${clip(text.slice(a, b))}"`);
-      return null;
+    for (; eq < b; eq++) {
+      const c = text.charCodeAt(eq);
+      if (c === EQ || c === SEMI) break;
     }
     let l1 = eq;
     while (l1 > a && isWs(text.charCodeAt(l1 - 1))) l1--;
+    if (eq >= b || text.charCodeAt(eq) === SEMI) {
+      if (l1 > a && !(l1 - a === 1 && text.charCodeAt(a) === DOT)) {
+        if (this.room()) this.issue(`step ${this.stepNo}: clause without "=": "${clip(text.slice(a, l1))}"`);
+      }
+      return eq;
+    }
     const lhs = text.slice(a, l1);
     const lhsOk = isVariable(lhs);
-    if (!lhsOk) this.issue(`step ${this.stepNo}: "${clip(lhs)}" is not a variable name`);
+    if (!lhsOk && this.room()) this.issue(`step ${this.stepNo}: "${clip(lhs)}" is not a variable name`);
 
     this.clauseEpoch++;
     this.clauseDeps = [];
     let prevOk = false;
     let pa = 0;
     let pb = 0;
-    let slip = false;
     let nonBareSeen = false;
     let nonBareOk = false;
     let na = 0;
@@ -534,38 +534,49 @@ class Parser {
     let numSeen = false;
     let num = 0;
     let s = eq + 1;
+    let clauseEnd = b;
     for (;;) {
-      let e = s;
-      while (e < b && text.charCodeAt(e) !== EQ) e++;
-      let ls = s;
-      let le = e;
-      while (ls < le && isWs(text.charCodeAt(ls))) ls++;
-      while (le > ls && isWs(text.charCodeAt(le - 1))) le--;
-      if (ls >= le) this.issue(`step ${this.stepNo}: empty term in "${clip(text.slice(a, b))}"`);
-      else {
-        this.collectDeps(ls, le);
-        let lok: boolean;
-        if (bareNumber(text, ls, le)) {
-          lok = true;
-          RA = 0;
+      while (s < b && isWs(text.charCodeAt(s))) s++;
+      const c = s < b ? text.charCodeAt(s) : SEMI;
+      let q: number;
+      if (c === EQ || c === SEMI || (c === DOT && terminalDot(text, s, b) >= 0)) {
+        if (this.room()) this.issue(`step ${this.stepNo}: empty term after "${clip(lhs)} ="`);
+        q = s;
+      } else {
+        beginTerm(text, s, b, this);
+        let ok = evalExpr();
+        skipWs();
+        q = P;
+        PARSER = null;
+        const d = q < b ? text.charCodeAt(q) : SEMI;
+        if (!(d === EQ || d === SEMI || (d === DOT && terminalDot(text, q, b) >= 0))) {
+          ok = false;
+          q = this.skipTerm(q, b);
+        }
+        ok = ok && Number.isFinite(RA) && Number.isFinite(RB);
+        if (ok && N_PRIM === 1 && N_NUM === 1 && N_OPS === 0 && N_PAREN === 0) {
           numSeen = true;
           num = RB;
         } else {
-          lok = evalRange(text, ls, le, this.env);
           nonBareSeen = true;
-          nonBareOk = lok;
+          nonBareOk = ok;
           na = RA;
           nb = RB;
         }
-        if (lok) {
-          if (prevOk && (Math.abs(RA - pa) > 1e-6 || Math.abs(RB - pb) > 1e-6)) slip = true;
+        if (ok) {
+          if (prevOk && (Math.abs(RA - pa) > 1e-6 || Math.abs(RB - pb) > 1e-6)) this.stepSlip = true;
           pa = RA;
           pb = RB;
         }
-        prevOk = lok;
+        prevOk = ok;
       }
-      if (e >= b) break;
-      s = e + 1;
+      const d = q < b ? text.charCodeAt(q) : SEMI;
+      if (d === EQ) {
+        s = q + 1;
+        continue;
+      }
+      clauseEnd = d === DOT ? terminalDot(text, q, b) : q;
+      break;
     }
     let ok = false;
     let va = 0;
@@ -578,23 +589,55 @@ class Parser {
       ok = true;
       vb = num;
     }
-    const target = lhsOk && lhs === nodeVar;
-    if (lhsOk) {
-      const deps = target ? [nodeIdx] : this.clauseDeps;
-      this.env.set(lhs, { deps, ok, a: va, b: vb });
+    if (!lhsOk) return clauseEnd;
+    const target = lhs === nodeVar;
+    this.env.set(lhs, { deps: target ? this.selfDeps[nodeIdx] : this.clauseDeps, ok, a: va, b: vb });
+    if (target) {
+      this.assigned = true;
+      this.valOk = ok;
+      this.valA = va;
+      this.valB = vb;
     }
-    return { target, ok, a: va, b: vb, slip };
+    return clauseEnd;
   }
 
-  /** Adds the nodes behind every variable of text[a, b) to the clause's and the step's parents. */
-  private collectDeps(a: number, b: number): void {
+  /** Resolves variable text[a, b) and adds the nodes behind it to the clause's and the step's parents. */
+  useVar(a: number, b: number): Binding | undefined {
     const text = this.text;
+    const bnd = this.env.get(text, a, b);
+    if (bnd === undefined) {
+      if (!(b - a === 1 && text.charCodeAt(a) === 120)) {
+        if (this.room()) this.issue(`step ${this.stepNo}: unknown variable "${clip(text.slice(a, b))}"`);
+      }
+      return undefined;
+    }
     const max = this.opts.maxParents;
-    let p = a;
+    for (const d of bnd.deps) {
+      if (this.clauseMark[d] !== this.clauseEpoch) {
+        this.clauseMark[d] = this.clauseEpoch;
+        if (this.clauseDeps.length < max) this.clauseDeps.push(d);
+        else if (this.room()) this.issue(`step ${this.stepNo}: more than ${max} parents`);
+      }
+      if (this.stepMark[d] !== this.stepEpoch) {
+        this.stepMark[d] = this.stepEpoch;
+        if (this.stepDeps.length < max) this.stepDeps.push(d);
+      }
+    }
+    return bnd;
+  }
+
+  /**
+   * The unreadable rest of a term from p: collects its variables and returns the position of the
+   * next "=" or ";" (or the "." ending the clause, or b).
+   */
+  private skipTerm(p: number, b: number): number {
+    const text = this.text;
     while (p < b) {
       const c = text.charCodeAt(p);
+      if (c === EQ || c === SEMI) return p;
+      if (c === DOT && terminalDot(text, p, b) >= 0) return p;
       if (isDigit(c)) {
-        while (p < b && (isDigit(text.charCodeAt(p)) || text.charCodeAt(p) === DOT)) p++;
+        while (p < b && isDigit(text.charCodeAt(p))) p++;
         continue;
       }
       if (!isLetter(c) && c !== UNDERSCORE) {
@@ -610,26 +653,9 @@ class Parser {
         if (!isDigit(d)) onlyDigits = false;
         p++;
       }
-      if (!onlyDigits) continue;
-      const bnd = this.env.get(text.slice(p0, p));
-      if (bnd === undefined) {
-        if (!(p - p0 === 1 && c === 120)) {
-          this.issue(`step ${this.stepNo}: unknown variable "${clip(text.slice(p0, p))}"`);
-        }
-        continue;
-      }
-      for (const d of bnd.deps) {
-        if (this.clauseMark[d] !== this.clauseEpoch) {
-          this.clauseMark[d] = this.clauseEpoch;
-          if (this.clauseDeps.length < max) this.clauseDeps.push(d);
-          else this.issue(`step ${this.stepNo}: more than ${max} parents`);
-        }
-        if (this.stepMark[d] !== this.stepEpoch) {
-          this.stepMark[d] = this.stepEpoch;
-          if (this.stepDeps.length < max) this.stepDeps.push(d);
-        }
-      }
+      if (onlyDigits) this.useVar(p0, p);
     }
+    return b;
   }
 
   /** The nodes of Ĝ keyed by name, parents resolved to names. */
@@ -696,7 +722,7 @@ export function parseTrace(text: string, opts: ParseOptions = {}): ParsedTrace {
     parser.issue(`internal parser error: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     S = "";
-    ENV = null;
+    PARSER = null;
   }
   parser.finishIssues();
   const nodes = parser.result();

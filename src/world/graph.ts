@@ -107,18 +107,64 @@ export function edgeCount(d: Def): number {
  */
 export const CALIBRATION = { tau: 0.1, mScale: 2, mExtra: 1, wDangling: 3 };
 
+/** Largest number of parameters of one structure (5 places × 5 items + 5 totals), with room to spare. */
+const MAXP = 64;
+/** Most parents one solution node can take in the wiring stage (budget 3 → 4; totals ≤ 5 items). */
+const MAXPAR = 8;
+
+/** Scratch buffers reused by every draw: a rejected draw allocates nothing. */
+const S = {
+  adj: new Uint8Array(MAXP),
+  pPlace: new Int16Array(MAXP),
+  pItem: new Int16Array(MAXP),
+  pAbs: new Uint8Array(MAXP),
+  instStart: new Int16Array(MAXP),
+  instCount: new Int16Array(MAXP),
+  absOf: new Int16Array(MAXP),
+  list: new Int16Array(MAXP),
+  inN: new Uint8Array(MAXP),
+  order: new Int16Array(MAXP),
+  ready: new Int16Array(MAXP),
+  pending: new Int16Array(MAXP),
+  pos: new Int16Array(MAXP),
+  budget: new Int16Array(MAXP),
+  raisable: new Int16Array(MAXP),
+  dangling: new Uint8Array(MAXP),
+  par: new Int16Array(MAXP * MAXPAR),
+  parCount: new Uint8Array(MAXP),
+  rngEdge: new Uint8Array(MAXP),
+  inSol: new Uint8Array(MAXP),
+};
+
+const weightCache = new Map<number, number[]>();
+
+function shuffleTyped(xs: Int16Array, n: number, rng: Rng): void {
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    const t = xs[i];
+    xs[i] = xs[j];
+    xs[j] = t;
+  }
+}
+
 /** One draw; null when a rule rejects it. */
 export function drawOnce(
   op: number,
   nPlaces: number,
   nItems: number,
   rng: Rng,
-): Omit<WorldGraph, "attempts"> | null {
+): WorldGraph | null {
   const strict = strictline(op);
   const s = (strict + 1) >> 1;
+  const { adj, pPlace, pItem, pAbs, instStart, instCount, absOf, list, inN, order, ready, pending, pos } = S;
+  const { budget, raisable, dangling, par, parCount, rngEdge, inSol } = S;
 
   // Stage 2: structure graph.
-  const weights = widthWeights(s);
+  let weights = weightCache.get(s);
+  if (!weights) {
+    weights = widthWeights(s);
+    weightCache.set(s, weights);
+  }
   let w0 = 1 + rng.weighted(weights);
   let w1 = 1 + rng.weighted(weights);
   if (w0 > w1) [w0, w1] = [w1, w0];
@@ -138,7 +184,7 @@ export function drawOnce(
     else ni++;
   }
   e = Math.min(e, np * ni);
-  const adj = new Uint8Array(np * ni);
+  adj.fill(0, 0, np * ni);
   for (let i = 0; i < ni; i++) adj[rng.int(0, np - 1) * ni + i] = 1;
   let edges = ni;
   while (edges < e) {
@@ -148,118 +194,125 @@ export function drawOnce(
       edges++;
     }
   }
-  const params: Param[] = [];
-  const itemsOf: number[][] = [];
-  const absOf: number[] = [];
+  // Parameters: instances grouped by place (so a place's items are contiguous), then totals.
+  let P = 0;
   for (let p = 0; p < np; p++) {
-    const items: number[] = [];
+    instStart[p] = P;
     for (let i = 0; i < ni; i++) {
       if (adj[p * ni + i]) {
-        items.push(params.length);
-        params.push({ abstract: false, place: p, item: i });
+        pPlace[P] = p;
+        pItem[P] = i;
+        pAbs[P] = 0;
+        P++;
       }
     }
-    itemsOf.push(items);
+    instCount[p] = P - instStart[p];
   }
-  const abstracts: number[] = [];
+  const nInst = P;
+  let nAbs = 0;
   for (let p = 0; p < np; p++) {
-    if (itemsOf[p].length === 0) {
-      absOf.push(-1);
-      continue;
-    }
-    absOf.push(params.length);
-    abstracts.push(params.length);
-    params.push({ abstract: true, place: p, item: -1 });
+    absOf[p] = -1;
+    if (instCount[p] === 0) continue;
+    absOf[p] = P;
+    pPlace[P] = p;
+    pItem[P] = -1;
+    pAbs[P] = 1;
+    list[nAbs++] = P;
+    P++;
   }
-  const P = params.length;
 
   // Stage 3: necessary parameters.
   const n = Math.max(rng.int(1, s), rng.int(1, s));
   const m = rng.int(n, Math.round(s * CALIBRATION.mScale) + CALIBRATION.mExtra);
-  const inN = new Uint8Array(P);
+  inN.fill(0, 0, P);
   let nCount = 0;
   let est = 0;
-  for (const a of rng.shuffle(abstracts.slice())) {
-    const items = itemsOf[params[a].place];
+  shuffleTyped(list, nAbs, rng);
+  for (let k = 0; k < nAbs; k++) {
+    const a = list[k];
+    const p = pPlace[a];
+    const i0 = instStart[p];
+    const i1 = i0 + instCount[p];
     let fresh = 0;
-    for (const v of items) if (!inN[v]) fresh++;
-    const cost = items.length + fresh;
+    for (let v = i0; v < i1; v++) if (!inN[v]) fresh++;
+    const cost = instCount[p] + fresh;
     if (est + cost > n) continue;
     est += cost;
     inN[a] = 1;
-    for (const v of items) {
+    for (let v = i0; v < i1; v++) {
       if (!inN[v]) {
         inN[v] = 1;
         nCount++;
       }
     }
   }
-  const instances: number[] = [];
-  for (let v = 0; v < P; v++) if (!params[v].abstract) instances.push(v);
-  rng.shuffle(instances);
-  for (const v of instances) {
-    if (nCount >= m) break;
+  for (let v = 0; v < nInst; v++) list[v] = v;
+  shuffleTyped(list, nInst, rng);
+  for (let k = 0; k < nInst && nCount < m; k++) {
+    const v = list[k];
     if (!inN[v]) {
       inN[v] = 1;
       nCount++;
     }
   }
 
-  // Topological order: instance parameters are always ready; an abstract one once its items are placed.
-  const pending = new Int32Array(P);
-  for (let v = 0; v < P; v++) if (inN[v] && params[v].abstract) pending[v] = itemsOf[params[v].place].length;
-  const ready: number[] = [];
-  for (let v = 0; v < P; v++) if (inN[v] && !params[v].abstract) ready.push(v);
-  const order: number[] = [];
-  while (ready.length > 0) {
-    const k = rng.int(0, ready.length - 1);
+  // Topological order: instance parameters are always ready; a total once its items are placed.
+  let nReady = 0;
+  for (let v = 0; v < P; v++) {
+    if (!inN[v]) continue;
+    if (pAbs[v]) pending[v] = instCount[pPlace[v]];
+    else ready[nReady++] = v;
+  }
+  let N = 0;
+  while (nReady > 0) {
+    const k = rng.int(0, nReady - 1);
     const v = ready[k];
-    ready[k] = ready[ready.length - 1];
-    ready.pop();
-    order.push(v);
-    if (!params[v].abstract) {
-      const a = absOf[params[v].place];
-      if (inN[a] && --pending[a] === 0) ready.push(a);
+    ready[k] = ready[--nReady];
+    pos[v] = N;
+    order[N++] = v;
+    if (!pAbs[v]) {
+      const a = absOf[pPlace[v]];
+      if (inN[a] && --pending[a] === 0) ready[nReady++] = a;
     }
   }
+  if (N === 0) return null;
 
   // Stage 4: budgets, then parents. A node with no child yet is "dangling"; new parents prefer them.
-  const pos = new Int32Array(P).fill(-1);
-  order.forEach((v, i) => {
-    pos[v] = i;
-  });
-  const budget = new Int32Array(P);
   let total = 0;
-  const raisable: number[] = [];
-  for (const v of order) {
-    if (params[v].abstract) continue;
+  let nRaise = 0;
+  for (let j = 0; j < N; j++) {
+    const v = order[j];
+    if (pAbs[v]) continue;
     budget[v] = 1;
     total++;
-    if (Math.min(3, Math.max(1, pos[v])) > 1) raisable.push(v);
+    if (pos[v] > 1) raisable[nRaise++] = v; // budget cap min(3, max(1, pos)) exceeds 1
   }
-  while (total < s && raisable.length > 0) {
-    const k = rng.int(0, raisable.length - 1);
+  while (total < s && nRaise > 0) {
+    const k = rng.int(0, nRaise - 1);
     const v = raisable[k];
     budget[v]++;
     total++;
-    if (budget[v] >= Math.min(3, Math.max(1, pos[v]))) {
-      raisable[k] = raisable[raisable.length - 1];
-      raisable.pop();
-    }
+    if (budget[v] >= Math.min(3, pos[v])) raisable[k] = raisable[--nRaise];
   }
-  const defs: (Def | null)[] = new Array(P).fill(null);
-  const dangling = new Uint8Array(P);
-  for (let j = 0; j < order.length; j++) {
+  dangling.fill(0, 0, P);
+  const wD = CALIBRATION.wDangling;
+  for (let j = 0; j < N; j++) {
     const v = order[j];
-    if (params[v].abstract) {
-      const items = itemsOf[params[v].place];
-      for (const u of items) dangling[u] = 0;
-      defs[v] = { parents: items.slice(), rng: false, c: 0, constOp: null, combine: "sum", value: 0 };
+    const base = v * MAXPAR;
+    if (pAbs[v]) {
+      const p = pPlace[v];
+      const i0 = instStart[p];
+      for (let k = 0; k < instCount[p]; k++) {
+        par[base + k] = i0 + k;
+        dangling[i0 + k] = 0;
+      }
+      parCount[v] = instCount[p];
+      rngEdge[v] = 0;
       dangling[v] = 1;
       continue;
     }
-    const def: Def = { parents: [], rng: true, c: 0, constOp: null, combine: "sum", value: 0 };
-    defs[v] = def;
+    parCount[v] = 0;
+    rngEdge[v] = 1;
     if (j > 0) {
       const b = budget[v];
       const count = b === 1 ? (rng.chance(0.5) ? 2 : 1) : b + 1;
@@ -269,55 +322,64 @@ export function drawOnce(
       // A node must keep earlier work reachable: take a dangling parent when two or more wait.
       if (nd >= 2 && real === 0) real = 1;
       real = Math.min(real, j);
-      def.rng = real < count;
-      const chosen = def.parents;
-      while (chosen.length < real) {
-        // Weighted draw over earlier nodes: dangling ×3, abstract ×2.
+      rngEdge[v] = real < count ? 1 : 0;
+      // Weighted draws without replacement over earlier nodes: dangling ×wD, totals ×2.
+      for (let c = 0; c < real; c++) {
         let tot = 0;
         for (let i = 0; i < j; i++) {
           const u = order[i];
-          if (chosen.includes(u)) continue;
-          tot += (dangling[u] ? CALIBRATION.wDangling : 1) * (params[u].abstract ? 2 : 1);
+          if (u >= 0) tot += (dangling[u] ? wD : 1) * (pAbs[u] ? 2 : 1);
         }
         let r = rng.next() * tot;
-        let pickU = -1;
+        let pick = -1;
         for (let i = 0; i < j; i++) {
           const u = order[i];
-          if (chosen.includes(u)) continue;
-          r -= (dangling[u] ? CALIBRATION.wDangling : 1) * (params[u].abstract ? 2 : 1);
-          pickU = u;
+          if (u < 0) continue;
+          pick = i;
+          r -= (dangling[u] ? wD : 1) * (pAbs[u] ? 2 : 1);
           if (r < 0) break;
         }
-        chosen.push(pickU);
+        par[base + c] = order[pick];
+        order[pick] = -1 - order[pick]; // mark as taken for this node
       }
-      for (const u of chosen) dangling[u] = 0;
+      for (let c = 0; c < real; c++) {
+        const u = par[base + c];
+        order[pos[u]] = u;
+        dangling[u] = 0;
+      }
+      parCount[v] = real;
     }
     dangling[v] = 1;
   }
 
-  // The solution path: ancestors of the query (the last node of the order).
-  if (order.length === 0) return null;
-  const query = order[order.length - 1];
-  const inSol = new Uint8Array(P);
-  inSol[query] = 1;
-  for (let j = order.length - 1; j >= 0; j--) {
+  // The solution path: ancestors of the query (the last node of the order); reject a wrong op early.
+  inSol.fill(0, 0, P);
+  inSol[order[N - 1]] = 1;
+  let ops = 0;
+  for (let j = N - 1; j >= 0; j--) {
     const v = order[j];
     if (!inSol[v]) continue;
-    for (const u of defs[v]!.parents) inSol[u] = 1;
-  }
-  let ops = 0;
-  const solution: number[] = [];
-  for (const v of order) {
-    if (!inSol[v]) continue;
-    solution.push(v);
-    ops += edgeCount(defs[v]!);
+    ops += parCount[v] + rngEdge[v];
+    for (let c = 0; c < parCount[v]; c++) inSol[par[v * MAXPAR + c]] = 1;
   }
   if (ops !== op) return null;
-  for (const v of order) if (!inSol[v]) defs[v] = null;
+
+  // Accepted: build the plain objects the rest of the pipeline reads.
+  const params: Param[] = [];
+  for (let v = 0; v < P; v++) params.push({ abstract: pAbs[v] === 1, place: pPlace[v], item: pItem[v] });
+  const defs: (Def | null)[] = new Array(P).fill(null);
+  const solution: number[] = [];
+  for (let j = 0; j < N; j++) {
+    const v = order[j];
+    if (!inSol[v]) continue;
+    solution.push(v);
+    const parents = Array.from(par.subarray(v * MAXPAR, v * MAXPAR + parCount[v]));
+    defs[v] = { parents, rng: rngEdge[v] === 1, c: 0, constOp: null, combine: "sum", value: 0 };
+  }
 
   // Stage 5: distractors — every other instance parameter of the structure gets a sentence.
   const distractors: number[] = [];
-  for (let v = 0; v < P; v++) if (!params[v].abstract && !inSol[v]) distractors.push(v);
+  for (let v = 0; v < nInst; v++) if (!inSol[v]) distractors.push(v);
   rng.shuffle(distractors);
   const pool = solution.slice();
   for (const v of distractors) {
@@ -338,9 +400,22 @@ export function drawOnce(
   for (const v of solution) if (!assignValue(v, defs[v]!, value, params[v].abstract, rng)) return null;
   for (const v of distractors) if (!assignValue(v, defs[v]!, value, false, rng)) return null;
 
-  const placeNames = rng.shuffle(Array.from({ length: nPlaces }, (_, i) => i)).slice(0, np);
-  const itemNames = rng.shuffle(Array.from({ length: nItems }, (_, i) => i)).slice(0, ni);
-  return { op, placeNames, itemNames, params, defs, order: solution, distractors };
+  const placeNames = sampleDistinct(nPlaces, np, rng);
+  const itemNames = sampleDistinct(nItems, ni, rng);
+  return { op, placeNames, itemNames, params, defs, order: solution, distractors, attempts: 1 };
+}
+
+/** k distinct indices of 0..n-1 in random order (a partial Fisher–Yates). */
+function sampleDistinct(n: number, k: number, rng: Rng): number[] {
+  const xs = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng.next() * (n - i));
+    const t = xs[i];
+    xs[i] = xs[j];
+    xs[j] = t;
+  }
+  xs.length = k;
+  return xs;
 }
 
 /** Draws values for one definition; false when a value rule is broken. */

@@ -46,7 +46,8 @@ function draw(key: ProblemKey, ctx: Context): Drawn {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const g = drawOnce(key.op, ctx.places.length, ctx.items.length, rng);
     if (!g) continue;
-    const full: WorldGraph = { ...g, attempts: attempt };
+    const full = g as WorldGraph;
+    full.attempts = attempt;
     if (key.mode === "forward") return { g: full, unknown: -1, lins: null };
     const rev = chooseUnknown(full, rng);
     if (rev) return { g: full, ...rev };
@@ -81,33 +82,37 @@ function evalLin(d: Def, lins: Map<number, Lin>): Lin {
   return inner;
 }
 
-/** Everything the wording needs about one context's names. */
+/** Everything the wording needs about one context's names (computed once per problem). */
 class Namer {
+  private readonly names: string[];
+  private readonly mentions: string[];
   constructor(
     private ctx: Context,
     private g: WorldGraph,
-  ) {}
-  private place(v: number): string {
-    return this.ctx.places[this.g.placeNames[this.g.params[v].place]];
+  ) {
+    this.names = g.params.map((p) => {
+      const place = ctx.places[g.placeNames[p.place]];
+      return p.abstract ? `${ctx.total} in ${place}` : `${ctx.items[g.itemNames[p.item]]} in ${place}`;
+    });
+    this.mentions = g.params.map((p, v) => (p.abstract ? `the ${this.names[v]}` : `the number of ${this.names[v]}`));
   }
   /** Node name as used in traces and graphs. */
   name(v: number): string {
-    const p = this.g.params[v];
-    if (p.abstract) return `${this.ctx.total} in ${this.place(v)}`;
-    return `${this.ctx.items[this.g.itemNames[p.item]]} in ${this.place(v)}`;
+    return this.names[v];
   }
   /** Mention inside a sentence: "the number of …" / "the total number of … in …". */
   mention(v: number): string {
-    return this.g.params[v].abstract ? `the ${this.name(v)}` : `the number of ${this.name(v)}`;
+    return this.mentions[v];
   }
   /** Sentence subject, capitalised. */
   subject(v: number): string {
-    return `The ${this.mention(v).slice(4)}`;
+    return `The ${this.mentions[v].slice(4)}`;
   }
   question(v: number): string {
     const p = this.g.params[v];
-    if (p.abstract) return `What is ${this.mention(v)}?`;
-    return `How many ${this.ctx.items[this.g.itemNames[p.item]]} does ${this.place(v)} have?`;
+    const place = this.ctx.places[this.g.placeNames[p.place]];
+    if (p.abstract) return `What is ${this.mentions[v]}?`;
+    return `How many ${this.ctx.items[this.g.itemNames[p.item]]} does ${place} have?`;
   }
 }
 
@@ -230,13 +235,20 @@ export function generateProblem(key: ProblemKey): Problem {
   const answer = String(g.defs[questionNode]!.value);
 
   // Trace and gold graph.
-  const letters = rng.shuffle(LETTERS.split(""));
+  // Fresh letters in random order, drawn lazily (a partial Fisher–Yates over the alphabet).
+  const letters = LETTERS.split("");
   let used = 0;
   const fresh = () => {
-    const l = letters[used % letters.length];
+    const k = used % letters.length;
     const round = Math.floor(used / letters.length);
+    if (round === 0) {
+      const j = k + Math.floor(rng.next() * (letters.length - k));
+      const t = letters[k];
+      letters[k] = letters[j];
+      letters[j] = t;
+    }
     used++;
-    return round === 0 ? l : `${l}${round}`;
+    return round === 0 ? letters[k] : `${letters[k]}${round}`;
   };
   const varOf = new Map<number, string>();
   const steps: string[] = [];

@@ -1,0 +1,121 @@
+/** `interplay verify`: process-verify sampled completions against their problems. */
+import type { Command } from "commander";
+import type { PassKEstimator } from "../eval/passk.js";
+import { type ProblemOutcome, summarize } from "../eval/summary.js";
+import { AtomicWriter, writeFileAtomic } from "../util/atomic.js";
+import { checkInputFile, readJsonl } from "../util/jsonl.js";
+import { verifySample } from "../verify/index.js";
+import { loadProblems } from "../world/load.js";
+import { startProgress } from "./progress.js";
+import { summaryTable } from "./summary-table.js";
+
+interface VerifyOpts {
+  problems: string;
+  samples: string;
+  out: string;
+  allowExtra: boolean;
+  alpha: number;
+  composite: "gated" | "linear";
+  estimator: PassKEstimator;
+  summary?: string;
+}
+
+/** Registers the verify command. */
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("verify {id, completion} samples against their problems; per-sample verdicts and a pass@k table")
+    .requiredOption("--problems <file>", "problem JSONL (as written by generate)")
+    .requiredOption("--samples <file>", "sample JSONL: one {id, completion} per line")
+    .requiredOption("--out <file>", "result JSONL, one line per sample line, in order")
+    .option("--no-allow-extra", "count extra (hallucinated) nodes against verified correctness")
+    .option("--alpha <a>", "α of the composite reward", parseFloat, 0.2)
+    .option("--composite <form>", "composite reward form: gated or linear", "gated")
+    .option("--estimator <name>", "pass@k estimator: unbiased or firstK", "unbiased")
+    .option("--summary <file>", "also write the summary as JSON")
+    .action(async (o: VerifyOpts) => {
+      if (!(o.alpha >= 0 && o.alpha <= 1)) throw new Error(`--alpha must be in [0, 1], got ${o.alpha}`);
+      if (o.composite !== "gated" && o.composite !== "linear") throw new Error(`--composite must be gated or linear`);
+      if (o.estimator !== "unbiased" && o.estimator !== "firstK") throw new Error(`--estimator must be unbiased or firstK`);
+      const problems = await loadProblems(o.problems);
+      checkInputFile(o.samples, "samples");
+      const outcomes = new Map<string, ProblemOutcome>();
+      const errors: string[] = [];
+      let n = 0;
+      const writer = new AtomicWriter(o.out);
+      const bar = startProgress("verify", 0);
+      try {
+        for await (const l of readJsonl(o.samples)) {
+          n++;
+          let record: object;
+          const v = l.value as { id?: unknown; completion?: unknown } | undefined;
+          const err =
+            l.error ??
+            (!v || typeof v !== "object" || Array.isArray(v)
+              ? "a sample line must be a JSON object {id, completion}"
+              : typeof v.id !== "string"
+                ? `"id" must be a string`
+                : typeof v.completion !== "string"
+                  ? `"completion" must be a string`
+                  : !problems.has(v.id)
+                    ? `unknown problem id "${v.id}"`
+                    : null);
+          if (err) {
+            errors.push(`${o.samples}:${l.line}: ${err}`);
+            record = { line: l.line, ...(typeof v?.id === "string" ? { id: v.id } : {}), error: err };
+          } else {
+            const p = problems.get(v!.id as string)!;
+            const r = verifySample(v!.completion as string, p, {
+              allowExtra: o.allowExtra,
+              alpha: o.alpha,
+              form: o.composite,
+            });
+            record = {
+              id: p.id,
+              answerCorrect: r.answerCorrect,
+              verified: r.verified,
+              processAcc: r.processAcc,
+              parseFailed: r.parseFailed,
+              truncated: r.truncated,
+              answer: r.answer,
+              errors: r.errors,
+              rewards: r.rewards,
+            };
+            let oc = outcomes.get(p.id);
+            if (!oc) {
+              oc = { id: p.id, op: p.op, correct: [], answerCorrect: [], processAcc: [] };
+              outcomes.set(p.id, oc);
+            }
+            oc.correct.push(r.verified);
+            oc.answerCorrect!.push(r.answerCorrect);
+            oc.processAcc!.push(r.processAcc);
+          }
+          await writer.write(`${JSON.stringify(record)}\n`);
+        }
+        if (n === 0) throw new Error(`samples file ${o.samples} holds no samples`);
+        await writer.commit();
+      } catch (e) {
+        await writer.abort();
+        throw e;
+      } finally {
+        bar.stop();
+      }
+      console.error(`verified ${n - errors.length} of ${n} sample lines → ${o.out}`);
+      if (errors.length > 0) {
+        console.error(`${errors.length} sample line(s) could not be verified (error records written in place):`);
+        for (const e of errors.slice(0, 10)) console.error(`  ${e}`);
+        if (errors.length > 10) console.error(`  … and ${errors.length - 10} more`);
+        process.exitCode = 2;
+      }
+      const missing = problems.size - outcomes.size;
+      if (outcomes.size === 0) throw new Error("no sample could be verified, so there is no summary");
+      const counts = new Set([...outcomes.values()].map((x) => x.correct.length));
+      const summary = summarize([...outcomes.values()], { estimator: o.estimator });
+      console.log(summaryTable(summary));
+      if (missing > 0) console.log(`${missing} of ${problems.size} problems had no samples and are not in the summary`);
+      if (counts.size > 1) {
+        console.log(`problems have different sample counts (${[...counts].sort((a, b) => a - b).join(", ")}); each group reports k up to its smallest`);
+      }
+      if (o.summary) writeFileAtomic(o.summary, `${JSON.stringify(summary, null, 2)}\n`);
+    });
+}
