@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, describe, it } from "node:test";
+
+const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "interplay-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const lines = (f: string) =>
+  readFileSync(join(dir, f), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
+describe("interplay generate", () => {
+  it("writes the contract's fields, covers every cell, and is deterministic by seed", () => {
+    const args = ["generate", "--ops", "2-20", "--contexts", "zoo,school,movie", "--modes", "forward,reverse", "--per-op", "12"];
+    assert.equal(run(...args, "--seed", "11", "--out", "a.jsonl").code, 0);
+    assert.equal(run(...args, "--seed", "11", "--out", "b.jsonl").code, 0);
+    assert.equal(run(...args, "--seed", "12", "--out", "c.jsonl").code, 0);
+    const a = readFileSync(join(dir, "a.jsonl"));
+    assert.ok(a.equals(readFileSync(join(dir, "b.jsonl"))), "same seed, same bytes");
+    assert.ok(!a.equals(readFileSync(join(dir, "c.jsonl"))), "another seed, other bytes");
+    const ps = lines("a.jsonl");
+    assert.equal(ps.length, 19 * 12);
+    assert.equal(new Set(ps.map((p) => `${p.op}/${p.context}/${p.mode}`)).size, 19 * 6);
+    for (const k of ["id", "seed", "index", "context", "mode", "op", "problem", "question", "solution", "answer", "prompt", "completion", "graph"]) {
+      assert.ok(k in ps[0], `field ${k}`);
+    }
+    assert.equal(typeof ps[0].answer, "string");
+    assert.equal(typeof ps[0].graph.nodes[0].value, "number");
+  });
+
+  it("draws from a mixture", () => {
+    assert.equal(run("generate", "--mixture", "rl_op11-14", "--count", "50", "--seed", "1", "--out", "m.jsonl").code, 0);
+    const ps = lines("m.jsonl");
+    assert.equal(ps.length, 50);
+    assert.ok(ps.every((p) => p.op >= 11 && p.op <= 14));
+  });
+
+  it("answers bad input with a clear error and writes nothing", () => {
+    const cases: [string[], RegExp][] = [
+      [["--ops", "1-5", "--per-op", "2"], /op 1 in "1-5" is out of range/],
+      [["--ops", "2-5", "--per-op", "2", "--contexts", "mars"], /unknown context "mars"/],
+      [["--ops", "2-5", "--per-op", "0"], /--per-op must be at least 1/],
+      [["--ops", "2-5"], /--ops needs --per-op/],
+      [["--mixture", "id2-10_uniform"], /--mixture needs --count/],
+      [["--mixture", "bad.json", "--count", "3"], /probabilities sum to 1\.8/],
+      [["--ops", "2-5", "--per-op", "2", "--modes", "sideways"], /unknown mode "sideways"/],
+    ];
+    writeFileSync(
+      join(dir, "bad.json"),
+      JSON.stringify({ contexts: { zoo: { p: 0.9, ops: { "2": 1 } }, school: { p: 0.9, ops: { "2": 1 } } } }),
+    );
+    for (const [args, msg] of cases) {
+      const r = run("generate", ...args, "--seed", "1", "--out", "never.jsonl");
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.err}`);
+      assert.match(r.err, msg);
+      assert.ok(!existsSync(join(dir, "never.jsonl")));
+    }
+  });
+});
+
+describe("interplay verify", () => {
+  it("verifies gold samples as correct, keeps sample order, and records bad lines in place", () => {
+    run("generate", "--ops", "2-4", "--per-op", "6", "--seed", "3", "--out", "p.jsonl");
+    const ps = lines("p.jsonl");
+    const samples = [
+      ...ps.map((p) => JSON.stringify({ id: p.id, completion: p.completion })),
+      JSON.stringify({ id: ps[0].id, completion: ps[0].prompt + ps[0].completion }),
+      "{not json",
+      JSON.stringify({ id: "nope", completion: "x" }),
+      JSON.stringify({ completion: "x" }),
+    ];
+    writeFileSync(join(dir, "s.jsonl"), `${samples.join("\n")}\n`);
+    const r = run("verify", "--problems", "p.jsonl", "--samples", "s.jsonl", "--out", "r.jsonl");
+    assert.equal(r.code, 2, "bad sample lines give exit code 2");
+    assert.match(r.out, /pass@1/);
+    assert.match(r.err, /s\.jsonl:20: not valid JSON/);
+    assert.match(r.err, /unknown problem id "nope"/);
+    const rs = lines("r.jsonl");
+    assert.equal(rs.length, samples.length);
+    for (let i = 0; i <= ps.length; i++) {
+      assert.equal(rs[i].verified, true);
+      assert.deepEqual(rs[i].rewards, { outcome: 1, process: 1, composite: 1, strict: 1 });
+    }
+    assert.equal(rs[ps.length + 1].error.startsWith("not valid JSON"), true);
+    assert.equal(rs[ps.length + 2].id, "nope");
+  });
+
+  it("rejects empty and malformed problem files, and empty sample files", () => {
+    writeFileSync(join(dir, "empty.jsonl"), "");
+    writeFileSync(join(dir, "badp.jsonl"), `${JSON.stringify({ id: "a", op: 2, answer: "3" })}\n`);
+    let r = run("verify", "--problems", "empty.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl");
+    assert.match(r.err, /problems file .*empty\.jsonl is empty/);
+    r = run("verify", "--problems", "badp.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl");
+    assert.match(r.err, /badp\.jsonl:1: "graph" must be/);
+    r = run("verify", "--problems", "p.jsonl", "--samples", "empty.jsonl", "--out", "x.jsonl");
+    assert.match(r.err, /samples file .*empty\.jsonl is empty/);
+    assert.ok(!existsSync(join(dir, "x.jsonl")));
+  });
+});
