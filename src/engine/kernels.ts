@@ -1,0 +1,143 @@
+/**
+ * The kernel interface of the engine: explicit forward and backward functions per layer (llm.c
+ * style). Two implementations: `reference.ts` (naive TypeScript, float64 accumulation — the ground
+ * truth of tests) and `native.ts` (the N-API addon: BLAS or portable matrix products, fused, threaded).
+ *
+ * Conventions: row-major float32 buffers; shapes in comments as [rows, cols]. Backward kernels
+ * ACCUMULATE (+=) into every gradient they write (inputs and parameters), so callers zero gradient
+ * buffers once per step and residual branches add up naturally. Attention uses a packed qkv buffer
+ * [B, T, (H + 2·Hkv)·hd] holding q heads, then k heads, then v heads of each token.
+ */
+
+/** Which matrix-product path a backend runs. */
+export type MatmulPath = "blas" | "portable" | "reference";
+
+/** What a backend reports about itself. */
+export interface BackendInfo {
+  name: string;
+  path: MatmulPath;
+  threads: number;
+  simd: string;
+}
+
+/** The kernels every backend provides. */
+export interface Kernels {
+  info(): BackendInfo;
+  /** A zeroed float32 buffer (native: 64-byte aligned memory owned by the addon). */
+  alloc(n: number): Float32Array;
+
+  /** c[M,N] = alpha·op(a)·op(b) + beta·c; a is [M,K] ([K,M] if transA), b is [K,N] ([N,K] if transB). */
+  matmul(
+    c: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
+  ): void;
+  /** out[M,N] += bias[N] on every row. */
+  addBias(out: Float32Array, bias: Float32Array, M: number, N: number): void;
+  /** dbias[N] += column sums of dout[M,N]. */
+  biasBackward(dbias: Float32Array, dout: Float32Array, M: number, N: number): void;
+
+  /** out[T,C] = wte[tokens[t], :]. */
+  embeddingForward(out: Float32Array, tokens: Int32Array, wte: Float32Array, T: number, C: number): void;
+  /** dwte[tokens[t], :] += dout[t, :]. */
+  embeddingBackward(dwte: Float32Array, dout: Float32Array, tokens: Int32Array, T: number, C: number): void;
+
+  /** out[M,C] = x·rstd·w with rstd[M] = 1/sqrt(mean(x²) + eps) (saved for backward). */
+  rmsnormForward(out: Float32Array, rstd: Float32Array, x: Float32Array, w: Float32Array, M: number, C: number, eps: number): void;
+  /** dx[M,C] += ∂/∂x, dw[C] += ∂/∂w. */
+  rmsnormBackward(
+    dx: Float32Array,
+    dw: Float32Array,
+    dout: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    rstd: Float32Array,
+    M: number,
+    C: number,
+  ): void;
+
+  /**
+   * Rotary embedding in place on the q and k heads of qkv[B,T,(H+2Hkv)·hd], half-split layout:
+   * for i < hd/2, angle = (pos0 + t)·θ^(−2i/hd); (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin).
+   * `inverse` rotates by −angle (the backward of the forward rotation).
+   */
+  rope(qkv: Float32Array, B: number, T: number, H: number, Hkv: number, hd: number, theta: number, pos0: number, inverse: boolean): void;
+
+  /**
+   * Causal grouped-query attention: out[B,T,H·hd]; probs[B,H,T,T] saves the softmax (row t holds
+   * T entries, those past t are 0). Query head h uses key/value head floor(h·Hkv/H). Scale hd^−0.5.
+   */
+  attentionForward(
+    out: Float32Array,
+    probs: Float32Array,
+    qkv: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    Hkv: number,
+    hd: number,
+  ): void;
+  /** dqkv[B,T,(H+2Hkv)·hd] += gradients of q, k and v. */
+  attentionBackward(
+    dqkv: Float32Array,
+    dout: Float32Array,
+    qkv: Float32Array,
+    probs: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    Hkv: number,
+    hd: number,
+  ): void;
+
+  /** out[M,F] = silu(gu[:, :F])·gu[:, F:] for gu[M,2F] ([gate | up] per row). */
+  swigluForward(out: Float32Array, gu: Float32Array, M: number, F: number): void;
+  /** dgu[M,2F] += gradients of gate and up. */
+  swigluBackward(dgu: Float32Array, dout: Float32Array, gu: Float32Array, M: number, F: number): void;
+
+  /**
+   * Softmax cross-entropy over logits[M,V] with targets[M] (a negative target is ignored: loss 0,
+   * gradient 0). Writes losses[M] and, when dlogits is given (it may be logits itself), the
+   * gradient (softmax − onehot)·gradScale. Returns the sum of losses over counted rows.
+   */
+  crossEntropy(
+    dlogits: Float32Array | null,
+    losses: Float32Array,
+    logits: Float32Array,
+    targets: Int32Array,
+    M: number,
+    V: number,
+    gradScale: number,
+  ): number;
+
+  /** out[n] = a[n] + b[n] (out may alias a or b). */
+  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
+  /** x[n] *= s. */
+  scale(x: Float32Array, n: number, s: number): void;
+  /** Σ x². */
+  sumSquares(x: Float32Array, n: number): number;
+  /**
+   * One AdamW step over n values (decoupled weight decay): m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+   * p −= lr·(m̂/(sqrt(v̂)+eps) + wd·p) with bias corrections for step t (t ≥ 1).
+   */
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    wd: number,
+    t: number,
+  ): void;
+}

@@ -1,0 +1,240 @@
+/**
+ * Reference kernels: the naive definition of every kernel, in TypeScript with float64 accumulation.
+ * Slow on purpose and easy to read; tests compare the native kernels against these.
+ */
+import type { BackendInfo, Kernels } from "./kernels.js";
+
+const silu = (x: number) => x / (1 + Math.exp(-x));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** The reference backend. */
+export const reference: Kernels = {
+  info(): BackendInfo {
+    return { name: "reference", path: "reference", threads: 1, simd: "none" };
+  },
+
+  alloc(n) {
+    return new Float32Array(n);
+  },
+
+  matmul(c, a, b, M, N, K, transA, transB, alpha, beta) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = transA ? a[k * M + i] : a[i * K + k];
+          const bv = transB ? b[j * K + k] : b[k * N + j];
+          s += av * bv;
+        }
+        c[i * N + j] = alpha * s + (beta === 0 ? 0 : beta * c[i * N + j]);
+      }
+    }
+  },
+
+  addBias(out, bias, M, N) {
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) out[i * N + j] += bias[j];
+  },
+
+  biasBackward(dbias, dout, M, N) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let i = 0; i < M; i++) s += dout[i * N + j];
+      dbias[j] += s;
+    }
+  },
+
+  embeddingForward(out, tokens, wte, T, C) {
+    for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) out[t * C + c] = wte[tokens[t] * C + c];
+  },
+
+  embeddingBackward(dwte, dout, tokens, T, C) {
+    for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) dwte[tokens[t] * C + c] += dout[t * C + c];
+  },
+
+  rmsnormForward(out, rstd, x, w, M, C, eps) {
+    for (let i = 0; i < M; i++) {
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += x[i * C + c] * x[i * C + c];
+      const r = 1 / Math.sqrt(ss / C + eps);
+      rstd[i] = r;
+      for (let c = 0; c < C; c++) out[i * C + c] = x[i * C + c] * r * w[c];
+    }
+  },
+
+  rmsnormBackward(dx, dw, dout, x, w, rstd, M, C) {
+    for (let i = 0; i < M; i++) {
+      const r = rstd[i];
+      // y = x·r·w, r = (mean x² + eps)^−1/2 → dx = r·(dy·w) − x·r³·mean(dy·w·x)
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += dout[i * C + c] * w[c] * x[i * C + c];
+      const k = (r * r * r * dot) / C;
+      for (let c = 0; c < C; c++) {
+        dx[i * C + c] += r * dout[i * C + c] * w[c] - k * x[i * C + c];
+        dw[c] += dout[i * C + c] * x[i * C + c] * r;
+      }
+    }
+  },
+
+  rope(qkv, B, T, H, Hkv, hd, theta, pos0, inverse) {
+    const half = hd / 2;
+    const stride = (H + 2 * Hkv) * hd;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const base = (b * T + t) * stride;
+        for (let h = 0; h < H + Hkv; h++) {
+          const o = base + h * hd;
+          for (let i = 0; i < half; i++) {
+            const ang = (pos0 + t) * theta ** ((-2 * i) / hd);
+            const cos = Math.cos(ang);
+            const sin = inverse ? -Math.sin(ang) : Math.sin(ang);
+            const x1 = qkv[o + i];
+            const x2 = qkv[o + half + i];
+            qkv[o + i] = x1 * cos - x2 * sin;
+            qkv[o + half + i] = x2 * cos + x1 * sin;
+          }
+        }
+      }
+    }
+  },
+
+  attentionForward(out, probs, qkv, B, T, H, Hkv, hd) {
+    const stride = (H + 2 * Hkv) * hd;
+    const scale = 1 / Math.sqrt(hd);
+    const row = new Float64Array(T);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const kvh = Math.floor((h * Hkv) / H);
+        for (let t = 0; t < T; t++) {
+          const q = (b * T + t) * stride + h * hd;
+          let max = Number.NEGATIVE_INFINITY;
+          for (let s = 0; s <= t; s++) {
+            const k = (b * T + s) * stride + (H + kvh) * hd;
+            let d = 0;
+            for (let i = 0; i < hd; i++) d += qkv[q + i] * qkv[k + i];
+            row[s] = d * scale;
+            if (row[s] > max) max = row[s];
+          }
+          let sum = 0;
+          for (let s = 0; s <= t; s++) {
+            row[s] = Math.exp(row[s] - max);
+            sum += row[s];
+          }
+          const p = ((b * H + h) * T + t) * T;
+          for (let s = 0; s < T; s++) probs[p + s] = s <= t ? row[s] / sum : 0;
+          const o = (b * T + t) * H * hd + h * hd;
+          for (let i = 0; i < hd; i++) {
+            let acc = 0;
+            for (let s = 0; s <= t; s++) acc += (row[s] / sum) * qkv[(b * T + s) * stride + (H + Hkv + kvh) * hd + i];
+            out[o + i] = acc;
+          }
+        }
+      }
+    }
+  },
+
+  attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd) {
+    const stride = (H + 2 * Hkv) * hd;
+    const scale = 1 / Math.sqrt(hd);
+    const dp = new Float64Array(T);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const kvh = Math.floor((h * Hkv) / H);
+        for (let t = 0; t < T; t++) {
+          const p = ((b * H + h) * T + t) * T;
+          const o = (b * T + t) * H * hd + h * hd;
+          const q = (b * T + t) * stride + h * hd;
+          // dv += p·dout; dp = dout·v; dscore = p·(dp − Σ p·dp)
+          let dot = 0;
+          for (let s = 0; s <= t; s++) {
+            const v = (b * T + s) * stride + (H + Hkv + kvh) * hd;
+            let d = 0;
+            for (let i = 0; i < hd; i++) {
+              d += dout[o + i] * qkv[v + i];
+              dqkv[v + i] += probs[p + s] * dout[o + i];
+            }
+            dp[s] = d;
+            dot += probs[p + s] * d;
+          }
+          for (let s = 0; s <= t; s++) {
+            const ds = probs[p + s] * (dp[s] - dot) * scale;
+            const k = (b * T + s) * stride + (H + kvh) * hd;
+            for (let i = 0; i < hd; i++) {
+              dqkv[q + i] += ds * qkv[k + i];
+              dqkv[k + i] += ds * qkv[q + i];
+            }
+          }
+        }
+      }
+    }
+  },
+
+  swigluForward(out, gu, M, F) {
+    for (let i = 0; i < M; i++) for (let j = 0; j < F; j++) out[i * F + j] = silu(gu[i * 2 * F + j]) * gu[i * 2 * F + F + j];
+  },
+
+  swigluBackward(dgu, dout, gu, M, F) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < F; j++) {
+        const g = gu[i * 2 * F + j];
+        const u = gu[i * 2 * F + F + j];
+        const s = sigmoid(g);
+        const d = dout[i * F + j];
+        dgu[i * 2 * F + j] += d * u * s * (1 + g * (1 - s));
+        dgu[i * 2 * F + F + j] += d * g * s;
+      }
+    }
+  },
+
+  crossEntropy(dlogits, losses, logits, targets, M, V, gradScale) {
+    let total = 0;
+    for (let i = 0; i < M; i++) {
+      const o = i * V;
+      const y = targets[i];
+      if (y < 0) {
+        losses[i] = 0;
+        if (dlogits) for (let j = 0; j < V; j++) dlogits[o + j] = 0;
+        continue;
+      }
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < V; j++) if (logits[o + j] > max) max = logits[o + j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(logits[o + j] - max);
+      const lse = max + Math.log(sum);
+      losses[i] = lse - logits[o + y];
+      total += losses[i];
+      if (dlogits) {
+        for (let j = 0; j < V; j++) {
+          const p = Math.exp(logits[o + j] - lse);
+          dlogits[o + j] = (p - (j === y ? 1 : 0)) * gradScale;
+        }
+      }
+    }
+    return total;
+  },
+
+  add(out, a, b, n) {
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  },
+
+  scale(x, n, s) {
+    for (let i = 0; i < n; i++) x[i] *= s;
+  },
+
+  sumSquares(x, n) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i] * x[i];
+    return s;
+  },
+
+  adamw(p, g, m, v, n, lr, beta1, beta2, eps, wd, t) {
+    const c1 = 1 - beta1 ** t;
+    const c2 = 1 - beta2 ** t;
+    for (let i = 0; i < n; i++) {
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+      const mh = m[i] / c1;
+      const vh = v[i] / c2;
+      p[i] -= lr * (mh / (Math.sqrt(vh) + eps) + wd * p[i]);
+    }
+  },
+};

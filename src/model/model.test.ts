@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Kernels } from "../engine/kernels.js";
+import { reference } from "../engine/reference.js";
+import { Rng } from "../util/rng.js";
+import { checkConfig, type ModelConfig, PRESETS, presetConfig } from "./config.js";
+import { Model } from "./model.js";
+import { paramCount, tensorSpecs } from "./params.js";
+
+/** The reference kernels on float64 buffers: exact enough for finite differences. */
+const reference64: Kernels = { ...reference, alloc: (n) => new Float64Array(n) as unknown as Float32Array };
+
+const micro: ModelConfig = checkConfig({
+  vocabSize: 11,
+  hidden: 8,
+  layers: 2,
+  heads: 2,
+  kvHeads: 1,
+  mlp: 6,
+  context: 8,
+  ropeTheta: 10000,
+  rmsEps: 1e-6,
+});
+
+function batch(rng: Rng, n: number, V: number, ignore = false): { tokens: Int32Array; targets: Int32Array } {
+  const tokens = new Int32Array(n);
+  const targets = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    tokens[i] = rng.int(0, V - 1);
+    targets[i] = ignore && i % 4 === 3 ? -1 : rng.int(0, V - 1);
+  }
+  return { tokens, targets };
+}
+
+describe("model", () => {
+  it("parameter layout follows the HF names and presets print their sizes", () => {
+    const specs = tensorSpecs(micro);
+    assert.equal(specs[0].name, "model.embed_tokens.weight");
+    assert.equal(specs[specs.length - 1].name, "model.norm.weight");
+    assert.ok(!specs.some((s) => s.name === "lm_head.weight"), "tied head has no lm_head");
+    const bench = presetConfig("bench", 512);
+    const n = paramCount(bench);
+    assert.ok(n > 3.2e6 && n < 3.4e6, `bench has ${n} parameters`);
+    const tiny = paramCount(presetConfig("tiny", 2400));
+    assert.ok(tiny >= 1e6 && tiny <= 3e6, `tiny has ${tiny}`);
+    const small = paramCount(presetConfig("small", 2400));
+    assert.ok(small >= 10e6 && small <= 20e6, `small has ${small}`);
+    const paper = paramCount(presetConfig("paper", 2200));
+    assert.ok(paper > 95e6 && paper < 110e6, `paper has ${paper}`);
+    assert.throws(() => presetConfig("huge", 10), /unknown preset "huge"/);
+    assert.ok(PRESETS.paper.kvHeads === 2);
+  });
+
+  it("whole-model gradients match central finite differences (float64 reference kernels)", () => {
+    const rng = new Rng(7);
+    const m = new Model(reference64, micro);
+    m.init(() => rng.next(), 0.3);
+    // Perturb norms and biases too so their gradients are non-trivial.
+    for (const s of m.params.specs) {
+      if (!s.decay) {
+        const v = m.params.byName.get(s.name)!;
+        for (let i = 0; i < v.length; i++) v[i] += 0.2 * (rng.next() - 0.5);
+      }
+    }
+    const B = 2;
+    const T = 5;
+    const { tokens, targets } = batch(rng, B * T, micro.vocabSize, true);
+    m.zeroGrad();
+    m.forward(tokens, B, T, targets);
+    m.backward();
+    const grad = Float64Array.from(m.grads.flat);
+    const p = m.params.flat;
+    const h = 1e-5;
+    let worst = 0;
+    // Every parameter of this micro model.
+    for (let i = 0; i < p.length; i++) {
+      const old = p[i];
+      p[i] = old + h;
+      const up = m.forward(tokens, B, T, targets).loss;
+      p[i] = old - h;
+      const down = m.forward(tokens, B, T, targets).loss;
+      p[i] = old;
+      const fd = (up - down) / (2 * h);
+      const err = Math.abs(fd - grad[i]) / Math.max(1e-4, Math.abs(fd) + Math.abs(grad[i]));
+      worst = Math.max(worst, err);
+      assert.ok(err < 1e-4, `param ${i}: analytic ${grad[i]} vs numeric ${fd}`);
+    }
+    assert.ok(worst < 1e-4);
+  });
+
+  it("gradient accumulation: two backward passes at scale ½ equal one at scale 1", () => {
+    const rng = new Rng(3);
+    const m = new Model(reference64, micro);
+    m.init(() => rng.next(), 0.3);
+    const { tokens, targets } = batch(rng, 8, micro.vocabSize);
+    m.zeroGrad();
+    m.forward(tokens, 2, 4, targets);
+    m.backward(1);
+    const once = Float64Array.from(m.grads.flat);
+    m.zeroGrad();
+    for (let r = 0; r < 2; r++) {
+      m.forward(tokens, 2, 4, targets);
+      m.backward(0.5);
+    }
+    for (let i = 0; i < once.length; i++) assert.ok(Math.abs(once[i] - m.grads.flat[i]) < 1e-12);
+  });
+
+  it("rejects out-of-vocabulary tokens and too-long sequences", () => {
+    const m = new Model(reference64, micro);
+    assert.throws(() => m.forward(new Int32Array([1, 99]), 1, 2), /token id 99/);
+    assert.throws(() => m.forward(new Int32Array(9), 1, 9), /exceeds the model's context/);
+    assert.throws(() => m.backward(), /backward needs a forward pass with targets/);
+  });
+});
