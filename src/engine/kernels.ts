@@ -50,7 +50,15 @@ export interface Kernels {
   embeddingBackward(dwte: Float32Array, dout: Float32Array, tokens: Int32Array, T: number, C: number): void;
 
   /** out[M,C] = x·rstd·w with rstd[M] = 1/sqrt(mean(x²) + eps) (saved for backward). */
-  rmsnormForward(out: Float32Array, rstd: Float32Array, x: Float32Array, w: Float32Array, M: number, C: number, eps: number): void;
+  rmsnormForward(
+    out: Float32Array,
+    rstd: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    M: number,
+    C: number,
+    eps: number,
+  ): void;
   /** dx[M,C] += ∂/∂x, dw[C] += ∂/∂w. */
   rmsnormBackward(
     dx: Float32Array,
@@ -68,7 +76,17 @@ export interface Kernels {
    * for i < hd/2, angle = (pos0 + t)·θ^(−2i/hd); (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin).
    * `inverse` rotates by −angle (the backward of the forward rotation).
    */
-  rope(qkv: Float32Array, B: number, T: number, H: number, Hkv: number, hd: number, theta: number, pos0: number, inverse: boolean): void;
+  rope(
+    qkv: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    Hkv: number,
+    hd: number,
+    theta: number,
+    pos0: number,
+    inverse: boolean,
+  ): void;
 
   /**
    * Causal grouped-query attention: out[B,T,H·hd]; probs[B,H,T,T] saves the softmax (row t holds

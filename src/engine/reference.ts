@@ -124,7 +124,8 @@ export const reference: Kernels = {
           const o = (b * T + t) * H * hd + h * hd;
           for (let i = 0; i < hd; i++) {
             let acc = 0;
-            for (let s = 0; s <= t; s++) acc += (row[s] / sum) * qkv[(b * T + s) * stride + (H + Hkv + kvh) * hd + i];
+            for (let s = 0; s <= t; s++)
+              acc += (row[s] / sum) * qkv[(b * T + s) * stride + (H + Hkv + kvh) * hd + i];
             out[o + i] = acc;
           }
         }
@@ -169,7 +170,8 @@ export const reference: Kernels = {
   },
 
   swigluForward(out, gu, M, F) {
-    for (let i = 0; i < M; i++) for (let j = 0; j < F; j++) out[i * F + j] = silu(gu[i * 2 * F + j]) * gu[i * 2 * F + F + j];
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < F; j++) out[i * F + j] = silu(gu[i * 2 * F + j]) * gu[i * 2 * F + F + j];
   },
 
   swigluBackward(dgu, dout, gu, M, F) {

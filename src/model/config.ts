@@ -21,13 +21,50 @@ export type PresetName = "tiny" | "small" | "paper" | "bench";
 /** Presets without the vocabulary size (it comes from the tokenizer; `bench` fixes 512). */
 export const PRESETS: Record<PresetName, Omit<ModelConfig, "vocabSize"> & { vocabSize?: number }> = {
   /** ≈1–3M parameters with the world's vocabulary: tests and the demo. */
-  tiny: { hidden: 128, layers: 4, heads: 4, kvHeads: 2, mlp: 352, context: 512, ropeTheta: 10000, rmsEps: 1e-6 },
+  tiny: {
+    hidden: 128,
+    layers: 4,
+    heads: 4,
+    kvHeads: 2,
+    mlp: 352,
+    context: 512,
+    ropeTheta: 10000,
+    rmsEps: 1e-6,
+  },
   /** ≈10–20M parameters: laptop studies. */
-  small: { hidden: 384, layers: 8, heads: 6, kvHeads: 2, mlp: 1024, context: 768, ropeTheta: 10000, rmsEps: 1e-6 },
+  small: {
+    hidden: 384,
+    layers: 8,
+    heads: 6,
+    kvHeads: 2,
+    mlp: 1024,
+    context: 768,
+    ropeTheta: 10000,
+    rmsEps: 1e-6,
+  },
   /** The reference's ≈103M model (vocab 2200 in the paper). */
-  paper: { hidden: 768, layers: 12, heads: 12, kvHeads: 2, mlp: 3072, context: 2048, ropeTheta: 1e6, rmsEps: 1e-6 },
+  paper: {
+    hidden: 768,
+    layers: 12,
+    heads: 12,
+    kvHeads: 2,
+    mlp: 3072,
+    context: 2048,
+    ropeTheta: 1e6,
+    rmsEps: 1e-6,
+  },
   /** The benchmark workload W1/W2: vocab 512, ≈3.3M parameters. */
-  bench: { vocabSize: 512, hidden: 256, layers: 4, heads: 4, kvHeads: 4, mlp: 688, context: 256, ropeTheta: 10000, rmsEps: 1e-6 },
+  bench: {
+    vocabSize: 512,
+    hidden: 256,
+    layers: 4,
+    heads: 4,
+    kvHeads: 4,
+    mlp: 688,
+    context: 256,
+    ropeTheta: 10000,
+    rmsEps: 1e-6,
+  },
 };
 
 /** Resolves a preset for a vocabulary size; throws naming the known presets. */
@@ -41,11 +78,15 @@ export function presetConfig(name: string, vocabSize: number): ModelConfig {
 export function checkConfig(c: ModelConfig): ModelConfig {
   const ints: (keyof ModelConfig)[] = ["vocabSize", "hidden", "layers", "heads", "kvHeads", "mlp", "context"];
   for (const k of ints) {
-    if (!Number.isInteger(c[k]) || (c[k] as number) < 1) throw new Error(`model config: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || (c[k] as number) < 1)
+      throw new Error(`model config: ${k} must be a positive integer, got ${c[k]}`);
   }
-  if (c.hidden % c.heads !== 0) throw new Error(`model config: hidden (${c.hidden}) must be divisible by heads (${c.heads})`);
-  if (c.heads % c.kvHeads !== 0) throw new Error(`model config: heads (${c.heads}) must be a multiple of kvHeads (${c.kvHeads})`);
-  if ((c.hidden / c.heads) % 2 !== 0) throw new Error("model config: head dimension must be even (rotary embedding)");
+  if (c.hidden % c.heads !== 0)
+    throw new Error(`model config: hidden (${c.hidden}) must be divisible by heads (${c.heads})`);
+  if (c.heads % c.kvHeads !== 0)
+    throw new Error(`model config: heads (${c.heads}) must be a multiple of kvHeads (${c.kvHeads})`);
+  if ((c.hidden / c.heads) % 2 !== 0)
+    throw new Error("model config: head dimension must be even (rotary embedding)");
   if (!(c.ropeTheta > 0)) throw new Error(`model config: ropeTheta must be positive, got ${c.ropeTheta}`);
   if (!(c.rmsEps > 0)) throw new Error(`model config: rmsEps must be positive, got ${c.rmsEps}`);
   return c;

@@ -103,7 +103,8 @@ export class Model {
     const n = paramCount(config);
     const p = kernels.alloc(n);
     if (flat) {
-      if (flat.length !== n) throw new Error(`parameter buffer holds ${flat.length} values, the config needs ${n}`);
+      if (flat.length !== n)
+        throw new Error(`parameter buffer holds ${flat.length} values, the config needs ${n}`);
       p.set(flat);
     }
     this.params = new ParamViews(config, p);
@@ -135,7 +136,8 @@ export class Model {
   }
 
   private ensure(B: number, T: number): Acts {
-    if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the model's context ${this.config.context}`);
+    if (T > this.config.context)
+      throw new Error(`sequence length ${T} exceeds the model's context ${this.config.context}`);
     if (!this.acts || this.shape[0] !== B || this.shape[1] !== T) {
       this.acts = new Acts(this.kernels, this.config, B, T);
       this.shape = [B, T];
@@ -161,7 +163,8 @@ export class Model {
     const F = c.mlp;
     if (tokens.length !== M) throw new Error(`tokens hold ${tokens.length} ids, B·T is ${M}`);
     for (let i = 0; i < M; i++) {
-      if (!(tokens[i] >= 0 && tokens[i] < c.vocabSize)) throw new Error(`token id ${tokens[i]} at ${i} is outside the vocabulary`);
+      if (!(tokens[i] >= 0 && tokens[i] < c.vocabSize))
+        throw new Error(`token id ${tokens[i]} at ${i} is outside the vocabulary`);
     }
     this.tokens = tokens;
     k.embeddingForward(a.layers.length ? a.layers[0].x : a.xf, tokens, this.params.embed, M, C);

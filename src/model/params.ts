@@ -3,7 +3,7 @@
  * copies: per layer q/k/v weights are contiguous ([q; k; v] rows) and gate/up are contiguous.
  * Names and shapes follow the Hugging Face Qwen2 layout (interop.md), linear weights [out, in].
  */
-import { type ModelConfig, headDim } from "./config.js";
+import { headDim, type ModelConfig } from "./config.js";
 
 /** One named tensor inside the flat buffer. */
 export interface TensorSpec {
@@ -83,7 +83,8 @@ export class ParamViews<T extends Float32Array = Float32Array> {
   ) {
     this.specs = tensorSpecs(config);
     const total = this.specs[this.specs.length - 1].offset + this.specs[this.specs.length - 1].size;
-    if (flat.length !== total) throw new Error(`parameter buffer holds ${flat.length} values, the config needs ${total}`);
+    if (flat.length !== total)
+      throw new Error(`parameter buffer holds ${flat.length} values, the config needs ${total}`);
     this.byName = new Map(this.specs.map((s) => [s.name, flat.subarray(s.offset, s.offset + s.size) as T]));
     const span = (first: string, last: string) => {
       const a = this.specs.find((s) => s.name === first)!;

@@ -10,13 +10,55 @@ import { CONTEXTS, type Context } from "../world/contexts.js";
 /** Special tokens, first in the vocabulary. */
 export const SPECIALS = ["<pad>", "<eos>", "<unk>"] as const;
 /** The model-format tags (world.md §7). */
-export const TAGS = ["<question>", "</question>", "<solution>", "</solution>", "<answer>", "</answer>"] as const;
+export const TAGS = [
+  "<question>",
+  "</question>",
+  "<solution>",
+  "</solution>",
+  "<answer>",
+  "</answer>",
+] as const;
 /** Words of the problem sentences, questions and traces (both modes). */
 export const TEMPLATE_WORDS = [
-  "The", "the", "number", "of", "in", "equals", "plus", "times", "sum", "and", "difference", "between",
-  "exists", "its", "is", "greater", "than", "How", "many", "does", "have", "What", "total",
-  "Define", "as", "so", "We", "know", "we", "Subtract", "from", "both", "sides", "Add", "to", "Divide", "by",
-  "Solution", "Answer",
+  "The",
+  "the",
+  "number",
+  "of",
+  "in",
+  "equals",
+  "plus",
+  "times",
+  "sum",
+  "and",
+  "difference",
+  "between",
+  "exists",
+  "its",
+  "is",
+  "greater",
+  "than",
+  "How",
+  "many",
+  "does",
+  "have",
+  "What",
+  "total",
+  "Define",
+  "as",
+  "so",
+  "We",
+  "know",
+  "we",
+  "Subtract",
+  "from",
+  "both",
+  "sides",
+  "Add",
+  "to",
+  "Divide",
+  "by",
+  "Solution",
+  "Answer",
 ];
 /** Punctuation and operators. */
 export const PUNCTUATION = [".", ",", ";", ":", "?", "=", "+", "-", "*", "(", ")"];
@@ -60,7 +102,8 @@ export class WorldTokenizer implements TextTokenizer {
     this.vocab = opts.vocab ?? buildVocab(opts);
     this.ids = new Map(this.vocab.map((t, i) => [t, i]));
     if (this.ids.size !== this.vocab.length) throw new Error("tokenizer vocabulary has duplicate entries");
-    for (const s of SPECIALS) if (!this.ids.has(s)) throw new Error(`tokenizer vocabulary lacks the special token ${s}`);
+    for (const s of SPECIALS)
+      if (!this.ids.has(s)) throw new Error(`tokenizer vocabulary lacks the special token ${s}`);
     this.re = new RegExp(tokenPattern(this.digits), "gy");
   }
 
@@ -94,7 +137,10 @@ export class WorldTokenizer implements TextTokenizer {
       const id = this.ids.get(m[0]);
       if (id === undefined) {
         const word = m[0].trim();
-        const hint = /^\d+$/.test(word) && !this.digits ? ` (integers above ${MAX_NUMBER_TOKEN} need the digit-level tokenizer)` : "";
+        const hint =
+          /^\d+$/.test(word) && !this.digits
+            ? ` (integers above ${MAX_NUMBER_TOKEN} need the digit-level tokenizer)`
+            : "";
         throw new Error(`"${word}" is not in the vocabulary${hint}`);
       }
       out.push(id);
@@ -108,7 +154,8 @@ export class WorldTokenizer implements TextTokenizer {
     let s = "";
     for (let i = 0; i < ids.length; i++) {
       const t = this.vocab[ids[i]];
-      if (t === undefined) throw new Error(`token id ${ids[i]} is outside the vocabulary (size ${this.vocab.length})`);
+      if (t === undefined)
+        throw new Error(`token id ${ids[i]} is outside the vocabulary (size ${this.vocab.length})`);
       if (t !== "<pad>") s += t;
     }
     return s;
@@ -130,7 +177,12 @@ export class WorldTokenizer implements TextTokenizer {
         special: true,
       })),
       normalizer: null,
-      pre_tokenizer: { type: "Split", pattern: { Regex: tokenPattern(this.digits) }, behavior: "Isolated", invert: false },
+      pre_tokenizer: {
+        type: "Split",
+        pattern: { Regex: tokenPattern(this.digits) },
+        behavior: "Isolated",
+        invert: false,
+      },
       post_processor: null,
       decoder: { type: "Fuse" },
       model: {
@@ -157,18 +209,24 @@ export class WorldTokenizer implements TextTokenizer {
 
   /** Rebuilds from a `tokenizer.json` written by toHuggingFace (or throws naming what differs). */
   static fromHuggingFace(json: unknown): WorldTokenizer {
-    const j = json as { model?: { type?: string; vocab?: Record<string, number> }; pre_tokenizer?: { pattern?: { Regex?: string } } };
-    if (j?.model?.type !== "WordLevel" || !j.model.vocab) throw new Error("tokenizer.json: not a WordLevel model");
+    const j = json as {
+      model?: { type?: string; vocab?: Record<string, number> };
+      pre_tokenizer?: { pattern?: { Regex?: string } };
+    };
+    if (j?.model?.type !== "WordLevel" || !j.model.vocab)
+      throw new Error("tokenizer.json: not a WordLevel model");
     const pattern = j.pre_tokenizer?.pattern?.Regex;
     const digits = pattern === tokenPattern(true);
-    if (!digits && pattern !== tokenPattern(false)) throw new Error("tokenizer.json: pre-tokenizer pattern is not the world's");
+    if (!digits && pattern !== tokenPattern(false))
+      throw new Error("tokenizer.json: pre-tokenizer pattern is not the world's");
     const vocab: string[] = [];
     for (const [t, i] of Object.entries(j.model.vocab)) {
       if (!Number.isInteger(i) || i < 0) throw new Error(`tokenizer.json: bad id for "${t}"`);
       if (vocab[i] !== undefined) throw new Error(`tokenizer.json: id ${i} is used twice`);
       vocab[i] = t;
     }
-    for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) throw new Error(`tokenizer.json: id ${i} is missing`);
+    for (let i = 0; i < vocab.length; i++)
+      if (vocab[i] === undefined) throw new Error(`tokenizer.json: id ${i} is missing`);
     return new WorldTokenizer({ digits, vocab });
   }
 }
