@@ -16,10 +16,21 @@ export interface ModelConfig {
 }
 
 /** Preset names: `bench` is the W1/W2 benchmark model of benchmarks.md. */
-export type PresetName = "tiny" | "small" | "paper" | "bench";
+export type PresetName = "micro" | "tiny" | "small" | "paper" | "bench";
 
 /** Presets without the vocabulary size (it comes from the tokenizer; `bench` fixes 512). */
 export const PRESETS: Record<PresetName, Omit<ModelConfig, "vocabSize"> & { vocabSize?: number }> = {
+  /** ≈0.1M parameters: fast tests of the training machinery, not a model worth evaluating. */
+  micro: {
+    hidden: 32,
+    layers: 2,
+    heads: 2,
+    kvHeads: 1,
+    mlp: 64,
+    context: 128,
+    ropeTheta: 10000,
+    rmsEps: 1e-6,
+  },
   /** ≈1–3M parameters with the world's vocabulary: tests and the demo. */
   tiny: {
     hidden: 128,

@@ -1,0 +1,79 @@
+/**
+ * Training data as a stream: problems drawn from a mixture by (seed, index), rendered as model text,
+ * tokenized, joined with <eos> and cut into rows of T+1 tokens. No corpus is stored; the position
+ * in the stream (a cursor) is all a checkpoint needs to resume exactly.
+ */
+import type { TextTokenizer } from "../model/tokenizer.js";
+import { hashSeed } from "../util/rng.js";
+import { type Mixture, mixtureKey } from "../world/mixture.js";
+import { generateProblem, modelText } from "../world/problem.js";
+
+/** Where a stream stands: the next problem index and the offset inside its tokens. */
+export interface Cursor {
+  index: number;
+  offset: number;
+}
+
+/** Split names: each draws from its own seed, so validation problems are not training ones. */
+export type Split = "train" | "val";
+
+/** Seed of a split's problems. */
+export function splitSeed(seed: number, split: Split): number {
+  return split === "train" ? seed : hashSeed(seed, "val-split");
+}
+
+/** A deterministic token stream over a mixture. */
+export class TokenStream {
+  private current: number[] = [];
+  readonly cursor: Cursor;
+
+  constructor(
+    private readonly tok: TextTokenizer,
+    private readonly mixture: Mixture,
+    private readonly seed: number,
+    cursor: Cursor = { index: 0, offset: 0 },
+  ) {
+    this.cursor = { ...cursor };
+    if (this.cursor.offset > 0) this.current = this.encode(this.cursor.index);
+  }
+
+  private encode(index: number): number[] {
+    const p = generateProblem(mixtureKey(this.mixture, this.seed, index));
+    const ids = this.tok.encode(modelText(p));
+    ids.push(this.tok.eosId);
+    return ids;
+  }
+
+  /** Fills `out` with the next tokens of the stream. */
+  fill(out: Int32Array): void {
+    let i = 0;
+    while (i < out.length) {
+      if (this.cursor.offset === 0) this.current = this.encode(this.cursor.index);
+      const take = Math.min(out.length - i, this.current.length - this.cursor.offset);
+      for (let k = 0; k < take; k++) out[i + k] = this.current[this.cursor.offset + k];
+      i += take;
+      this.cursor.offset += take;
+      if (this.cursor.offset === this.current.length) {
+        this.cursor.index++;
+        this.cursor.offset = 0;
+      }
+    }
+  }
+
+  /**
+   * Next batch: B·T inputs and the B·T targets one token ahead (rows are consecutive pieces of the
+   * stream). The stream then steps back one token, so the last target is the next batch's first input.
+   */
+  nextBatch(B: number, T: number, tokens: Int32Array, targets: Int32Array): void {
+    const buf = new Int32Array(B * T + 1);
+    this.fill(buf);
+    tokens.set(buf.subarray(0, B * T));
+    targets.set(buf.subarray(1));
+    if (this.cursor.offset > 0) this.cursor.offset--;
+    else {
+      this.cursor.index--;
+      this.current = this.encode(this.cursor.index);
+      this.cursor.offset = this.current.length - 1;
+    }
+  }
+}

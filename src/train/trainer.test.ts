@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { reference } from "../engine/reference.js";
+import { WorldTokenizer } from "../model/tokenizer.js";
+import { resolveMixture } from "../world/mixture.js";
+import { TokenStream } from "./data.js";
+import { lrAt } from "./schedule.js";
+import { type StepMetrics, type TrainOptions, train } from "./trainer.js";
+
+const dir = mkdtempSync(join(tmpdir(), "interplay-train-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const metrics = (run: string): StepMetrics[] =>
+  readFileSync(join(run, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
+const base = (out: string): TrainOptions => ({
+  stage: "pretrain",
+  out,
+  preset: "micro",
+  mixture: "rl_op2-3",
+  tokens: 12 * 2 * 32,
+  seed: 5,
+  overrides: { batch: 2, seqLen: 32, evalEvery: 4, evalBatches: 1, ckptEvery: 4, lr: 3e-3 },
+});
+
+describe("token stream", () => {
+  it("is deterministic, packs problems with <eos>, and resumes from a cursor", () => {
+    const tok = new WorldTokenizer();
+    const mix = resolveMixture("rl_op2-4");
+    const a = new TokenStream(tok, mix, 1);
+    const t1 = new Int32Array(64);
+    const y1 = new Int32Array(64);
+    a.nextBatch(2, 32, t1, y1);
+    for (let i = 0; i < 63; i++) assert.equal(y1[i], t1[i + 1], "targets are inputs shifted by one");
+    const cursor = { ...a.cursor };
+    const t2 = new Int32Array(64);
+    const y2 = new Int32Array(64);
+    a.nextBatch(2, 32, t2, y2);
+    assert.equal(t2[0], y1[63], "the next batch starts with the last target");
+    const b = new TokenStream(tok, mix, 1, cursor);
+    const t3 = new Int32Array(64);
+    const y3 = new Int32Array(64);
+    b.nextBatch(2, 32, t3, y3);
+    assert.deepEqual(t3, t2);
+    assert.deepEqual(y3, y2);
+    const big = new Int32Array(4000);
+    new TokenStream(tok, mix, 1).fill(big);
+    assert.ok(big.includes(tok.eosId));
+    assert.ok(tok.decode(big.subarray(0, 40)).startsWith("<question> The"));
+  });
+});
+
+describe("trainer", () => {
+  it("warms up, then decays by cosine to the floor", () => {
+    const s = { peak: 1, floor: 0.1, warmup: 0.1, steps: 100 };
+    assert.ok(lrAt(0, s) < lrAt(9, s));
+    assert.equal(lrAt(9, s), 1);
+    assert.ok(Math.abs(lrAt(99, s) - 0.1) < 1e-9);
+    for (let i = 10; i < 99; i++) assert.ok(lrAt(i + 1, s) <= lrAt(i, s) + 1e-12);
+  });
+
+  it("writes a run folder, lowers the loss, and resumes to the same losses as an uninterrupted run", async () => {
+    const full = join(dir, "full");
+    const r = await train(base(full), reference);
+    assert.equal(r.steps, 12);
+    const ms = metrics(full);
+    assert.equal(ms.length, 12);
+    assert.ok(ms[11].loss < ms[0].loss, `loss ${ms[0].loss} → ${ms[11].loss}`);
+    assert.ok(ms.filter((m) => m.valLoss !== undefined).length >= 3);
+    for (const f of ["config.json", "tokenizer.json", "checkpoints/latest"])
+      assert.ok(existsSync(join(full, f)), f);
+    // Interrupted: stop after the first step (time limit 0), then resume twice.
+    const cut = join(dir, "cut");
+    const first = await train({ ...base(cut), minutes: 0 }, reference);
+    assert.equal(first.steps, 1);
+    assert.ok(first.stoppedEarly);
+    await train({ ...base(cut), resume: true }, reference);
+    const resumed = metrics(cut);
+    assert.equal(resumed.length, 12, "no lost or repeated metrics lines");
+    for (let i = 0; i < 12; i++) {
+      assert.equal(resumed[i].step, i + 1);
+      assert.ok(
+        Math.abs(resumed[i].loss - ms[i].loss) < 1e-9,
+        `step ${i + 1}: ${resumed[i].loss} vs ${ms[i].loss}`,
+      );
+    }
+  });
+
+  it("mid-trains from a run's checkpoint with another mixture", async () => {
+    const src = join(dir, "full");
+    const mid = join(dir, "mid");
+    const r = await train(
+      {
+        stage: "midtrain",
+        out: mid,
+        from: src,
+        mixture: "rl_op4-5",
+        tokens: 4 * 2 * 32,
+        seed: 6,
+        overrides: { batch: 2, seqLen: 32, evalBatches: 1 },
+      },
+      reference,
+    );
+    assert.equal(r.steps, 4);
+    assert.equal(r.config.from?.run, src);
+    assert.equal(r.config.warmup, 0.15);
+  });
+
+  it("refuses to overwrite a run and explains bad options", async () => {
+    await assert.rejects(train(base(join(dir, "full")), reference), /already holds a run; pass --resume/);
+    await assert.rejects(train({ ...base(join(dir, "x")), resume: true }, reference), /has no config\.json/);
+    await assert.rejects(
+      train({ ...base(join(dir, "y")), preset: "giant" }, reference),
+      /unknown preset "giant"/,
+    );
+    await assert.rejects(train({ ...base(join(dir, "z")), mixture: "nope" }, reference), /neither a preset/);
+    await assert.rejects(
+      train({ ...base(join(dir, "w")), overrides: { seqLen: 4096 } }, reference),
+      /exceeds the model context/,
+    );
+    await assert.rejects(
+      train({ stage: "midtrain", out: join(dir, "m2"), mixture: "rl_op4-5", tokens: 10, seed: 1 }, reference),
+      /midtrain needs --from/,
+    );
+  });
+});
