@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "interplay-cli-"));
@@ -22,7 +22,17 @@ const lines = (f: string) =>
 
 describe("interplay generate", () => {
   it("writes the contract's fields, covers every cell, and is deterministic by seed", () => {
-    const args = ["generate", "--ops", "2-20", "--contexts", "zoo,school,movie", "--modes", "forward,reverse", "--per-op", "12"];
+    const args = [
+      "generate",
+      "--ops",
+      "2-20",
+      "--contexts",
+      "zoo,school,movie",
+      "--modes",
+      "forward,reverse",
+      "--per-op",
+      "12",
+    ];
     assert.equal(run(...args, "--seed", "11", "--out", "a.jsonl").code, 0);
     assert.equal(run(...args, "--seed", "11", "--out", "b.jsonl").code, 0);
     assert.equal(run(...args, "--seed", "12", "--out", "c.jsonl").code, 0);
@@ -32,7 +42,21 @@ describe("interplay generate", () => {
     const ps = lines("a.jsonl");
     assert.equal(ps.length, 19 * 12);
     assert.equal(new Set(ps.map((p) => `${p.op}/${p.context}/${p.mode}`)).size, 19 * 6);
-    for (const k of ["id", "seed", "index", "context", "mode", "op", "problem", "question", "solution", "answer", "prompt", "completion", "graph"]) {
+    for (const k of [
+      "id",
+      "seed",
+      "index",
+      "context",
+      "mode",
+      "op",
+      "problem",
+      "question",
+      "solution",
+      "answer",
+      "prompt",
+      "completion",
+      "graph",
+    ]) {
       assert.ok(k in ps[0], `field ${k}`);
     }
     assert.equal(typeof ps[0].answer, "string");
@@ -40,7 +64,10 @@ describe("interplay generate", () => {
   });
 
   it("draws from a mixture", () => {
-    assert.equal(run("generate", "--mixture", "rl_op11-14", "--count", "50", "--seed", "1", "--out", "m.jsonl").code, 0);
+    assert.equal(
+      run("generate", "--mixture", "rl_op11-14", "--count", "50", "--seed", "1", "--out", "m.jsonl").code,
+      0,
+    );
     const ps = lines("m.jsonl");
     assert.equal(ps.length, 50);
     assert.ok(ps.every((p) => p.op >= 11 && p.op <= 14));

@@ -1,7 +1,9 @@
 /** The `interplay` command line. */
 import { Command } from "commander";
 import { registerGenerate } from "./generate.js";
+import { registerModel } from "./model.js";
 import { registerStats } from "./stats.js";
+import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
 
 const program = new Command();
@@ -13,6 +15,8 @@ program
 registerGenerate(program);
 registerStats(program);
 registerVerify(program);
+registerTrain(program);
+registerModel(program);
 
 try {
   await program.parseAsync(process.argv);

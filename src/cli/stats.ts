@@ -15,6 +15,11 @@ export function registerStats(program: Command): void {
     .option("--mode <mode>", "forward or reverse", "forward")
     .action((o: { ops: number[]; perOp: number; seed: number; mode: string }) => {
       if (o.mode !== "forward" && o.mode !== "reverse") throw new Error(`--mode: unknown mode "${o.mode}"`);
-      console.log(statsMarkdown(measure(o.ops, { perOp: o.perOp, seed: o.seed, mode: o.mode as Mode }), o.mode === "forward"));
+      console.log(
+        statsMarkdown(
+          measure(o.ops, { perOp: o.perOp, seed: o.seed, mode: o.mode as Mode }),
+          o.mode === "forward",
+        ),
+      );
     });
 }

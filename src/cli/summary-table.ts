@@ -33,6 +33,8 @@ export function summaryTable(summary: Summary): string {
     }),
   ]);
   const note =
-    Math.min(...rows.map((r) => r.samples)) > ALL_K_UP_TO ? "\n(k shown at powers of two; every k is in the JSON summary)" : "";
+    Math.min(...rows.map((r) => r.samples)) > ALL_K_UP_TO
+      ? "\n(k shown at powers of two; every k is in the JSON summary)"
+      : "";
   return `${renderTable(header, body)}\n(percent; pass@1 with its 95% bootstrap CI over problems; unbiased estimator)${note}`;
 }

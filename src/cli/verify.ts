@@ -24,7 +24,9 @@ interface VerifyOpts {
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("verify {id, completion} samples against their problems; per-sample verdicts and a pass@k table")
+    .description(
+      "verify {id, completion} samples against their problems; per-sample verdicts and a pass@k table",
+    )
     .requiredOption("--problems <file>", "problem JSONL (as written by generate)")
     .requiredOption("--samples <file>", "sample JSONL: one {id, completion} per line")
     .requiredOption("--out <file>", "result JSONL, one line per sample line, in order")
@@ -35,8 +37,10 @@ export function registerVerify(program: Command): void {
     .option("--summary <file>", "also write the summary as JSON")
     .action(async (o: VerifyOpts) => {
       if (!(o.alpha >= 0 && o.alpha <= 1)) throw new Error(`--alpha must be in [0, 1], got ${o.alpha}`);
-      if (o.composite !== "gated" && o.composite !== "linear") throw new Error(`--composite must be gated or linear`);
-      if (o.estimator !== "unbiased" && o.estimator !== "firstK") throw new Error(`--estimator must be unbiased or firstK`);
+      if (o.composite !== "gated" && o.composite !== "linear")
+        throw new Error(`--composite must be gated or linear`);
+      if (o.estimator !== "unbiased" && o.estimator !== "firstK")
+        throw new Error(`--estimator must be unbiased or firstK`);
       const problems = await loadProblems(o.problems);
       checkInputFile(o.samples, "samples");
       const outcomes = new Map<string, ProblemOutcome>();
@@ -102,7 +106,9 @@ export function registerVerify(program: Command): void {
       }
       console.error(`verified ${n - errors.length} of ${n} sample lines → ${o.out}`);
       if (errors.length > 0) {
-        console.error(`${errors.length} sample line(s) could not be verified (error records written in place):`);
+        console.error(
+          `${errors.length} sample line(s) could not be verified (error records written in place):`,
+        );
         for (const e of errors.slice(0, 10)) console.error(`  ${e}`);
         if (errors.length > 10) console.error(`  … and ${errors.length - 10} more`);
         process.exitCode = 2;
@@ -112,9 +118,12 @@ export function registerVerify(program: Command): void {
       const counts = new Set([...outcomes.values()].map((x) => x.correct.length));
       const summary = summarize([...outcomes.values()], { estimator: o.estimator });
       console.log(summaryTable(summary));
-      if (missing > 0) console.log(`${missing} of ${problems.size} problems had no samples and are not in the summary`);
+      if (missing > 0)
+        console.log(`${missing} of ${problems.size} problems had no samples and are not in the summary`);
       if (counts.size > 1) {
-        console.log(`problems have different sample counts (${[...counts].sort((a, b) => a - b).join(", ")}); each group reports k up to its smallest`);
+        console.log(
+          `problems have different sample counts (${[...counts].sort((a, b) => a - b).join(", ")}); each group reports k up to its smallest`,
+        );
       }
       if (o.summary) writeFileAtomic(o.summary, `${JSON.stringify(summary, null, 2)}\n`);
     });

@@ -91,6 +91,7 @@ export class Model {
   readonly grads: ParamViews;
   private acts: Acts | null = null;
   private shape: [number, number] = [0, 0];
+  private capacity: [number, number] = [0, 0];
   private tokens: Int32Array = new Int32Array(0);
   private targets: Int32Array = new Int32Array(0);
   private count = 0;

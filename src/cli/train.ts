@@ -1,0 +1,117 @@
+/** `interplay pretrain` and `interplay midtrain`. */
+import type { Command } from "commander";
+import { type BackendChoice, loadKernels } from "../engine/backend.js";
+import { paramCount } from "../model/params.js";
+import { type Stage, type TrainOptions, train } from "../train/trainer.js";
+import { parseNat, parsePos } from "./args.js";
+import { startProgress } from "./progress.js";
+
+interface TrainCliOpts {
+  preset?: string;
+  from?: string;
+  mixture: string;
+  tokens: number;
+  minutes?: number;
+  seed: number;
+  out: string;
+  resume?: boolean;
+  backend: BackendChoice;
+  batch?: number;
+  seqLen?: number;
+  accum?: number;
+  lr?: number;
+  minLr?: number;
+  warmup?: number;
+  evalEvery?: number;
+  ckptEvery?: number;
+  digits?: boolean;
+}
+
+const num = (name: string) => (v: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
+  return x;
+};
+
+function register(program: Command, stage: Stage): void {
+  const cmd = program.command(stage);
+  if (stage === "pretrain") {
+    cmd.description("pre-train a model from scratch on a mixture streamed from the generator");
+    cmd.option("--preset <name>", "model preset: micro, tiny, small, paper, bench", "tiny");
+    cmd.option("--digits", "digit-level number tokens instead of one token per integer 0–1000");
+  } else {
+    cmd.description("continue training a run's latest checkpoint on another mixture and schedule");
+    cmd.option("--from <run>", "the run folder to start from");
+  }
+  cmd
+    .requiredOption("--mixture <name|file>", "mixture preset or JSON file")
+    .requiredOption("--tokens <n>", "supervised tokens (the schedule spans them)", num("--tokens"))
+    .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
+    .option("--seed <n>", "seed of initialisation and data", parseNat("--seed"), 1)
+    .requiredOption("--out <dir>", "run folder")
+    .option("--resume", "continue the run in --out from its latest checkpoint")
+    .option("--backend <name>", "auto, native or reference", "auto")
+    .option("--batch <n>", "sequences per micro-batch", parsePos("--batch"))
+    .option("--seq-len <n>", "tokens per sequence", parsePos("--seq-len"))
+    .option("--accum <n>", "micro-batches per optimizer step", parsePos("--accum"))
+    .option("--lr <x>", "peak learning rate", num("--lr"))
+    .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
+    .option("--warmup <f>", "warmup fraction of the steps", num("--warmup"))
+    .option("--eval-every <n>", "steps between validation losses", parsePos("--eval-every"))
+    .option("--ckpt-every <n>", "steps between checkpoints", parsePos("--ckpt-every"))
+    .action(async (o: TrainCliOpts) => {
+      const overrides: TrainOptions["overrides"] = {};
+      if (o.batch !== undefined) overrides.batch = o.batch;
+      if (o.seqLen !== undefined) overrides.seqLen = o.seqLen;
+      if (o.accum !== undefined) overrides.accum = o.accum;
+      if (o.lr !== undefined) overrides.lr = o.lr;
+      if (o.minLr !== undefined) overrides.minLr = o.minLr;
+      if (o.warmup !== undefined) overrides.warmup = o.warmup;
+      if (o.evalEvery !== undefined) overrides.evalEvery = o.evalEvery;
+      if (o.ckptEvery !== undefined) overrides.ckptEvery = o.ckptEvery;
+      if (o.digits) overrides.digits = true;
+      if (!["auto", "native", "reference"].includes(o.backend))
+        throw new Error(`--backend must be auto, native or reference`);
+      const kernels = await loadKernels(o.backend);
+      const info = kernels.info();
+      let bar: ReturnType<typeof startProgress> | null = null;
+      const result = await train(
+        {
+          stage,
+          out: o.out,
+          preset: o.preset,
+          from: o.from,
+          mixture: o.mixture,
+          tokens: o.tokens,
+          minutes: o.minutes,
+          seed: o.seed,
+          resume: o.resume,
+          overrides,
+          onStep: (m, total) => {
+            if (!bar) bar = startProgress(stage, total, ["loss", "tok/s"]);
+            bar.update(m.step, { loss: m.loss.toFixed(3), "tok/s": Math.round(m.tokensPerSec) });
+          },
+        },
+        kernels,
+      );
+      (bar as ReturnType<typeof startProgress> | null)?.stop();
+      const c = result.config;
+      console.error(
+        `${stage}: ${c.preset} (${(paramCount(c.model) / 1e6).toFixed(2)}M parameters) on ${info.name}/${info.path}, ${info.threads} threads`,
+      );
+      console.error(
+        `${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}` +
+          (Number.isFinite(result.finalValLoss)
+            ? `, validation loss ${result.finalValLoss.toFixed(4)}`
+            : "") +
+          (result.stoppedEarly ? " (stopped by --minutes; --resume continues)" : "") +
+          ` → ${o.out}`,
+      );
+    });
+}
+
+/** Registers pretrain and midtrain. */
+export function registerTrain(program: Command): void {
+  register(program, "pretrain");
+  register(program, "midtrain");
+}
