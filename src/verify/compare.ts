@@ -3,7 +3,7 @@
  */
 import { type Lin, linEqual } from "../world/linear.js";
 import type { GoldGraph } from "../world/types.js";
-import { normalizeName, type ParsedTrace, parseLinear, parseTrace } from "./parse.js";
+import { normalizeName, type ParsedNode, type ParsedTrace, parseLinear, parseTrace } from "./parse.js";
 
 /** Error categories of verification.md §3 (wrong answer and parse failure are flags of the verdict). */
 export type ErrorCategory = "missing" | "extra" | "wrongValue" | "wrongDependency" | "arithmeticSlips";
@@ -28,8 +28,11 @@ export interface Verdict {
   verified: boolean;
   /** Mean over gold nodes of s(v) (present, parents match, value matches); 0 on parse failure. */
   processAcc: number;
+  /** No `Define` step could be read. */
   parseFailed: boolean;
+  /** The trace has steps but reaches neither `</solution>` nor an answer. */
   truncated: boolean;
+  /** Node names per error category (gold order for gold nodes, trace order for extras and slips). */
   errors: VerdictErrors;
   /** The extracted answer (null when none). */
   answer: string | null;
@@ -50,31 +53,44 @@ export interface VerifyOptions {
 }
 
 /** Default verification policies. */
-export const DEFAULT_VERIFY_OPTIONS: Readonly<Required<VerifyOptions>> = { allowExtra: true, allowSlips: true };
+export const DEFAULT_VERIFY_OPTIONS: Readonly<Required<VerifyOptions>> = {
+  allowExtra: true,
+  allowSlips: true,
+};
 
-/** A gold node prepared for comparison. */
-interface GoldNode {
-  name: string;
-  parents: Set<string>;
-  target: Lin;
+/** A gold graph prepared for comparison: names, parent indices and target values per node. */
+interface CompiledGold {
+  names: string[];
+  /** Gold node index by normalised name. */
+  index: Map<string, number>;
+  /** Parent indices per node (distinct). */
+  parents: number[][];
+  targets: Lin[];
 }
 
 /** Prepared gold graphs; gold graphs are treated as immutable once verified against. */
-const compiled = new WeakMap<GoldGraph, { nodes: GoldNode[]; names: Set<string> }>();
+const compiled = new WeakMap<GoldGraph, CompiledGold>();
 
-function compileGold(graph: GoldGraph): { nodes: GoldNode[]; names: Set<string> } {
+function compileGold(graph: GoldGraph): CompiledGold {
   const hit = compiled.get(graph);
   if (hit) return hit;
-  const nodes: GoldNode[] = graph.nodes.map((n) => {
-    let target: Lin = { a: 0, b: n.value };
-    if (n.expr !== undefined) {
-      const e = parseLinear(n.expr);
-      if (e === null) throw new Error(`gold node "${n.name}" has an unreadable expr "${n.expr}"`);
-      target = e;
-    }
-    return { name: normalizeName(n.name), parents: new Set(n.parents.map(normalizeName)), target };
+  // Flat copies of the names (generated names are often concatenations, slow to compare).
+  const raw: [string, string[]][] = JSON.parse(JSON.stringify(graph.nodes.map((n) => [n.name, n.parents])));
+  const names = raw.map(([name]) => normalizeName(name));
+  const index = new Map<string, number>();
+  names.forEach((name, i) => {
+    if (!index.has(name)) index.set(name, i);
   });
-  const out = { nodes, names: new Set(nodes.map((n) => n.name)) };
+  // A parent outside the graph gets an index no parsed parent can match.
+  let outside = 0;
+  const parents = raw.map(([, ps]) => [...new Set(ps.map((p) => index.get(normalizeName(p)) ?? --outside))]);
+  const targets = graph.nodes.map((n): Lin => {
+    if (n.expr === undefined) return { a: 0, b: n.value };
+    const e = parseLinear(n.expr);
+    if (e === null) throw new Error(`gold node "${n.name}" has an unreadable expr "${n.expr}"`);
+    return e;
+  });
+  const out = { names, index, parents, targets };
   compiled.set(graph, out);
   return out;
 }
@@ -84,38 +100,45 @@ function compileGold(graph: GoldGraph): { nodes: GoldNode[]; names: Set<string> 
  * malformed gold graph, never on model output.
  */
 export function verifyTrace(trace: ParsedTrace | string, gold: Gold, opts: VerifyOptions = {}): Verdict {
-  const { allowExtra, allowSlips } = { ...DEFAULT_VERIFY_OPTIONS, ...opts };
+  const allowExtra = opts.allowExtra ?? DEFAULT_VERIFY_OPTIONS.allowExtra;
+  const allowSlips = opts.allowSlips ?? DEFAULT_VERIFY_OPTIONS.allowSlips;
   const parsed = typeof trace === "string" ? parseTrace(trace) : trace;
   const g = compileGold(gold.graph);
-  const errors: VerdictErrors = { missing: [], extra: [], wrongValue: [], wrongDependency: [], arithmeticSlips: [] };
-  let correct = 0;
-  for (const gn of g.nodes) {
-    const pn = parsed.nodes.get(gn.name);
-    if (pn === undefined) {
-      errors.missing.push(gn.name);
-      continue;
-    }
-    let parentsOk = pn.parents.length === gn.parents.size;
-    if (parentsOk) {
-      for (const p of pn.parents) {
-        if (!gn.parents.has(p)) {
-          parentsOk = false;
-          break;
-        }
-      }
-    }
-    const valueOk = pn.value !== null && linEqual(pn.value, gn.target);
-    if (!parentsOk) errors.wrongDependency.push(gn.name);
-    if (!valueOk) errors.wrongValue.push(gn.name);
-    if (parentsOk && valueOk) correct++;
-  }
+  const n = g.names.length;
+  const errors: VerdictErrors = {
+    missing: [],
+    extra: [],
+    wrongValue: [],
+    wrongDependency: [],
+    arithmeticSlips: [],
+  };
+  const match: (ParsedNode | undefined)[] = new Array(n);
   for (const pn of parsed.nodes.values()) {
-    if (!g.names.has(pn.name)) errors.extra.push(pn.name);
+    const i = g.index.get(pn.name);
+    if (i === undefined) errors.extra.push(pn.name);
+    else if (match[i] === undefined) match[i] = pn;
     if (pn.slip) errors.arithmeticSlips.push(pn.name);
   }
-  const n = g.nodes.length;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const pn = match[i];
+    if (pn === undefined) {
+      errors.missing.push(g.names[i]);
+      continue;
+    }
+    const want = g.parents[i];
+    let parentsOk = pn.parents.length === want.length;
+    for (let j = 0; parentsOk && j < pn.parents.length; j++) {
+      const pi = g.index.get(pn.parents[j]);
+      parentsOk = pi !== undefined && want.includes(pi);
+    }
+    const valueOk = pn.value !== null && linEqual(pn.value, g.targets[i]);
+    if (!parentsOk) errors.wrongDependency.push(g.names[i]);
+    if (!valueOk) errors.wrongValue.push(g.names[i]);
+    if (parentsOk && valueOk) correct++;
+  }
   const processAcc = parsed.parseFailed ? 0 : n === 0 ? 1 : correct / n;
-  const answerCorrect = parsed.answer !== null && parsed.answer === gold.answer;
+  const answerCorrect = parsed.answer !== null && parsed.answer === String(gold.answer);
   const verified =
     processAcc === 1 &&
     answerCorrect &&

@@ -17,7 +17,8 @@ export function problemGrid(perCell: number, seed = 1, ops: readonly number[] = 
   for (const op of ops) {
     for (const context of CONTEXTS) {
       for (const mode of MODES) {
-        for (let index = 0; index < perCell; index++) out.push(generateProblem({ seed, index, op, context, mode }));
+        for (let index = 0; index < perCell; index++)
+          out.push(generateProblem({ seed, index, op, context, mode }));
       }
     }
   }

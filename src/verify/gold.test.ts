@@ -17,7 +17,8 @@ function mismatch(p: Problem, text: string): string | null {
   if (t.answer !== p.answer) return `answer ${t.answer} != ${p.answer}`;
   const names = [...t.nodes.keys()];
   const gold = p.graph.nodes.map((n) => n.name);
-  if (names.join("\n") !== gold.join("\n")) return `names ${JSON.stringify(names)} != ${JSON.stringify(gold)}`;
+  if (names.join("\n") !== gold.join("\n"))
+    return `names ${JSON.stringify(names)} != ${JSON.stringify(gold)}`;
   for (let k = 0; k < gold.length; k++) {
     const g = p.graph.nodes[k];
     const n = t.nodes.get(g.name)!;

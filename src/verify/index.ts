@@ -59,11 +59,17 @@ export type SampleResult = Verdict & { rewards: RewardValues; breakdown: Penalty
 
 /** Parses, verifies and scores one sampled completion (or full text) against its problem. */
 export function verifySample(completion: string, problem: Gold, opts: SampleOptions = {}): SampleResult {
-  const verdict = verifyTrace(parseTrace(completion), problem, opts);
+  const v = verifyTrace(parseTrace(completion), problem, opts);
   const nGold = Math.max(1, problem.graph.nodes.length);
   return {
-    ...verdict,
-    rewards: allRewards(verdict, nGold, opts),
-    breakdown: rewardBreakdown(verdict, nGold),
+    answerCorrect: v.answerCorrect,
+    verified: v.verified,
+    processAcc: v.processAcc,
+    parseFailed: v.parseFailed,
+    truncated: v.truncated,
+    errors: v.errors,
+    answer: v.answer,
+    rewards: allRewards(v, nGold, opts),
+    breakdown: rewardBreakdown(v, nGold),
   };
 }

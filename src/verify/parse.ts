@@ -1,9 +1,11 @@
 /**
  * Parsing a generated trace into a predicted dependency graph Ĝ (verification.md §2).
  *
- * A hand-written single-pass scanner: no regular expressions in the hot path, work linear in the
- * input length (every cursor only moves forward, parenthesis depth and parent lists are bounded),
- * and it never throws on model output.
+ * Structure (`Define`, `;`, `=`, end markers) is found with native `indexOf` through cursors that
+ * only move forward, and each term is read once by a tokenizer under a small recursive-descent
+ * evaluator, so the work is linear in the input length (nesting depth, parent lists and recorded
+ * issues are bounded). The only regular expressions are linear whitespace checks on names, and no
+ * input makes the parser throw.
  */
 import type { Lin } from "../world/linear.js";
 
@@ -52,49 +54,8 @@ export const DEFAULT_PARSE_OPTIONS: Readonly<Required<ParseOptions>> = {
   maxDepth: 200,
 };
 
-/** What a variable stands for: the nodes it came from and its value (null when unknown). */
-interface Binding {
-  deps: number[];
-  ok: boolean;
-  a: number;
-  b: number;
-}
-
-/** Variable bindings; names of up to one letter and six digits use an allocation-free numeric key. */
-class Env {
-  private readonly num = new Map<number, Binding>();
-  private readonly str = new Map<string, Binding>();
-  get(text: string, a: number, b: number): Binding | undefined {
-    const k = varKey(text, a, b);
-    return k >= 0 ? this.num.get(k) : this.str.get(text.slice(a, b));
-  }
-  set(name: string, bnd: Binding): void {
-    const k = varKey(name, 0, name.length);
-    if (k >= 0) this.num.set(k, bnd);
-    else this.str.set(name, bnd);
-  }
-}
-
-/** Numeric key of a variable text[a, b) (a letter and up to six digits), or -1. */
-function varKey(text: string, a: number, b: number): number {
-  if (b - a > 7 || b <= a) return -1;
-  const c = text.charCodeAt(a);
-  let k = c >= 97 ? c - 97 + 26 : c - 65;
-  if (k < 0 || k >= 52 || (c > 90 && c < 97)) return -1;
-  let enc = 0;
-  for (let i = a + 1; i < b; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    enc = enc * 11 + d + 1;
-  }
-  k += 52 * enc;
-  return k;
-}
-
 // Character codes.
 const SPACE = 32;
-const SEMI = 59;
-const EQ = 61;
 const DOT = 46;
 const PLUS = 43;
 const MINUS = 45;
@@ -104,225 +65,315 @@ const LPAREN = 40;
 const RPAREN = 41;
 const LT = 60;
 const UNDERSCORE = 95;
+const LOWER_X = 120;
 
-const isWs = (c: number): boolean => c === SPACE || (c >= 9 && c <= 13) || c === 160;
+const isWs = (c: number): boolean => (c <= SPACE ? c === SPACE || (c >= 9 && c <= 13) : c === 160);
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isWordChar = (c: number): boolean => isLetter(c) || isDigit(c) || c === UNDERSCORE;
 
+/** Whitespace other than single spaces (checked natively on names before normalising). */
+const UNNORMAL_WS = /[^\S ]| {2}/;
+
 /** True when s is a variable name: one ASCII letter followed by digits. */
 export function isVariable(s: string): boolean {
-  if (s.length === 0 || !isLetter(s.charCodeAt(0))) return false;
+  if (typeof s !== "string" || s.length === 0 || !isLetter(s.charCodeAt(0))) return false;
   for (let i = 1; i < s.length; i++) if (!isDigit(s.charCodeAt(i))) return false;
   return true;
 }
 
 /** Trims and collapses every whitespace run to one space. */
 export function normalizeName(s: string): string {
-  let clean = true;
-  let prevSpace = true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === SPACE) {
-      if (prevSpace) {
-        clean = false;
-        break;
-      }
-      prevSpace = true;
-    } else if (isWs(c)) {
-      clean = false;
-      break;
-    } else prevSpace = false;
-  }
-  if (clean && !prevSpace) return s;
+  const n = s.length;
+  if (n > 0 && !isWs(s.charCodeAt(0)) && !isWs(s.charCodeAt(n - 1)) && !UNNORMAL_WS.test(s)) return s;
   return s.replace(/\s+/g, " ").trim();
 }
 
+/** What a variable stands for: the nodes it came from and its value (ok = false: unknown). */
+interface Binding {
+  deps: number[];
+  ok: boolean;
+  a: number;
+  b: number;
+}
+
+/**
+ * Numeric key of the variable text[a, b) when it is a letter and up to six digits (-1 otherwise),
+ * so the common lookups allocate no string.
+ */
+function varKey(text: string, a: number, b: number): number {
+  if (b - a > 7 || b <= a) return -1;
+  const c = text.charCodeAt(a);
+  let k: number;
+  if (c >= 65 && c <= 90) k = c - 65;
+  else if (c >= 97 && c <= 122) k = c - 71;
+  else return -1;
+  let enc = 0;
+  for (let i = a + 1; i < b; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    enc = enc * 11 + d + 1;
+  }
+  return k + 52 * enc;
+}
+
+/** Keys below this (a letter and up to two digits) index a shared array instead of a map. */
+const SMALL_KEYS = 52 * 11 * 11;
+/** Bindings of small keys during one parse; Env.clear() empties the slots it used. */
+const SMALL: (Binding | undefined)[] = new Array<Binding | undefined>(SMALL_KEYS).fill(undefined);
+
+/** Variable bindings: an array slot for ordinary names, maps for the rest. */
+class Env {
+  private readonly touched: number[] = [];
+  private readonly num = new Map<number, Binding>();
+  private readonly str = new Map<string, Binding>();
+  get(text: string, a: number, b: number): Binding | undefined {
+    const k = varKey(text, a, b);
+    if (k < 0) return this.str.get(text.slice(a, b));
+    return k < SMALL_KEYS ? SMALL[k] : this.num.get(k);
+  }
+  set(name: string, bnd: Binding): void {
+    this.setAt(name, 0, name.length, varKey(name, 0, name.length), bnd);
+  }
+  /** Binds the variable text[a, b) whose numeric key is k (-1: use its text). */
+  setAt(text: string, a: number, b: number, k: number, bnd: Binding): void {
+    if (k < 0) this.str.set(text.slice(a, b), bnd);
+    else if (k >= SMALL_KEYS) this.num.set(k, bnd);
+    else {
+      if (SMALL[k] === undefined) this.touched.push(k);
+      SMALL[k] = bnd;
+    }
+  }
+  /** Empties the shared slots (must run after every parse). */
+  clear(): void {
+    for (const k of this.touched) SMALL[k] = undefined;
+    this.touched.length = 0;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
-// Linear arithmetic evaluator. It reads one term of an equation chain from P and stops at the first
-// character that cannot continue the expression (`=`, `;`, `.`, ...), so splitting, variable
-// collection and evaluation share one pass. Results go to module-level registers so the hot path
+// Linear arithmetic evaluator: a tokenizer (each character read once) under a recursive-descent
+// parser. State lives in fields of one reusable object and results in `a`, `b`, so the hot path
 // allocates nothing; the parser is not re-entrant (it never calls back into user code).
 
-let S = "";
-let P = 0;
-let END = 0;
-let DEPTH = 0;
-let MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
-/** The parser whose variables are in scope (null: only x is known). */
-let PARSER: Parser | null = null;
-let RA = 0;
-let RB = 0;
-// Shape of the last term read: counts of primaries, numbers, binary operators and parentheses.
-let N_PRIM = 0;
-let N_NUM = 0;
-let N_OPS = 0;
-let N_PAREN = 0;
+const T_END = 0;
+const T_NUM = 1;
+const T_VAR = 2;
+const T_PLUS = 3;
+const T_MINUS = 4;
+const T_STAR = 5;
+const T_SLASH = 6;
+const T_LPAREN = 7;
+const T_RPAREN = 8;
+const T_BAD = 9;
 
-function skipWs(): void {
-  while (P < END && isWs(S.charCodeAt(P))) P++;
-}
+class Evaluator {
+  private s = "";
+  private p = 0;
+  private end = 0;
+  private depth = 0;
+  maxDepth = DEFAULT_PARSE_OPTIONS.maxDepth;
+  /** The parser whose variables are in scope (null: only x is known). */
+  private parser: Parser | null = null;
+  // The lookahead token: kind, start, end, and value of a number.
+  private tk = T_END;
+  tokStart = 0;
+  private tokEnd = 0;
+  private num = 0;
+  /** The result a·x + b. */
+  a = 0;
+  b = 0;
+  /** True while the term read is one number with at most a sign (a "bare number"). */
+  bare = true;
 
-function evalExpr(): boolean {
-  if (!evalTerm()) return false;
-  let a = RA;
-  let b = RB;
-  for (;;) {
-    skipWs();
-    if (P >= END) break;
-    const c = S.charCodeAt(P);
-    if (c !== PLUS && c !== MINUS) break;
-    P++;
-    N_OPS++;
-    if (!evalTerm()) return false;
-    if (c === PLUS) {
-      a += RA;
-      b += RB;
-    } else {
-      a -= RA;
-      b -= RB;
-    }
+  /** Evaluates all of text[from, to) (trimmed); on failure `tokStart` is where reading stopped. */
+  run(text: string, from: number, to: number, parser: Parser | null): boolean {
+    this.s = text;
+    this.p = from;
+    this.end = to;
+    this.depth = 0;
+    this.parser = parser;
+    this.bare = true;
+    this.next();
+    const ok = this.expr() && this.tk === T_END;
+    this.parser = null;
+    return ok && Number.isFinite(this.a) && Number.isFinite(this.b);
   }
-  RA = a;
-  RB = b;
-  return true;
-}
 
-function evalTerm(): boolean {
-  if (!evalUnary()) return false;
-  let a = RA;
-  let b = RB;
-  for (;;) {
-    skipWs();
-    if (P >= END) break;
-    const c = S.charCodeAt(P);
-    if (c !== STAR && c !== SLASH) break;
-    P++;
-    N_OPS++;
-    if (!evalUnary()) return false;
-    if (c === STAR) {
-      if (a !== 0 && RA !== 0) return false; // x·x is not linear
-      const na = a * RB + RA * b;
-      b *= RB;
-      a = na;
-    } else {
-      if (RA !== 0 || RB === 0) return false;
-      a /= RB;
-      b /= RB;
-    }
+  /** Drops the reference to the last text. */
+  release(): void {
+    this.s = "";
+    this.parser = null;
   }
-  RA = a;
-  RB = b;
-  return true;
-}
 
-function evalUnary(): boolean {
-  skipWs();
-  if (P >= END) return false;
-  const c = S.charCodeAt(P);
-  if (c === MINUS || c === PLUS) {
-    if (++DEPTH > MAX_DEPTH) return false;
-    P++;
-    const ok = evalUnary();
-    DEPTH--;
-    if (ok && c === MINUS) {
-      RA = -RA;
-      RB = -RB;
+  private next(): void {
+    const s = this.s;
+    const end = this.end;
+    let p = this.p;
+    let c = 0;
+    while (p < end) {
+      c = s.charCodeAt(p);
+      if (!isWs(c)) break;
+      p++;
     }
-    return ok;
+    this.tokStart = p;
+    if (p >= end) {
+      this.tk = T_END;
+      this.p = this.tokEnd = p;
+      return;
+    }
+    p++;
+    if (c >= 48 && c <= 57) {
+      let v = c - 48;
+      let d = 0;
+      while (p < end) {
+        d = s.charCodeAt(p);
+        if (d < 48 || d > 57) break;
+        v = v * 10 + (d - 48);
+        p++;
+      }
+      if (d === DOT && p + 1 < end && isDigit(s.charCodeAt(p + 1))) {
+        p += 2;
+        while (p < end && isDigit(s.charCodeAt(p))) p++;
+        v = Number(s.slice(this.tokStart, p));
+      } else if (p - this.tokStart > 15) v = Number(s.slice(this.tokStart, p));
+      this.tk = T_NUM;
+      this.num = v;
+    } else if (isLetter(c)) {
+      let onlyDigits = true;
+      while (p < end) {
+        const d = s.charCodeAt(p);
+        if (d >= 48 && d <= 57) p++;
+        else if (isLetter(d) || d === UNDERSCORE) {
+          onlyDigits = false;
+          p++;
+        } else break;
+      }
+      this.tk = onlyDigits ? T_VAR : T_BAD;
+    } else if (c === PLUS) this.tk = T_PLUS;
+    else if (c === MINUS) this.tk = T_MINUS;
+    else if (c === STAR) this.tk = T_STAR;
+    else if (c === SLASH) this.tk = T_SLASH;
+    else if (c === LPAREN) this.tk = T_LPAREN;
+    else if (c === RPAREN) this.tk = T_RPAREN;
+    else this.tk = T_BAD;
+    this.p = this.tokEnd = p;
   }
-  return evalPrimary();
-}
 
-function evalPrimary(): boolean {
-  const c = S.charCodeAt(P);
-  N_PRIM++;
-  if (c === LPAREN) {
-    if (++DEPTH > MAX_DEPTH) return false;
-    P++;
-    N_PAREN++;
-    if (!evalExpr()) return false;
-    skipWs();
-    if (P >= END || S.charCodeAt(P) !== RPAREN) return false;
-    P++;
-    DEPTH--;
+  private expr(): boolean {
+    if (!this.term()) return false;
+    let a = this.a;
+    let b = this.b;
+    for (;;) {
+      const op = this.tk;
+      if (op !== T_PLUS && op !== T_MINUS) break;
+      this.bare = false;
+      this.next();
+      if (!this.term()) return false;
+      if (op === T_PLUS) {
+        a += this.a;
+        b += this.b;
+      } else {
+        a -= this.a;
+        b -= this.b;
+      }
+    }
+    this.a = a;
+    this.b = b;
     return true;
   }
-  if (isDigit(c)) {
-    N_NUM++;
-    return readNumber();
-  }
-  if (isLetter(c)) {
-    const p0 = P;
-    P++;
-    let onlyDigits = true;
-    while (P < END) {
-      const d = S.charCodeAt(P);
-      if (!isWordChar(d)) break;
-      if (!isDigit(d)) onlyDigits = false;
-      P++;
+
+  private term(): boolean {
+    if (!this.unary()) return false;
+    let a = this.a;
+    let b = this.b;
+    for (;;) {
+      const op = this.tk;
+      if (op !== T_STAR && op !== T_SLASH) break;
+      this.bare = false;
+      this.next();
+      if (!this.unary()) return false;
+      const ra = this.a;
+      const rb = this.b;
+      if (op === T_STAR) {
+        if (a !== 0 && ra !== 0) return false; // x·x is not linear
+        a = a * rb + ra * b;
+        b *= rb;
+      } else {
+        if (ra !== 0 || rb === 0) return false;
+        a /= rb;
+        b /= rb;
+      }
     }
-    if (!onlyDigits) return false; // a word, not a variable
-    const bnd = PARSER === null ? undefined : PARSER.useVar(p0, P);
-    if (bnd === undefined) {
-      if (P - p0 !== 1 || c !== 120 /* x */) return false;
-      RA = 1; // the reverse-mode unknown, unless a step defines x
-      RB = 0;
+    this.a = a;
+    this.b = b;
+    return true;
+  }
+
+  private unary(): boolean {
+    const op = this.tk;
+    if (op === T_MINUS || op === T_PLUS) {
+      if (++this.depth > this.maxDepth) return false;
+      this.next();
+      if (!this.unary()) return false;
+      this.depth--;
+      if (op === T_MINUS) {
+        this.a = -this.a;
+        this.b = -this.b;
+      }
       return true;
     }
-    if (!bnd.ok) return false;
-    RA = bnd.a;
-    RB = bnd.b;
-    return true;
+    return this.primary();
   }
-  return false;
+
+  private primary(): boolean {
+    const tk = this.tk;
+    if (tk === T_NUM) {
+      this.a = 0;
+      this.b = this.num;
+      this.next();
+      return true;
+    }
+    this.bare = false;
+    if (tk === T_VAR) {
+      const from = this.tokStart;
+      const to = this.tokEnd;
+      const bnd = this.parser === null ? undefined : this.parser.useVar(from, to);
+      this.next();
+      if (bnd === undefined) {
+        if (to - from !== 1 || this.s.charCodeAt(from) !== LOWER_X) return false;
+        this.a = 1; // the reverse-mode unknown, unless a step defines x
+        this.b = 0;
+        return true;
+      }
+      if (!bnd.ok) return false;
+      this.a = bnd.a;
+      this.b = bnd.b;
+      return true;
+    }
+    if (tk === T_LPAREN) {
+      if (++this.depth > this.maxDepth) return false;
+      this.next();
+      if (!this.expr() || this.tk !== T_RPAREN) return false;
+      this.depth--;
+      this.next();
+      return true;
+    }
+    return false;
+  }
 }
 
-/** Reads digits with an optional fractional part into RB (RA = 0). */
-function readNumber(): boolean {
-  const p0 = P;
-  let v = 0;
-  while (P < END && isDigit(S.charCodeAt(P))) v = v * 10 + (S.charCodeAt(P++) - 48);
-  if (P + 1 < END && S.charCodeAt(P) === DOT && isDigit(S.charCodeAt(P + 1))) {
-    P++;
-    while (P < END && isDigit(S.charCodeAt(P))) P++;
-    v = Number(S.slice(p0, P));
-  } else if (P - p0 > 15) v = Number(S.slice(p0, P));
-  RA = 0;
-  RB = v;
-  return true;
-}
-
-/** Starts reading text from position a (exclusive bound b) with the given parser's variables in scope. */
-function beginTerm(text: string, a: number, b: number, parser: Parser | null): void {
-  S = text;
-  P = a;
-  END = b;
-  DEPTH = 0;
-  PARSER = parser;
-  N_PRIM = 0;
-  N_NUM = 0;
-  N_OPS = 0;
-  N_PAREN = 0;
-}
+/** The one evaluator (parsing is synchronous, so one suffices). */
+const EV = new Evaluator();
 
 /** Parses a linear expression in x ("2*x + 1", "-x", "7"); null when it is not one. */
 export function parseLinear(s: string): Lin | null {
   if (typeof s !== "string") return null;
-  MAX_DEPTH = DEFAULT_PARSE_OPTIONS.maxDepth;
-  beginTerm(s, 0, s.length, null);
-  const ok = evalExpr();
-  skipWs();
-  S = "";
-  if (!ok || P !== s.length || !Number.isFinite(RA) || !Number.isFinite(RB)) return null;
-  return { a: RA, b: RB };
-}
-
-/** If text[p] is a "." followed only by whitespace up to a ";" or b, that end; else -1. */
-function terminalDot(text: string, p: number, b: number): number {
-  let q = p + 1;
-  while (q < b && isWs(text.charCodeAt(q))) q++;
-  return q >= b || text.charCodeAt(q) === SEMI ? q : -1;
+  EV.maxDepth = DEFAULT_PARSE_OPTIONS.maxDepth;
+  const ok = EV.run(s, 0, s.length, null);
+  const out = ok ? { a: EV.a, b: EV.b } : null;
+  EV.release();
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +419,11 @@ function cleanAnswer(raw: string): string | null {
   return s.length > 0 ? s : null;
 }
 
+/** Shortens a string for an issue message. */
+function clip(s: string): string {
+  return s.length <= 60 ? s : `${s.slice(0, 57)}...`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The parser.
 
@@ -382,13 +438,16 @@ class Parser {
   readonly issues: string[] = [];
   private suppressed = 0;
   // Stamp arrays deduplicate parent indices per step and per clause in O(1).
-  private stepMark: number[] = [];
-  private clauseMark: number[] = [];
+  private readonly stepMark: number[] = [];
+  private readonly clauseMark: number[] = [];
   private stepEpoch = 0;
   private clauseEpoch = 0;
   private stepDeps: number[] = [];
   private clauseDeps: number[] = [];
   private stepNo = 0;
+  // Forward-only search cursors: the next ";" and "=" at or after the last query.
+  private semiAt = -1;
+  private eqAt = -1;
   // The current step's value and slip flag, written by clause().
   private assigned = false;
   private valOk = false;
@@ -416,10 +475,28 @@ class Parser {
     if (this.suppressed > 0) this.issues.push(`... and ${this.suppressed} more issues`);
   }
 
+  /** Position of the next ";" at or after p (text length if none). Queries must not go backwards. */
+  private nextSemi(p: number): number {
+    if (this.semiAt < p) {
+      const i = this.text.indexOf(";", p);
+      this.semiAt = i < 0 ? this.text.length : i;
+    }
+    return this.semiAt;
+  }
+
+  /** Position of the next "=" at or after p (text length if none). Queries must not go backwards. */
+  private nextEq(p: number): number {
+    if (this.eqAt < p) {
+      const i = this.text.indexOf("=", p);
+      this.eqAt = i < 0 ? this.text.length : i;
+    }
+    return this.eqAt;
+  }
+
   /** Parses the steps in text[start, end). Returns whether any `Define` was seen. */
   steps(start: number, end: number): boolean {
     const text = this.text;
-    const ends = STEP_ENDS.map(() => -2);
+    const ends = [-2, -2, -2];
     let pos = nextDefine(text, start, end);
     const seen = pos >= 0;
     while (pos >= 0) {
@@ -437,11 +514,35 @@ class Parser {
     return seen;
   }
 
-  /** One step: header `NAME as V;` in text[a, ...) then clauses up to b. */
+  /** Splits a header text[h0, h1) (trimmed) into name and variable: fast path, then general. */
+  private header(h0: number, h1: number): { name: string; variable: string } | null {
+    const text = this.text;
+    // Fast path: "... as V" with V a run of non-space characters.
+    let v0 = h1;
+    while (v0 > h0 && !isWs(text.charCodeAt(v0 - 1))) v0--;
+    let p = v0;
+    while (p > h0 && isWs(text.charCodeAt(p - 1))) p--;
+    if (
+      p < v0 &&
+      p - 3 > h0 &&
+      text.charCodeAt(p - 1) === 115 &&
+      text.charCodeAt(p - 2) === 97 &&
+      isWs(text.charCodeAt(p - 3))
+    ) {
+      let n1 = p - 3;
+      while (n1 > h0 && isWs(text.charCodeAt(n1 - 1))) n1--;
+      return { name: normalizeName(text.slice(h0, n1)), variable: text.slice(v0, h1) };
+    }
+    const header = normalizeName(text.slice(h0, h1));
+    const asAt = header.lastIndexOf(" as ");
+    if (asAt <= 0) return null;
+    return { name: header.slice(0, asAt), variable: header.slice(asAt + 4) };
+  }
+
+  /** One step: header `NAME as V;` from a, then clauses up to b. */
   private step(a: number, b: number): void {
     const text = this.text;
-    let semi = a;
-    while (semi < b && text.charCodeAt(semi) !== SEMI) semi++;
+    const semi = this.nextSemi(a);
     if (semi >= b) {
       if (this.room()) this.issue(`step ${this.stepNo}: no "Define NAME as V;" header`);
       return;
@@ -450,15 +551,15 @@ class Parser {
     let h1 = semi;
     while (h0 < h1 && isWs(text.charCodeAt(h0))) h0++;
     while (h1 > h0 && isWs(text.charCodeAt(h1 - 1))) h1--;
-    const header = normalizeName(text.slice(h0, h1));
-    const asAt = header.lastIndexOf(" as ");
-    const name = asAt > 0 ? header.slice(0, asAt) : "";
-    const variable = asAt > 0 ? header.slice(asAt + 4) : "";
-    if (name.length === 0 || variable.length === 0) {
-      if (this.room()) this.issue(`step ${this.stepNo}: malformed header "${clip(header)}"`);
+    const head = this.header(h0, h1);
+    if (head === null || head.name.length === 0 || head.variable.length === 0) {
+      if (this.room()) this.issue(`step ${this.stepNo}: malformed header "${clip(text.slice(h0, h1))}"`);
       return;
     }
-    if (!isVariable(variable) && this.room()) this.issue(`step ${this.stepNo}: "${clip(variable)}" is not a variable name`);
+    const { name, variable } = head;
+    if (!isVariable(variable) && this.room()) {
+      this.issue(`step ${this.stepNo}: "${clip(variable)}" is not a variable name`);
+    }
 
     let idx = this.byName.get(name);
     const duplicate = idx !== undefined;
@@ -470,14 +571,21 @@ class Parser {
       this.selfDeps.push([idx]);
       this.stepMark.push(0);
       this.clauseMark.push(0);
-    } else if (this.room()) this.issue(`step ${this.stepNo}: duplicate definition of "${clip(name)}" (the first is kept)`);
+    } else if (this.room()) {
+      this.issue(`step ${this.stepNo}: duplicate definition of "${clip(name)}" (the first is kept)`);
+    }
 
     this.stepEpoch++;
     this.stepDeps = [];
     this.assigned = false;
     this.stepSlip = false;
+    const varK = varKey(variable, 0, variable.length);
     let c0 = semi + 1;
-    while (c0 < b) c0 = this.clause(c0, b, variable, idx) + 1;
+    while (c0 < b) {
+      const c1 = Math.min(this.nextSemi(c0), b);
+      this.clause(c0, c1, variable, varK, idx);
+      c0 = c1 + 1;
+    }
     if (!this.assigned) {
       if (this.room()) this.issue(`step ${this.stepNo}: "${clip(variable)}" is never assigned`);
       this.env.set(variable, { deps: this.selfDeps[idx], ok: false, a: 0, b: 0 });
@@ -491,36 +599,36 @@ class Parser {
   }
 
   /**
-   * One clause `[so ]VAR = term = ... = term` starting at a (the step ends at b): binds VAR, records
-   * slips, and sets the step's value when VAR is the step's variable. Returns where the clause ends
-   * (its ";" or b).
+   * One clause `[so ]VAR = term = ... = term` in text[a, b): binds VAR, records slips, and sets the
+   * step's value when VAR is the step's variable.
    */
-  private clause(a: number, b: number, nodeVar: string, nodeIdx: number): number {
+  private clause(a: number, b: number, nodeVar: string, nodeKey: number, nodeIdx: number): void {
     const text = this.text;
     while (a < b && isWs(text.charCodeAt(a))) a++;
-    if (a >= b || text.charCodeAt(a) === SEMI) return a;
+    while (b > a && isWs(text.charCodeAt(b - 1))) b--;
+    if (b > a && text.charCodeAt(b - 1) === DOT) {
+      b--;
+      while (b > a && isWs(text.charCodeAt(b - 1))) b--;
+    }
+    if (a >= b) return;
     if ((text.charCodeAt(a) | 32) === 115 /* s */ && a + 2 < b && text.charCodeAt(a + 1) === 111) {
       if (isWs(text.charCodeAt(a + 2))) {
         a += 3;
         while (a < b && isWs(text.charCodeAt(a))) a++;
       }
     }
-    let eq = a;
-    for (; eq < b; eq++) {
-      const c = text.charCodeAt(eq);
-      if (c === EQ || c === SEMI) break;
+    const eq = this.nextEq(a);
+    if (eq >= b) {
+      if (this.room()) this.issue(`step ${this.stepNo}: clause without "=": "${clip(text.slice(a, b))}"`);
+      return;
     }
     let l1 = eq;
     while (l1 > a && isWs(text.charCodeAt(l1 - 1))) l1--;
-    if (eq >= b || text.charCodeAt(eq) === SEMI) {
-      if (l1 > a && !(l1 - a === 1 && text.charCodeAt(a) === DOT)) {
-        if (this.room()) this.issue(`step ${this.stepNo}: clause without "=": "${clip(text.slice(a, l1))}"`);
-      }
-      return eq;
-    }
-    const lhs = text.slice(a, l1);
-    const lhsOk = isVariable(lhs);
-    if (!lhsOk && this.room()) this.issue(`step ${this.stepNo}: "${clip(lhs)}" is not a variable name`);
+    // The assigned variable, as a numeric key when it has one (no string needed then).
+    const lhsKey = varKey(text, a, l1);
+    const lhs = lhsKey >= 0 ? null : text.slice(a, l1);
+    const lhsOk = lhs === null || isVariable(lhs);
+    if (!lhsOk && this.room()) this.issue(`step ${this.stepNo}: "${clip(lhs!)}" is not a variable name`);
 
     this.clauseEpoch++;
     this.clauseDeps = [];
@@ -534,49 +642,36 @@ class Parser {
     let numSeen = false;
     let num = 0;
     let s = eq + 1;
-    let clauseEnd = b;
     for (;;) {
-      while (s < b && isWs(text.charCodeAt(s))) s++;
-      const c = s < b ? text.charCodeAt(s) : SEMI;
-      let q: number;
-      if (c === EQ || c === SEMI || (c === DOT && terminalDot(text, s, b) >= 0)) {
-        if (this.room()) this.issue(`step ${this.stepNo}: empty term after "${clip(lhs)} ="`);
-        q = s;
+      const next = this.nextEq(s);
+      let e = Math.min(next, b);
+      while (s < e && isWs(text.charCodeAt(s))) s++;
+      while (e > s && isWs(text.charCodeAt(e - 1))) e--;
+      if (s >= e) {
+        if (this.room()) this.issue(`step ${this.stepNo}: empty term after "${clip(text.slice(a, l1))} ="`);
       } else {
-        beginTerm(text, s, b, this);
-        let ok = evalExpr();
-        skipWs();
-        q = P;
-        PARSER = null;
-        const d = q < b ? text.charCodeAt(q) : SEMI;
-        if (!(d === EQ || d === SEMI || (d === DOT && terminalDot(text, q, b) >= 0))) {
-          ok = false;
-          q = this.skipTerm(q, b);
-        }
-        ok = ok && Number.isFinite(RA) && Number.isFinite(RB);
-        if (ok && N_PRIM === 1 && N_NUM === 1 && N_OPS === 0 && N_PAREN === 0) {
+        const ok = EV.run(text, s, e, this);
+        if (!ok && EV.tokStart < e) this.skipTerm(EV.tokStart, e);
+        const ra = EV.a;
+        const rb = EV.b;
+        if (ok && EV.bare) {
           numSeen = true;
-          num = RB;
+          num = rb;
         } else {
           nonBareSeen = true;
           nonBareOk = ok;
-          na = RA;
-          nb = RB;
+          na = ra;
+          nb = rb;
         }
         if (ok) {
-          if (prevOk && (Math.abs(RA - pa) > 1e-6 || Math.abs(RB - pb) > 1e-6)) this.stepSlip = true;
-          pa = RA;
-          pb = RB;
+          if (prevOk && (Math.abs(ra - pa) > 1e-6 || Math.abs(rb - pb) > 1e-6)) this.stepSlip = true;
+          pa = ra;
+          pb = rb;
         }
         prevOk = ok;
       }
-      const d = q < b ? text.charCodeAt(q) : SEMI;
-      if (d === EQ) {
-        s = q + 1;
-        continue;
-      }
-      clauseEnd = d === DOT ? terminalDot(text, q, b) : q;
-      break;
+      if (next >= b) break;
+      s = next + 1;
     }
     let ok = false;
     let va = 0;
@@ -589,16 +684,20 @@ class Parser {
       ok = true;
       vb = num;
     }
-    if (!lhsOk) return clauseEnd;
-    const target = lhs === nodeVar;
-    this.env.set(lhs, { deps: target ? this.selfDeps[nodeIdx] : this.clauseDeps, ok, a: va, b: vb });
+    if (!lhsOk) return;
+    const target = lhsKey >= 0 ? lhsKey === nodeKey : lhs === nodeVar;
+    this.env.setAt(text, a, l1, lhsKey, {
+      deps: target ? this.selfDeps[nodeIdx] : this.clauseDeps,
+      ok,
+      a: va,
+      b: vb,
+    });
     if (target) {
       this.assigned = true;
       this.valOk = ok;
       this.valA = va;
       this.valB = vb;
     }
-    return clauseEnd;
   }
 
   /** Resolves variable text[a, b) and adds the nodes behind it to the clause's and the step's parents. */
@@ -606,36 +705,32 @@ class Parser {
     const text = this.text;
     const bnd = this.env.get(text, a, b);
     if (bnd === undefined) {
-      if (!(b - a === 1 && text.charCodeAt(a) === 120)) {
-        if (this.room()) this.issue(`step ${this.stepNo}: unknown variable "${clip(text.slice(a, b))}"`);
+      if (!(b - a === 1 && text.charCodeAt(a) === LOWER_X) && this.room()) {
+        this.issue(`step ${this.stepNo}: unknown variable "${clip(text.slice(a, b))}"`);
       }
       return undefined;
     }
-    const max = this.opts.maxParents;
-    for (const d of bnd.deps) {
+    const deps = bnd.deps;
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i];
       if (this.clauseMark[d] !== this.clauseEpoch) {
         this.clauseMark[d] = this.clauseEpoch;
-        if (this.clauseDeps.length < max) this.clauseDeps.push(d);
-        else if (this.room()) this.issue(`step ${this.stepNo}: more than ${max} parents`);
+        if (this.clauseDeps.length < this.opts.maxParents) this.clauseDeps.push(d);
+        else if (this.room()) this.issue(`step ${this.stepNo}: more than ${this.opts.maxParents} parents`);
       }
       if (this.stepMark[d] !== this.stepEpoch) {
         this.stepMark[d] = this.stepEpoch;
-        if (this.stepDeps.length < max) this.stepDeps.push(d);
+        if (this.stepDeps.length < this.opts.maxParents) this.stepDeps.push(d);
       }
     }
     return bnd;
   }
 
-  /**
-   * The unreadable rest of a term from p: collects its variables and returns the position of the
-   * next "=" or ";" (or the "." ending the clause, or b).
-   */
-  private skipTerm(p: number, b: number): number {
+  /** The unreadable rest text[p, b) of a term: only collects the variables in it. */
+  private skipTerm(p: number, b: number): void {
     const text = this.text;
     while (p < b) {
       const c = text.charCodeAt(p);
-      if (c === EQ || c === SEMI) return p;
-      if (c === DOT && terminalDot(text, p, b) >= 0) return p;
       if (isDigit(c)) {
         while (p < b && isDigit(text.charCodeAt(p))) p++;
         continue;
@@ -655,7 +750,6 @@ class Parser {
       }
       if (onlyDigits) this.useVar(p0, p);
     }
-    return b;
   }
 
   /** The nodes of Ĝ keyed by name, parents resolved to names. */
@@ -663,28 +757,40 @@ class Parser {
     const out = new Map<string, ParsedNode>();
     for (let i = 0; i < this.nodes.length; i++) {
       const n = this.nodes[i];
-      n.parents = this.parentIdx[i].map((d) => this.nodes[d].name);
+      const idx = this.parentIdx[i];
+      const parents: string[] = new Array(idx.length);
+      for (let j = 0; j < idx.length; j++) parents[j] = this.nodes[idx[j]].name;
+      n.parents = parents;
       out.set(n.name, n);
     }
     return out;
   }
 }
 
-/** Shortens a string for an issue message. */
-function clip(s: string): string {
-  return s.length <= 60 ? s : `${s.slice(0, 57)}...`;
-}
-
 /**
  * Parses a completion, a full model text (cut at the first `<solution>`) or a bare solution string
  * into Ĝ. Never throws: unreadable input gives a result with `parseFailed` set.
  */
-export function parseTrace(text: string, opts: ParseOptions = {}): ParsedTrace {
-  const o: Required<ParseOptions> = { ...DEFAULT_PARSE_OPTIONS, ...opts };
+export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
+  const d = DEFAULT_PARSE_OPTIONS;
+  const o: Required<ParseOptions> =
+    opts === undefined
+      ? d
+      : {
+          maxIssues: opts.maxIssues ?? d.maxIssues,
+          maxParents: opts.maxParents ?? d.maxParents,
+          maxDepth: opts.maxDepth ?? d.maxDepth,
+        };
   if (typeof text !== "string") {
-    return { nodes: new Map(), answer: null, parseFailed: true, truncated: false, issues: ["input is not a string"] };
+    return {
+      nodes: new Map(),
+      answer: null,
+      parseFailed: true,
+      truncated: false,
+      issues: ["input is not a string"],
+    };
   }
-  MAX_DEPTH = o.maxDepth;
+  EV.maxDepth = o.maxDepth;
   const parser = new Parser(text, o);
   let answer: string | null = null;
   let truncated = false;
@@ -721,8 +827,8 @@ export function parseTrace(text: string, opts: ParseOptions = {}): ParsedTrace {
     // Defensive: no known input reaches this, but model output must never crash a training run.
     parser.issue(`internal parser error: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
-    S = "";
-    PARSER = null;
+    EV.release();
+    parser.env.clear();
   }
   parser.finishIssues();
   const nodes = parser.result();

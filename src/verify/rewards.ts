@@ -116,23 +116,17 @@ export function outcomeReward(v: Verdict): OutcomeReward {
 /** R_pv = max(0, 1 − penalty/|V|); 0 on a parse failure. */
 export function processReward(v: Verdict, nGold: number): ProcessReward {
   const penalty = rewardBreakdown(v, nGold);
-  const process = penalty.parseFailed ? 0 : Math.max(0, 1 - penalty.total / nGold);
+  const process = processFrom(penalty);
   return { name: "process", reward: process, process, penalty };
 }
 
 /** Gated R_out·(α + (1−α)·R_pv) or linear α·R_out + (1−α)·R_pv; α outside [0, 1] throws a RangeError. */
 export function compositeReward(v: Verdict, nGold: number, opts: CompositeOptions = {}): CompositeReward {
-  const { alpha, form } = { ...DEFAULT_COMPOSITE_OPTIONS, ...opts };
-  if (typeof alpha !== "number" || !(alpha >= 0 && alpha <= 1)) {
-    throw new RangeError(`alpha must be in [0, 1], got ${alpha}`);
-  }
-  if (form !== "gated" && form !== "linear") {
-    throw new RangeError(`form must be "gated" or "linear", got "${form}"`);
-  }
-  const { outcome } = outcomeReward(v);
-  const { process, penalty } = processReward(v, nGold);
-  const reward =
-    form === "gated" ? outcome * (alpha + (1 - alpha) * process) : alpha * outcome + (1 - alpha) * process;
+  const { alpha, form } = checkComposite(opts);
+  const penalty = rewardBreakdown(v, nGold);
+  const outcome = v.answerCorrect ? 1 : 0;
+  const process = processFrom(penalty);
+  const reward = compositeFrom(outcome, process, alpha, form);
   return { name: "composite", reward, outcome, process, alpha, form, penalty };
 }
 
@@ -140,22 +134,56 @@ export function compositeReward(v: Verdict, nGold: number, opts: CompositeOption
 export function strictReward(v: Verdict, nGold: number): StrictReward {
   const penalty = rewardBreakdown(v, nGold);
   const outcome = v.answerCorrect ? 1 : 0;
-  const reward = outcome === 1 && penalty.total === 0 && !penalty.parseFailed ? 1 : 0;
-  return { name: "strict", reward, outcome, penalty };
+  return { name: "strict", reward: strictFrom(outcome, penalty), outcome, penalty };
 }
 
-/** The four reward scalars of a verdict (composite with the given options). */
+/** The four reward scalars of a verdict (composite with the given options); the penalty is computed once. */
 export function allRewards(v: Verdict, nGold: number, opts: CompositeOptions = {}): RewardValues {
+  const { alpha, form } = checkComposite(opts);
+  const penalty = rewardBreakdown(v, nGold);
+  const outcome = v.answerCorrect ? 1 : 0;
+  const process = processFrom(penalty);
   return {
-    outcome: outcomeReward(v).reward,
-    process: processReward(v, nGold).reward,
-    composite: compositeReward(v, nGold, opts).reward,
-    strict: strictReward(v, nGold).reward,
+    outcome,
+    process,
+    composite: compositeFrom(outcome, process, alpha, form),
+    strict: strictFrom(outcome, penalty),
   };
 }
 
+function checkComposite(opts: CompositeOptions): Required<CompositeOptions> {
+  const alpha = opts.alpha ?? DEFAULT_COMPOSITE_OPTIONS.alpha;
+  const form = opts.form ?? DEFAULT_COMPOSITE_OPTIONS.form;
+  if (typeof alpha !== "number" || !(alpha >= 0 && alpha <= 1)) {
+    throw new RangeError(`alpha must be in [0, 1], got ${alpha}`);
+  }
+  if (form !== "gated" && form !== "linear") {
+    throw new RangeError(`form must be "gated" or "linear", got "${form}"`);
+  }
+  return { alpha, form };
+}
+
+function processFrom(penalty: PenaltyBreakdown): number {
+  return penalty.parseFailed ? 0 : Math.max(0, 1 - penalty.total / penalty.nGold);
+}
+
+function compositeFrom(outcome: number, process: number, alpha: number, form: CompositeForm): number {
+  return form === "gated"
+    ? outcome * (alpha + (1 - alpha) * process)
+    : alpha * outcome + (1 - alpha) * process;
+}
+
+function strictFrom(outcome: number, penalty: PenaltyBreakdown): number {
+  return outcome === 1 && penalty.total === 0 && !penalty.parseFailed ? 1 : 0;
+}
+
 /** One reward scalar by name. */
-export function rewardByName(name: RewardName, v: Verdict, nGold: number, opts: CompositeOptions = {}): number {
+export function rewardByName(
+  name: RewardName,
+  v: Verdict,
+  nGold: number,
+  opts: CompositeOptions = {},
+): number {
   switch (name) {
     case "outcome":
       return outcomeReward(v).reward;

@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { linEqual } from "../world/linear.js";
+import type { Problem } from "../world/types.js";
+import {
+  buildStep,
+  childrenOf,
+  clausesOf,
+  goldLin,
+  joinTrace,
+  prng,
+  problemGrid,
+  shiftLin,
+  splitTrace,
+  stepVar,
+} from "./fixtures.js";
+import {
+  allRewards,
+  parseLinear,
+  parseTrace,
+  processReward,
+  strictReward,
+  type Verdict,
+  verifyTrace,
+} from "./index.js";
+
+// 19 ops × 3 contexts × 2 modes × 6 = 684 problems, forward and reverse.
+const problems: Problem[] = problemGrid(6, 7);
+const names = (p: Problem, ks: number[]): string[] => ks.map((k) => p.graph.nodes[k].name);
+const sorted = (xs: string[]): string[] => [...xs].sort();
+const nGold = (p: Problem): number => p.graph.nodes.length;
+
+/** Asserts the verdict is not verified and no reward is full. */
+function assertRejected(v: Verdict, p: Problem, label: string): void {
+  assert.equal(v.verified, false, `${label}: verified`);
+  assert.ok(processReward(v, nGold(p)).reward < 1, `${label}: process reward`);
+  assert.equal(strictReward(v, nGold(p)).reward, 0, `${label}: strict reward`);
+}
+
+describe("mutations are caught in their own category", () => {
+  test("drop a step → missing (children lose a parent → wrongDependency), nothing else", () => {
+    const rnd = prng(1);
+    let n = 0;
+    for (const p of problems) {
+      const t = splitTrace(p);
+      assert.equal(joinTrace(t), p.completion);
+      assert.equal(t.steps.length, nGold(p));
+      const k = Math.floor(rnd() * t.steps.length);
+      const steps = t.steps.filter((_, i) => i !== k);
+      const v = verifyTrace(joinTrace({ ...t, steps }), p);
+      const label = `${p.id} drop ${k}`;
+      assert.deepEqual(v.errors.missing, names(p, [k]), label);
+      assert.deepEqual(sorted(v.errors.wrongDependency), sorted(names(p, childrenOf(p, k))), label);
+      assert.deepEqual(v.errors.wrongValue, [], label);
+      assert.deepEqual(v.errors.extra, [], label);
+      assert.deepEqual(v.errors.arithmeticSlips, [], label);
+      assert.ok(v.answerCorrect, label);
+      assertRejected(v, p, label);
+      n++;
+    }
+    assert.ok(n >= 600);
+  });
+
+  test("change a value consistently → wrongValue", () => {
+    const rnd = prng(2);
+    for (const p of problems) {
+      const t = splitTrace(p);
+      for (const k of [t.steps.length - 1, Math.floor(rnd() * t.steps.length)]) {
+        const { header, clauses } = clausesOf(t.steps[k]);
+        const last = clauses.length - 1;
+        const links = clauses[last].split(" = ");
+        // Every operand-bearing term gets "+ 1"; the written result is the new value.
+        for (let i = 1; i < links.length - 1; i++) links[i] = `${links[i]} + 1`;
+        const r = links.length - 1;
+        links[r] = shiftLin(goldLin(p, k), 1);
+        const steps = [...t.steps];
+        steps[k] = buildStep(header, [...clauses.slice(0, last), links.join(" = ")]);
+        const text = joinTrace({ ...t, steps });
+        const v = verifyTrace(text, p);
+        const label = `${p.id} value ${k}: ${steps[k]}`;
+        const parsed = parseTrace(text).nodes.get(p.graph.nodes[k].name)!;
+        assert.ok(
+          parsed.value && linEqual(parsed.value, { ...goldLin(p, k), b: goldLin(p, k).b + 1 }),
+          label,
+        );
+        assert.ok(v.errors.wrongValue.includes(p.graph.nodes[k].name), label);
+        assert.deepEqual(v.errors.missing, [], label);
+        assert.deepEqual(v.errors.extra, [], label);
+        assert.deepEqual(v.errors.wrongDependency, [], label);
+        assert.equal(parsed.slip, false, label);
+        if (k === t.steps.length - 1) {
+          // The last node has no children: the change shows nowhere else.
+          assert.deepEqual(v.errors.wrongValue, names(p, [k]), label);
+          assert.deepEqual(v.errors.arithmeticSlips, [], label);
+        } else {
+          // Children that substitute the old value now show a slip.
+          for (const c of childrenOf(p, k)) {
+            assert.ok(v.errors.arithmeticSlips.includes(p.graph.nodes[c].name), `${label}: child ${c}`);
+          }
+        }
+        assertRejected(v, p, label);
+      }
+    }
+  });
+
+  test("change a parent (same value, arithmetic consistent) → wrongDependency only", () => {
+    const rnd = prng(3);
+    let n = 0;
+    for (const p of problems) {
+      const t = splitTrace(p);
+      const vars = t.steps.map(stepVar);
+      const g = p.graph.nodes;
+      const sites: [number, number, number][] = [];
+      for (let k = 0; k < g.length; k++) {
+        for (const parent of g[k].parents) {
+          const u = g.findIndex((x) => x.name === parent);
+          for (let w = 0; w < k; w++) {
+            if (w === u || g[k].parents.includes(g[w].name)) continue;
+            if (linEqual(goldLin(p, w), goldLin(p, u))) sites.push([k, u, w]);
+          }
+        }
+      }
+      if (sites.length === 0) continue;
+      const [k, u, w] = sites[Math.floor(rnd() * sites.length)];
+      const semi = t.steps[k].indexOf(";");
+      const re = new RegExp(`\\b${vars[u]}\\b`, "g");
+      const steps = [...t.steps];
+      steps[k] = t.steps[k].slice(0, semi) + t.steps[k].slice(semi).replace(re, vars[w]);
+      assert.notEqual(steps[k], t.steps[k]);
+      const text = joinTrace({ ...t, steps });
+      const v = verifyTrace(text, p);
+      const label = `${p.id} parent ${k}: ${vars[u]} → ${vars[w]}`;
+      assert.deepEqual(v.errors.wrongDependency, names(p, [k]), label);
+      assert.deepEqual(v.errors.wrongValue, [], label);
+      assert.deepEqual(v.errors.missing, [], label);
+      assert.deepEqual(v.errors.extra, [], label);
+      assert.deepEqual(v.errors.arithmeticSlips, [], label);
+      const node = parseTrace(text).nodes.get(g[k].name)!;
+      assert.ok(node.parents.includes(g[w].name) && !node.parents.includes(g[u].name), label);
+      assert.equal(v.processAcc, (g.length - 1) / g.length, label);
+      assertRejected(v, p, label);
+      n++;
+    }
+    assert.ok(n >= 200, `only ${n} problems had a same-valued substitute parent`);
+  });
+
+  test("add a hallucinated node → extra; verified only when extras are allowed; strict reward 0", () => {
+    const rnd = prng(4);
+    const extra = "Define adult wolf in Nowhere as Q; so Q = 2.";
+    for (const p of problems) {
+      const t = splitTrace(p);
+      const usesQ = t.steps.some((s) => /\bQ\b/.test(s));
+      const at = usesQ ? (rnd() < 0.5 ? 0 : t.steps.length) : Math.floor(rnd() * (t.steps.length + 1));
+      const steps = [...t.steps.slice(0, at), extra, ...t.steps.slice(at)];
+      const text = joinTrace({ ...t, steps });
+      const label = `${p.id} extra at ${at}`;
+      const v = verifyTrace(text, p);
+      assert.deepEqual(v.errors.extra, ["adult wolf in Nowhere"], label);
+      for (const cat of ["missing", "wrongValue", "wrongDependency", "arithmeticSlips"] as const) {
+        assert.deepEqual(v.errors[cat], [], `${label} ${cat}`);
+      }
+      assert.equal(v.verified, true, label);
+      assert.equal(v.processAcc, 1);
+      assert.equal(verifyTrace(text, p, { allowExtra: false }).verified, false, label);
+      const r = allRewards(v, nGold(p));
+      assert.equal(r.strict, 0, label);
+      assert.equal(r.outcome, 1, label);
+      assert.ok(Math.abs(r.process - Math.max(0, 1 - 1 / nGold(p))) < 1e-12, label);
+    }
+  });
+
+  test("wrong answer → answerCorrect false, process reward < 1, no node errors", () => {
+    for (const p of problems) {
+      const wrong = String(Number(p.answer) + 1);
+      const text = p.completion.replace(`<answer> ${p.answer} </answer>`, `<answer> ${wrong} </answer>`);
+      assert.notEqual(text, p.completion);
+      const v = verifyTrace(text, p);
+      assert.equal(v.answer, wrong);
+      assert.equal(v.answerCorrect, false);
+      assert.equal(v.processAcc, 1);
+      for (const e of Object.values(v.errors)) assert.deepEqual(e, []);
+      const r = allRewards(v, nGold(p));
+      assert.equal(r.outcome, 0);
+      assert.equal(r.composite, 0);
+      assert.ok(Math.abs(r.process - Math.max(0, 1 - 1 / nGold(p))) < 1e-12);
+      assertRejected(v, p, p.id);
+      // The solution field's "Answer: N." is the fallback when there is no <answer> tag.
+      const sol = p.solution.replace(/Answer: \d+\.$/, `Answer: ${wrong}.`);
+      assert.equal(verifyTrace(sol, p).answer, wrong);
+    }
+  });
+
+  test("arithmetic slip (only the written result changed) → arithmeticSlips", () => {
+    const rnd = prng(6);
+    let bare = 0;
+    let linear = 0;
+    for (const p of problems) {
+      const t = splitTrace(p);
+      const ks = t.steps
+        .map((s, k) => [s, k] as const)
+        .filter(([s]) => clausesOf(s).clauses.at(-1)!.split(" = ").length >= 3)
+        .map(([, k]) => k);
+      if (ks.length === 0) continue;
+      const k = ks[Math.floor(rnd() * ks.length)];
+      const { header, clauses } = clausesOf(t.steps[k]);
+      const links = clauses[clauses.length - 1].split(" = ");
+      const written = parseLinear(links[links.length - 1])!;
+      links[links.length - 1] = shiftLin(written, 1);
+      const steps = [...t.steps];
+      steps[k] = buildStep(header, [...clauses.slice(0, -1), links.join(" = ")]);
+      const text = joinTrace({ ...t, steps });
+      const v = verifyTrace(text, p);
+      const name = p.graph.nodes[k].name;
+      const label = `${p.id} slip ${k}: ${steps[k]}`;
+      assert.ok(v.errors.arithmeticSlips.includes(name), label);
+      assert.deepEqual(v.errors.missing, [], label);
+      assert.deepEqual(v.errors.extra, [], label);
+      assert.deepEqual(v.errors.wrongDependency, [], label);
+      assert.equal(verifyTrace(text, p, { allowSlips: false }).verified, false, label);
+      if (written.a === 0) {
+        // A bare written number: the node's value comes from the substituted arithmetic (§2), so
+        // the value is still right and only the slip is reported.
+        assert.deepEqual(v.errors.wrongValue, [], label);
+        assert.deepEqual(v.errors.arithmeticSlips, [name], label);
+        assert.equal(v.verified, true, label);
+        bare++;
+      } else {
+        // A written linear result is the value itself: the slip also makes the value wrong.
+        assert.ok(v.errors.wrongValue.includes(name), label);
+        assert.equal(v.verified, false, label);
+        linear++;
+      }
+    }
+    assert.ok(bare >= 200 && linear >= 100, `bare ${bare}, linear ${linear}`);
+  });
+
+  test("truncated output → truncated, missing non-empty, not verified", () => {
+    const rnd = prng(7);
+    for (const p of problems) {
+      const c = p.completion;
+      const first = c.indexOf("Define ") + "Define ".length + 1;
+      const lastHeaderEnd = c.indexOf(";", c.lastIndexOf("Define "));
+      const cut = first + Math.floor(rnd() * (lastHeaderEnd - first));
+      const v = verifyTrace(c.slice(0, cut), p);
+      const label = `${p.id} cut at ${cut}`;
+      assert.equal(v.truncated, true, label);
+      assert.ok(v.errors.missing.includes(p.graph.nodes[nGold(p) - 1].name), label);
+      assert.equal(v.answer, null, label);
+      assertRejected(v, p, label);
+      assert.equal(allRewards(v, nGold(p)).outcome, 0);
+      // The full model text cut the same way is truncated too.
+      assert.equal(verifyTrace(p.prompt + c.slice(0, cut), p).truncated, true, label);
+    }
+  });
+
+  test("random bytes → parseFailed, every reward 0", () => {
+    const rnd = prng(8);
+    for (let i = 0; i < 300; i++) {
+      const p = problems[i % problems.length];
+      const bytes = Buffer.from(
+        Array.from({ length: 1 + Math.floor(rnd() * 3000) }, () => Math.floor(rnd() * 256)),
+      );
+      for (const text of [bytes.toString("latin1"), bytes.toString("utf8")]) {
+        const v = verifyTrace(text, p);
+        assert.equal(v.parseFailed, true);
+        assert.equal(v.verified, false);
+        assert.equal(v.processAcc, 0);
+        assert.deepEqual(sorted(v.errors.missing), sorted(p.graph.nodes.map((n) => n.name)));
+        for (const alpha of [0.2, 0.5]) {
+          for (const form of ["gated", "linear"] as const) {
+            assert.deepEqual(allRewards(v, nGold(p), { alpha, form }), {
+              outcome: 0,
+              process: 0,
+              composite: 0,
+              strict: 0,
+            });
+          }
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,269 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { generateProblem } from "../world/problem.js";
+import { problemGrid } from "./fixtures.js";
+import { isVariable, normalizeName, parseLinear, parseTrace, verifyTrace } from "./index.js";
+
+const node = (text: string, name: string) => {
+  const n = parseTrace(text).nodes.get(name);
+  assert.ok(n, `no node "${name}"`);
+  return n;
+};
+
+describe("parseTrace: structure", () => {
+  test("forward steps: parents through intermediates, values from the substituted arithmetic", () => {
+    const text =
+      " Define adult bear in South Zoo as O; so O = 2. Define adult fox in South Zoo as A; so A = 3." +
+      " Define adult wolf in Pine Ridge as U; E = O = 2; so U = 1 + E = 1 + 2 = 3." +
+      " Define total number of adult animals in South Zoo as G; K = O + A = 2 + 3 = 5; F = K + U = 5 + 3 = 8;" +
+      " so G = 2 * F = 2 * 8 = 16. </solution> <answer> 16 </answer>";
+    const t = parseTrace(text);
+    assert.equal(t.parseFailed, false);
+    assert.equal(t.truncated, false);
+    assert.deepEqual(t.issues, []);
+    assert.equal(t.answer, "16");
+    assert.deepEqual(
+      [...t.nodes.keys()],
+      [
+        "adult bear in South Zoo",
+        "adult fox in South Zoo",
+        "adult wolf in Pine Ridge",
+        "total number of adult animals in South Zoo",
+      ],
+    );
+    assert.deepEqual(t.nodes.get("adult wolf in Pine Ridge"), {
+      name: "adult wolf in Pine Ridge",
+      variable: "U",
+      parents: ["adult bear in South Zoo"],
+      value: { a: 0, b: 3 },
+      slip: false,
+    });
+    const g = t.nodes.get("total number of adult animals in South Zoo")!;
+    assert.deepEqual(g.parents, [
+      "adult bear in South Zoo",
+      "adult fox in South Zoo",
+      "adult wolf in Pine Ridge",
+    ]);
+    assert.deepEqual(g.value, { a: 0, b: 16 });
+  });
+
+  test("intermediate variables of earlier steps resolve to their nodes", () => {
+    const text =
+      "Define a in P as A; so A = 2. Define b in P as B; K = A + 1 = 3; so B = K = 3. Define c in P as C; so C = K = 3.";
+    assert.deepEqual(node(text, "c in P").parents, ["a in P"]);
+  });
+
+  test("reverse steps: x is the unknown, values are linear in x", () => {
+    const text =
+      "Define adult racoon in Pine Ridge as p; so p = x. Define total number of adult animals in Pine Ridge as w; so w = p = x." +
+      " Define adult fox in South Zoo as o; z = p + w = x + x = 2*x; so o = 1 + z = 1 + (2*x) = 2*x + 1." +
+      " Define adult owl in South Zoo as q; so q = o - 4 * p = (2*x + 1) - 4 * x = -2*x + 1." +
+      " We know o = 3, so we have 2*x + 1 = 3. Subtract 1 from both sides: 2*x = 2. Divide both sides by 2: x = 1." +
+      " Solution: x = 1. Answer: 1.";
+    const t = parseTrace(text);
+    assert.deepEqual(t.issues, []);
+    assert.deepEqual(t.nodes.get("adult racoon in Pine Ridge")!.value, { a: 1, b: 0 });
+    assert.deepEqual(t.nodes.get("adult racoon in Pine Ridge")!.parents, []);
+    const o = t.nodes.get("adult fox in South Zoo")!;
+    assert.deepEqual(o.value, { a: 2, b: 1 });
+    assert.deepEqual(o.parents, [
+      "adult racoon in Pine Ridge",
+      "total number of adult animals in Pine Ridge",
+    ]);
+    assert.deepEqual(t.nodes.get("adult owl in South Zoo")!.value, { a: -2, b: 1 });
+    assert.equal(t.answer, "1");
+    assert.equal(t.nodes.size, 4);
+  });
+
+  test("a step that defines x explicitly shadows the unknown", () => {
+    const text = "Define a in P as x; so x = 5. Define b in P as B; so B = x + 1 = 5 + 1 = 6.";
+    const b = node(text, "b in P");
+    assert.deepEqual(b.parents, ["a in P"]);
+    assert.deepEqual(b.value, { a: 0, b: 6 });
+  });
+
+  test("variable letters are arbitrary: relabelled gold traces give the same graph", () => {
+    for (const p of problemGrid(1, 3)) {
+      const relabelled = p.completion.replace(
+        /(?<![\p{L}\p{N}_])([A-Za-wyz])([0-9]*)(?![\p{L}\p{N}_])/gu,
+        (_, l: string, d: string) => `${l}${d}9`,
+      );
+      const v = verifyTrace(relabelled, p, { allowExtra: false, allowSlips: false });
+      assert.ok(v.verified, `${p.id}: ${relabelled}`);
+    }
+  });
+
+  test("names are normalised (whitespace) and Unicode-safe", () => {
+    const t = parseTrace(
+      "Define  calm  road movie in\n Festival Lumière de Valmont  as\tR ; so R = 4. Answer: 4.",
+    );
+    assert.deepEqual([...t.nodes.keys()], ["calm road movie in Festival Lumière de Valmont"]);
+    assert.equal(normalizeName("  a \t b\n"), "a b");
+    assert.equal(normalizeName("a b"), "a b");
+    const u = parseTrace("Define 🐻 in 北京 as B; so B = 2 + 🐻 = 3. Define ü in Z as C; so C = B = 3.");
+    assert.deepEqual(u.nodes.get("ü in Z")!.parents, ["🐻 in 北京"]);
+  });
+});
+
+describe("parseTrace: values and slips", () => {
+  test("a written result that disagrees with its operands is a slip; the value follows the arithmetic", () => {
+    const n = node("Define a in P as A; so A = 2. Define b in P as B; so B = 3 * A = 3 * 2 = 7.", "b in P");
+    assert.equal(n.slip, true);
+    assert.deepEqual(n.value, { a: 0, b: 6 });
+    const s = node("Define a in P as A; so A = 2. Define b in P as B; so B = 3 * A = 3 * 5 = 15.", "b in P");
+    assert.equal(s.slip, true, "symbolic and substituted terms disagree");
+    assert.deepEqual(s.value, { a: 0, b: 15 });
+    const r = node("Define a in P as A; so A = x. Define b in P as B; so B = 2 * A = 2 * x = 3*x.", "b in P");
+    assert.equal(r.slip, true);
+    assert.deepEqual(r.value, { a: 3, b: 0 }, "a written linear result is the value");
+  });
+
+  test("slips in intermediate clauses belong to the step", () => {
+    const n = node(
+      "Define a in P as A; so A = 2. Define b in P as B; E = A + 1 = 2 + 1 = 4; so B = E = 4.",
+      "b in P",
+    );
+    assert.equal(n.slip, true);
+  });
+
+  test("unevaluable terms fall back to the last number written", () => {
+    const n = node("Define a in P as A; so A = x. Define b in P as B; so B = A * A = x * x = 9.", "b in P");
+    assert.deepEqual(n.value, { a: 0, b: 9 });
+    assert.equal(n.slip, false);
+    assert.equal(node("Define a in P as A; so A = ((1 + 2) = 4.", "a in P").value?.b, 4);
+    assert.equal(node("Define a in P as A; so A = 2x.", "a in P").value, null);
+    assert.equal(node("Define a in P as A; so A = 6 / 3 = 2.", "a in P").value?.b, 2);
+    assert.equal(node("Define a in P as A; so A = -3.", "a in P").value?.b, -3);
+    assert.equal(node("Define a in P as A; so A = 2.5 + 1 = 3.5.", "a in P").value?.b, 3.5);
+  });
+
+  test("a step that never assigns its variable has no value", () => {
+    const t = parseTrace("Define a in P as A; so B = 2.");
+    assert.equal(t.nodes.get("a in P")!.value, null);
+    assert.ok(t.issues.some((i) => i.includes("never assigned")));
+  });
+
+  test("parseLinear reads canonical linear forms", () => {
+    assert.deepEqual(parseLinear("2*x + 1"), { a: 2, b: 1 });
+    assert.deepEqual(parseLinear("-x + 5"), { a: -1, b: 5 });
+    assert.deepEqual(parseLinear("3*x - 2"), { a: 3, b: -2 });
+    assert.deepEqual(parseLinear("x"), { a: 1, b: 0 });
+    assert.deepEqual(parseLinear("7"), { a: 0, b: 7 });
+    assert.equal(parseLinear("x*x"), null);
+    assert.equal(parseLinear("y"), null);
+    assert.equal(parseLinear(""), null);
+    assert.equal(isVariable("A12"), true);
+    assert.equal(isVariable("AB"), false);
+  });
+});
+
+describe("parseTrace: answers, boundaries and flags", () => {
+  const p = generateProblem({ seed: 5, index: 0, op: 6, context: "zoo", mode: "forward" });
+
+  test("answer extraction: closed, unclosed, fallback, none", () => {
+    assert.equal(parseTrace(p.completion).answer, p.answer);
+    assert.equal(parseTrace(p.prompt + p.completion).answer, p.answer);
+    assert.equal(parseTrace(p.solution).answer, p.answer);
+    assert.equal(parseTrace(" ... </solution> <answer> 12. </answer>").answer, "12");
+    assert.equal(parseTrace(" ... </solution> <answer> 12 ").answer, "12");
+    assert.equal(parseTrace(" ... </solution> <answer> 12 <eos>").answer, "12");
+    assert.equal(parseTrace("Answer: 3. and later Answer: 5.").answer, "5");
+    assert.equal(parseTrace("<answer></answer>").answer, null);
+    assert.equal(parseTrace("no answer here").answer, null);
+  });
+
+  test("Define starts a step only as a word followed by whitespace", () => {
+    const t = parseTrace(
+      "Define a in P as A; so A = 2. ReDefine b in P as B; so B = 3. Defined c in P as C; so C = 1.",
+    );
+    assert.deepEqual([...t.nodes.keys()], ["a in P"]);
+  });
+
+  test("the prompt is cut at the first <solution>", () => {
+    const t = parseTrace(
+      "<question> Define decoy as D; so D = 1. </question> <solution> Define a in P as A; so A = 2. </solution>",
+    );
+    assert.deepEqual([...t.nodes.keys()], ["a in P"]);
+  });
+
+  test("steps end at We know / Solution: / Answer: / </solution>; nothing after </solution> is a step", () => {
+    const t = parseTrace(
+      "Define a in P as A; so A = 2. We know A = 2, so B = 7. Define b in P as B; so B = A = 2. Solution: C = 9." +
+        " </solution> <answer> 2 </answer> Define c in P as C; so C = 1.",
+    );
+    assert.deepEqual([...t.nodes.keys()], ["a in P", "b in P"]);
+    assert.deepEqual(t.nodes.get("a in P")!.parents, []);
+    assert.deepEqual(t.nodes.get("b in P")!.parents, ["a in P"]);
+    assert.deepEqual(t.issues, []);
+  });
+
+  test("truncated: Define steps but neither </solution> nor an answer", () => {
+    assert.equal(parseTrace(p.completion.slice(0, p.completion.length / 2)).truncated, true);
+    assert.equal(parseTrace(p.completion).truncated, false);
+    assert.equal(parseTrace(p.solution).truncated, false);
+    assert.equal(parseTrace(" Define a in P as A; so A = 2. </solution>").truncated, false);
+    assert.equal(parseTrace(" Define a in P as A; so A = 2. <answer> 2").truncated, false);
+    assert.equal(parseTrace("just words").truncated, false);
+  });
+
+  test("parse failure: no readable Define step", () => {
+    for (const text of [
+      "",
+      "hello",
+      "Define",
+      "Define Define Define",
+      "<answer> 3 </answer>",
+      "Define as ;",
+    ]) {
+      assert.equal(parseTrace(text).parseFailed, true, JSON.stringify(text));
+    }
+    assert.equal(parseTrace("Define a as A;").parseFailed, false);
+    assert.equal(parseTrace(undefined as unknown as string).parseFailed, true);
+  });
+
+  test("duplicate definitions keep the first and are reported", () => {
+    const t = parseTrace(
+      "Define a in P as A; so A = 2. Define a in P as B; so B = 5. Define c in P as C; so C = B = 5.",
+    );
+    assert.deepEqual(t.nodes.get("a in P")!.value, { a: 0, b: 2 });
+    assert.deepEqual(t.nodes.get("c in P")!.parents, ["a in P"]);
+    assert.ok(t.issues.some((i) => i.includes("duplicate")));
+  });
+
+  test("malformed pieces are reported as issues, not thrown", () => {
+    const t = parseTrace(
+      "Define a in P as A; so A = 2; junk; 3 + = 4; B = = 1; so A = Z. Define b in P as 7; so 7 = 1.",
+    );
+    assert.ok(t.issues.some((i) => i.includes('without "="')));
+    assert.ok(t.issues.some((i) => i.includes("not a variable")));
+    assert.ok(t.issues.some((i) => i.includes("empty term")));
+    assert.ok(t.issues.some((i) => i.includes("unknown variable")));
+    assert.equal(t.nodes.size, 2);
+  });
+
+  test("bounds: parents per node, nesting depth; options fall back to their defaults", () => {
+    const defs = Array.from({ length: 70 }, (_, i) => `Define p${i} in P as B${i}; so B${i} = 1.`).join(" ");
+    const sum = Array.from({ length: 70 }, (_, i) => `B${i}`).join(" + ");
+    const t = parseTrace(`${defs} Define q in P as Q; so Q = ${sum} = 70.`);
+    assert.equal(t.nodes.get("q in P")!.parents.length, 64);
+    assert.ok(t.issues.some((i) => i.includes("more than 64 parents")));
+    assert.equal(
+      parseTrace(`${defs} Define q in P as Q; so Q = ${sum}.`, { maxParents: 100 }).nodes.get("q in P")!
+        .parents.length,
+      70,
+    );
+    const deep = (n: number) => `Define a in P as A; so A = ${"(".repeat(n)}1${")".repeat(n)}.`;
+    assert.equal(node(deep(150), "a in P").value?.b, 1);
+    assert.equal(node(deep(250), "a in P").value, null);
+    assert.equal(parseTrace(deep(250), { maxDepth: 300 }).nodes.get("a in P")!.value?.b, 1);
+    const many = "Define ".repeat(100);
+    assert.equal(parseTrace(many, { maxIssues: undefined }).issues.length, 51);
+    assert.equal(parseTrace(many, { maxIssues: 3 }).issues.length, 4);
+  });
+
+  test("issues are capped", () => {
+    const t = parseTrace("Define ".repeat(1000));
+    assert.ok(t.issues.length <= 51);
+    assert.match(t.issues.at(-1)!, /more issues/);
+  });
+});
