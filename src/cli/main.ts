@@ -1,5 +1,6 @@
 /** The `interplay` command line. */
 import { Command } from "commander";
+import { registerDemo } from "./demo.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
 import { registerStats } from "./stats.js";
@@ -17,6 +18,7 @@ registerStats(program);
 registerVerify(program);
 registerTrain(program);
 registerModel(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,123 @@
+"""PyTorch CPU anchor for the engine benchmarks (benchmarks.md): W1 = one training step of the
+3.3M-parameter Qwen2-style model (vocab 512, hidden 256, 4 layers, 4 heads, MLP 688, context 256,
+batch 16x256, AdamW). Prints one JSON line. Run with 2 threads and OpenBLAS-openmp, as the spec
+requires for a fair anchor:
+
+  LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp python3 bench/anchor_torch.py train
+"""
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+V, C, L, H, HKV, FF, T, B = 512, 256, 4, 4, 4, 688, 256, 16
+HD = C // H
+
+
+class RMSNorm(torch.nn.Module):
+    def __init__(self, n, eps=1e-6):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.w
+
+
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class Layer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln1 = RMSNorm(C)
+        self.q = torch.nn.Linear(C, H * HD)
+        self.k = torch.nn.Linear(C, HKV * HD)
+        self.v = torch.nn.Linear(C, HKV * HD)
+        self.o = torch.nn.Linear(H * HD, C, bias=False)
+        self.ln2 = RMSNorm(C)
+        self.gate = torch.nn.Linear(C, FF, bias=False)
+        self.up = torch.nn.Linear(C, FF, bias=False)
+        self.down = torch.nn.Linear(FF, C, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        b, t, _ = x.shape
+        h = self.ln1(x)
+        q = self.q(h).view(b, t, H, HD).transpose(1, 2)
+        k = self.k(h).view(b, t, HKV, HD).transpose(1, 2)
+        v = self.v(h).view(b, t, HKV, HD).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if HKV != H:
+            k = k.repeat_interleave(H // HKV, dim=1)
+            v = v.repeat_interleave(H // HKV, dim=1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(HD) + mask
+        y = torch.softmax(att, dim=-1) @ v
+        x = x + self.o(y.transpose(1, 2).reshape(b, t, C))
+        h = self.ln2(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(V, C)
+        self.layers = torch.nn.ModuleList([Layer() for _ in range(L)])
+        self.norm = RMSNorm(C)
+        inv = 1.0 / (10000 ** (torch.arange(0, HD, 2).float() / HD))
+        f = torch.outer(torch.arange(T).float(), inv)
+        e = torch.cat((f, f), dim=-1)
+        self.register_buffer("cos", e.cos()[None, None])
+        self.register_buffer("sin", e.sin()[None, None])
+        self.register_buffer("mask", torch.full((T, T), float("-inf")).triu(1))
+
+    def forward(self, idx, targets):
+        x = self.emb(idx)
+        for layer in self.layers:
+            x = layer(x, self.cos, self.sin, self.mask)
+        logits = self.norm(x) @ self.emb.weight.t()
+        return F.cross_entropy(logits.view(-1, V), targets.view(-1))
+
+
+def bench_train(steps=7, warmup=2):
+    torch.manual_seed(0)
+    model = Model()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
+    idx = torch.randint(0, V, (B, T))
+    tgt = torch.randint(0, V, (B, T))
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = model(idx, tgt)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        dt = time.perf_counter() - t0
+        if i >= warmup:
+            times.append(dt)
+    return B * T / statistics.median(times)
+
+
+def blas_config():
+    lib = os.environ.get("LD_LIBRARY_PATH", "")
+    variant = "openblas-openmp" if "openblas-openmp" in lib else "default (Debian alternatives; pthread unless switched)"
+    return f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {variant}"
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(int(os.environ.get("ANCHOR_THREADS", "2")))
+    what = sys.argv[1] if len(sys.argv) > 1 else "train"
+    if what == "train":
+        print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_train(), "config": blas_config()}))
+    else:
+        raise SystemExit(f"unknown workload {what}")
