@@ -1,5 +1,6 @@
 /** The `interplay` command line. */
 import { Command } from "commander";
+import { registerBench } from "./bench.js";
 import { registerDemo } from "./demo.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
@@ -19,6 +20,7 @@ registerVerify(program);
 registerTrain(program);
 registerModel(program);
 registerDemo(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import { mixtureKey, PRESETS, resolveMixture, validateMixture } from "./mixture.
 describe("mixtures", () => {
   it("every preset validates, and rl_opA-B patterns resolve", () => {
     for (const name of Object.keys(PRESETS)) assert.equal(resolveMixture(name).name, name);
+    assert.deepEqual(resolveMixture("op2-4_forward").modes, [{ mode: "forward", p: 1 }]);
     const m = resolveMixture("rl_op5-8");
     assert.deepEqual(
       m.contexts[0].ops.map((o) => o.op),

@@ -142,12 +142,16 @@ export const PRESETS: Record<string, MixtureSpec> = Object.fromEntries(
   ].map((m) => [m.name!, m]),
 );
 
-/** Resolves a preset name, an `rl_opA-B`/`opA-B` pattern, or a JSON file path. */
+/** Resolves a preset name, an `rl_opA-B`/`opA-B` pattern (optionally `_forward`/`_reverse`), or a JSON file path. */
 export function resolveMixture(nameOrFile: string): Mixture {
   const preset = PRESETS[nameOrFile];
   if (preset) return validateMixture(preset, nameOrFile);
-  const m = /^(?:rl_)?op(\d+-\d+)$/.exec(nameOrFile);
-  if (m) return validateMixture(defaultMix(nameOrFile, { [m[1]]: 1 }), nameOrFile);
+  const m = /^(?:rl_)?op(\d+-\d+)(?:_(forward|reverse))?$/.exec(nameOrFile);
+  if (m) {
+    const spec = defaultMix(nameOrFile, { [m[1]]: 1 });
+    if (m[2]) spec.modes = { [m[2]]: 1 };
+    return validateMixture(spec, nameOrFile);
+  }
   let text: string;
   try {
     text = readFileSync(nameOrFile, "utf8");

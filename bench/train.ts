@@ -1,0 +1,129 @@
+/**
+ * W1 (benchmarks.md): one training step — forward, backward, clipping, AdamW — of the
+ * 3.3M-parameter Qwen2-style benchmark model on 16 × 256 tokens; tokens/s as the median of ≥5
+ * steps after 2 warm-ups, with the PyTorch CPU anchor run side by side in the same command when
+ * `import torch` works (2 threads, OpenBLAS-openmp when installed).
+ *
+ *   node dist/bench/train.js [--json] [--steps N] [--portable]
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { loadKernels } from "../src/engine/backend.js";
+import { measureGflops, setMatmulPath } from "../src/engine/native.js";
+import { presetConfig } from "../src/model/config.js";
+import { Model } from "../src/model/model.js";
+import { Rng } from "../src/util/rng.js";
+
+/** Matrix-product FLOPs of one W1 step (forward + backward), for the fraction-of-peak figure. */
+function stepFlops(c: ReturnType<typeof presetConfig>, B: number, T: number): number {
+  const M = B * T;
+  const hd = c.hidden / c.heads;
+  const D = (c.heads + 2 * c.kvHeads) * hd;
+  const perLayer = 2 * M * c.hidden * (D + c.heads * hd + 3 * c.mlp) + 2 * 2 * B * c.heads * T * T * hd;
+  const head = 2 * M * c.hidden * c.vocabSize;
+  return 3 * (c.layers * perLayer + head);
+}
+
+/** Runs the PyTorch anchor, if a Python with torch exists; null otherwise. */
+export function runAnchor(
+  workload: "train" | "sample",
+): { name: string; tokensPerSec: number; config: string } | null {
+  const script = fileURLToPath(new URL("../../bench/anchor_torch.py", import.meta.url));
+  const omp = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+  for (const py of ["python3", "/usr/bin/python3"]) {
+    const probe = spawnSync(py, ["-c", "import torch"], { encoding: "utf8" });
+    if (probe.status !== 0) continue;
+    const env = { ...process.env };
+    if (existsSync(omp)) env.LD_LIBRARY_PATH = omp;
+    const r = spawnSync(py, [script, workload], { encoding: "utf8", env, timeout: 600_000 });
+    if (r.status !== 0) throw new Error(`anchor failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!);
+  }
+  return null;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes("--json");
+  const si = args.indexOf("--steps");
+  const steps = si >= 0 ? Number(args[si + 1]) : 7;
+  const k = await loadKernels("native");
+  if (args.includes("--portable")) setMatmulPath("portable");
+  const info = k.info();
+  const c = presetConfig("bench", 512);
+  const B = 16;
+  const T = 256;
+  const model = new Model(k, c);
+  const rng = new Rng(0);
+  model.init(() => rng.next());
+  const m = k.alloc(model.size);
+  const v = k.alloc(model.size);
+  const tokens = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) {
+    tokens[i] = rng.int(0, c.vocabSize - 1);
+    targets[i] = rng.int(0, c.vocabSize - 1);
+  }
+  const times: number[] = [];
+  for (let s = 0; s < 2 + steps; s++) {
+    const t0 = performance.now();
+    model.zeroGrad();
+    model.forward(tokens, B, T, targets);
+    model.backward();
+    const norm = model.gradNorm();
+    if (norm > 1) k.scale(model.grads.flat, model.size, 1 / norm);
+    for (const sp of model.params.specs) {
+      const e = sp.offset + sp.size;
+      k.adamw(
+        model.params.flat.subarray(sp.offset, e),
+        model.grads.flat.subarray(sp.offset, e),
+        m.subarray(sp.offset, e),
+        v.subarray(sp.offset, e),
+        sp.size,
+        1e-3,
+        0.9,
+        0.95,
+        1e-8,
+        sp.decay ? 0.1 : 0,
+        s + 1,
+      );
+    }
+    if (s >= 2) times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  const tokensPerSec = (B * T) / median;
+  const gflops = stepFlops(c, B, T) / median / 1e9;
+  const peak = measureGflops({ n: 1024 });
+  const anchor = runAnchor("train");
+  const ratio = anchor ? tokensPerSec / anchor.tokensPerSec : null;
+  const out = {
+    tokensPerSec: Math.round(tokensPerSec),
+    anchor: anchor
+      ? { name: anchor.name, tokensPerSec: Math.round(anchor.tokensPerSec), config: anchor.config }
+      : null,
+    ratio: ratio === null ? null : +ratio.toFixed(3),
+    engine: { path: info.path, threads: info.threads, simd: info.simd },
+    stepGflops: +gflops.toFixed(1),
+    matmul1024Gflops: +peak.toFixed(1),
+    fractionOfFmaPeak: +(gflops / 230).toFixed(3),
+  };
+  if (json) console.log(JSON.stringify(out));
+  else {
+    console.log(
+      `W1 train step (bench model ${(model.size / 1e6).toFixed(2)}M params, ${B}×${T} tokens, median of ${steps})`,
+    );
+    console.log(
+      `  interplay (${info.path}, ${info.threads} threads): ${out.tokensPerSec} tokens/s, ${out.stepGflops} GFLOP/s in the step = ${(100 * out.fractionOfFmaPeak).toFixed(0)}% of the 230 GFLOP/s FMA peak`,
+    );
+    console.log(
+      anchor
+        ? `  ${anchor.name} (${anchor.config}): ${out.anchor!.tokensPerSec} tokens/s`
+        : "  anchor: PyTorch not available (python3 -c 'import torch' fails)",
+    );
+    if (ratio !== null) console.log(`  ratio: ${ratio.toFixed(2)}×`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
