@@ -28,7 +28,8 @@ interface Job {
 function generateFor({ op, mode, seconds, offset }: Job): number {
   let i = offset;
   const warm = performance.now() + 150;
-  while (performance.now() < warm) generateProblem({ seed: 1, index: i++, op, context: CONTEXTS[i % 3], mode });
+  while (performance.now() < warm)
+    generateProblem({ seed: 1, index: i++, op, context: CONTEXTS[i % 3], mode });
   let n = 0;
   const t0 = performance.now();
   const stop = t0 + seconds * 1000;
@@ -54,7 +55,9 @@ async function parallel(job: Omit<Job, "offset">, k: number): Promise<number> {
       { length: k },
       (_, w) =>
         new Promise<number>((resolve, reject) => {
-          const worker = new Worker(new URL(import.meta.url), { workerData: { ...job, offset: w * 10_000_000 } });
+          const worker = new Worker(new URL(import.meta.url), {
+            workerData: { ...job, offset: w * 10_000_000 },
+          });
           worker.once("message", resolve);
           worker.once("error", reject);
         }),
@@ -68,9 +71,16 @@ function verifyRate(seconds: number): { rate: number; n: number } {
   const items: { p: Problem; completion: string }[] = [];
   for (let op = 2; op <= 20; op++) {
     for (let k = 0; k < 30; k++) {
-      const p = generateProblem({ seed: 3, index: op * 100 + k, op, context: CONTEXTS[k % 3], mode: k % 2 ? "reverse" : "forward" });
+      const p = generateProblem({
+        seed: 3,
+        index: op * 100 + k,
+        op,
+        context: CONTEXTS[k % 3],
+        mode: k % 2 ? "reverse" : "forward",
+      });
       // Half gold, half with a changed number, so both verdicts are exercised.
-      const completion = k % 4 === 0 ? p.completion.replace(/= (\d+)\./, (_m, d) => `= ${Number(d) + 1}.`) : p.completion;
+      const completion =
+        k % 4 === 0 ? p.completion.replace(/= (\d+)\./, (_m, d) => `= ${Number(d) + 1}.`) : p.completion;
       items.push({ p, completion });
     }
   }

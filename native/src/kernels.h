@@ -1,0 +1,30 @@
+/* The kernels of the engine (see src/engine/kernels.ts for the contract). Arguments are
+ * validated by the caller (addon.c); these functions trust their sizes. */
+#ifndef INTERPLAY_KERNELS_H
+#define INTERPLAY_KERNELS_H
+#include <stdint.h>
+
+void k_add_bias(float *out, const float *bias, int64_t M, int64_t N);
+void k_bias_backward(float *dbias, const float *dout, int64_t M, int64_t N);
+void k_embedding_forward(float *out, const int32_t *tokens, const float *wte, int64_t T, int64_t C);
+void k_embedding_backward(float *dwte, const float *dout, const int32_t *tokens, int64_t T, int64_t C);
+void k_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t M, int64_t C, float eps);
+void k_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w, const float *rstd,
+                        int64_t M, int64_t C);
+void k_rope(float *qkv, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd, double theta, int64_t pos0,
+            int inverse);
+void k_attention_forward(float *out, float *probs, const float *qkv, int64_t B, int64_t T, int64_t H, int64_t Hkv,
+                         int64_t hd);
+void k_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int64_t B, int64_t T,
+                          int64_t H, int64_t Hkv, int64_t hd);
+void k_swiglu_forward(float *out, const float *gu, int64_t M, int64_t F);
+void k_swiglu_backward(float *dgu, const float *dout, const float *gu, int64_t M, int64_t F);
+double k_cross_entropy(float *dlogits, float *losses, const float *logits, const int32_t *targets, int64_t M,
+                       int64_t V, float grad_scale);
+void k_add(float *out, const float *a, const float *b, int64_t n);
+void k_scale(float *x, int64_t n, float s);
+double k_sum_squares(const float *x, int64_t n);
+void k_adamw(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1, float beta2, float eps,
+             float wd, double t);
+
+#endif

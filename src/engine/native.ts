@@ -1,0 +1,155 @@
+/**
+ * The native backend: an N-API addon (native/, built by `npm install` through native/build.mjs)
+ * with CBLAS or portable blocked matrix products, fused attention and threaded elementwise kernels
+ * on one OpenMP pool. The addon validates every buffer length (a short buffer throws a RangeError
+ * before anything is written) and accepts subarray views.
+ *
+ * `alloc` memory is freed by a finalizer that Node runs on the event loop after a garbage
+ * collection: preallocate buffers once (as the model does) rather than allocating per step inside
+ * a long synchronous loop, where nothing can be freed until the loop yields.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BackendInfo, Kernels } from "./kernels.js";
+
+/** What the addon exports: the kernels plus its controls. */
+interface Addon extends Kernels {
+  info(): BackendInfo & { blas: string; openmp: boolean };
+  setThreads(n: number): number;
+  setPath(path: "blas" | "portable"): void;
+  hasBlas(): boolean;
+}
+
+const ADDON = join("native", "build", "Release", "interplay_native.node");
+
+let addon: Addon | undefined;
+let loadError: Error | undefined;
+
+/** The addon's path: the first `native/build/Release/…` found walking up from this module. */
+function findAddon(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, ADDON);
+    if (existsSync(p)) return p;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+function load(): Addon {
+  if (addon) return addon;
+  if (loadError) throw loadError;
+  const path = findAddon();
+  if (!path) {
+    loadError = new Error(
+      "the native engine is not built (native/build/Release/interplay_native.node is missing): " +
+        "run `npm install`, or `node native/build.mjs` (needs a C compiler, make and python3)",
+    );
+    throw loadError;
+  }
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    loadError = new Error(
+      `the native engine at ${path} failed to load (${(e as Error).message}); rebuild it with \`node native/build.mjs\``,
+    );
+    throw loadError;
+  }
+  return addon;
+}
+
+/** True when the addon is built and loads. */
+export function nativeAvailable(): boolean {
+  try {
+    load();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the addon was built with a BLAS library (OpenBLAS or Accelerate). */
+export function nativeHasBlas(): boolean {
+  return load().hasBlas();
+}
+
+/** Sets the number of threads of the pool (default: all cores); returns the number in force. */
+export function setThreads(n: number): number {
+  return load().setThreads(n);
+}
+
+/**
+ * Selects the matrix-product path ("portable" is always there; "blas" only when built in).
+ * The environment variable INTERPLAY_PORTABLE=1 selects "portable" at load time.
+ */
+export function setMatmulPath(path: "blas" | "portable"): void {
+  load().setPath(path);
+}
+
+/** Options of {@link measureGflops}. */
+export interface GflopsOptions {
+  /** Matrix size n (an n×n×n product); default 1024. */
+  n?: number;
+  /** Timed repetitions (the best counts); default 5. */
+  reps?: number;
+}
+
+/** GFLOP/s of one large sgemm on the live path (best of a few runs after a warm-up). */
+export function measureGflops(opts: GflopsOptions = {}): number {
+  const k = load();
+  const n = opts.n ?? 1024;
+  const reps = opts.reps ?? 5;
+  const a = k.alloc(n * n);
+  const b = k.alloc(n * n);
+  const c = k.alloc(n * n);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < n * n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+    b[i] = ((s >>> 7) % 1000) / 1000 - 0.5;
+  }
+  k.matmul(c, a, b, n, n, n, false, false, 1, 0);
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    k.matmul(c, a, b, n, n, n, false, false, 1, 0);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return (2 * n * n * n) / best / 1e9;
+}
+
+/** The native kernels (the addon loads on first use; a missing build throws a clear Error). */
+export const native: Kernels = {
+  info: () => {
+    const i = load().info();
+    return { name: i.name, path: i.path, threads: i.threads, simd: i.simd };
+  },
+  alloc: (n) => load().alloc(n),
+  matmul: (c, a, b, M, N, K, transA, transB, alpha, beta) =>
+    load().matmul(c, a, b, M, N, K, transA, transB, alpha, beta),
+  addBias: (out, bias, M, N) => load().addBias(out, bias, M, N),
+  biasBackward: (dbias, dout, M, N) => load().biasBackward(dbias, dout, M, N),
+  embeddingForward: (out, tokens, wte, T, C) => load().embeddingForward(out, tokens, wte, T, C),
+  embeddingBackward: (dwte, dout, tokens, T, C) => load().embeddingBackward(dwte, dout, tokens, T, C),
+  rmsnormForward: (out, rstd, x, w, M, C, eps) => load().rmsnormForward(out, rstd, x, w, M, C, eps),
+  rmsnormBackward: (dx, dw, dout, x, w, rstd, M, C) => load().rmsnormBackward(dx, dw, dout, x, w, rstd, M, C),
+  rope: (qkv, B, T, H, Hkv, hd, theta, pos0, inverse) =>
+    load().rope(qkv, B, T, H, Hkv, hd, theta, pos0, inverse),
+  attentionForward: (out, probs, qkv, B, T, H, Hkv, hd) =>
+    load().attentionForward(out, probs, qkv, B, T, H, Hkv, hd),
+  attentionBackward: (dqkv, dout, qkv, probs, B, T, H, Hkv, hd) =>
+    load().attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd),
+  swigluForward: (out, gu, M, F) => load().swigluForward(out, gu, M, F),
+  swigluBackward: (dgu, dout, gu, M, F) => load().swigluBackward(dgu, dout, gu, M, F),
+  crossEntropy: (dlogits, losses, logits, targets, M, V, gradScale) =>
+    load().crossEntropy(dlogits, losses, logits, targets, M, V, gradScale),
+  add: (out, a, b, n) => load().add(out, a, b, n),
+  scale: (x, n, s) => load().scale(x, n, s),
+  sumSquares: (x, n) => load().sumSquares(x, n),
+  adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, t) =>
+    load().adamw(p, g, m, v, n, lr, beta1, beta2, eps, wd, t),
+};
