@@ -53,6 +53,13 @@ function load(): Addon {
   }
   try {
     addon = createRequire(import.meta.url)(path) as Addon;
+    const env = process.env.INTERPLAY_THREADS;
+    if (env !== undefined) {
+      const n = Number(env);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`INTERPLAY_THREADS must be a positive integer, got "${env}"`);
+      addon.setThreads(n);
+    }
   } catch (e) {
     loadError = new Error(
       `the native engine at ${path} failed to load (${(e as Error).message}); rebuild it with \`node native/build.mjs\``,

@@ -17,6 +17,8 @@ export function greedy(model: Model, prompt: number[], opts: GreedyOptions = {})
   const V = model.config.vocabSize;
   const ids = prompt.slice();
   const out: number[] = [];
+  // Activations for the longest sequence up front: growing them token by token would reallocate every step.
+  model.reserve(1, Math.min(model.config.context, prompt.length + maxNew));
   for (let i = 0; i < maxNew && ids.length < model.config.context; i++) {
     const T = ids.length;
     model.forward(Int32Array.from(ids), 1, T);

@@ -136,14 +136,21 @@ export class Model {
     }
   }
 
+  /** Activations for (B, T): buffers are reused while they are large enough (a smaller batch fits in a prefix). */
   private ensure(B: number, T: number): Acts {
     if (T > this.config.context)
       throw new Error(`sequence length ${T} exceeds the model's context ${this.config.context}`);
-    if (!this.acts || this.shape[0] !== B || this.shape[1] !== T) {
+    if (!this.acts || B * T > this.capacity[0] || B * T * T > this.capacity[1]) {
       this.acts = new Acts(this.kernels, this.config, B, T);
-      this.shape = [B, T];
+      this.capacity = [B * T, B * T * T];
     }
+    this.shape = [B, T];
     return this.acts;
+  }
+
+  /** Preallocates activations for up to B sequences of T tokens. */
+  reserve(B: number, T: number): void {
+    this.ensure(B, T);
   }
 
   /**

@@ -3,7 +3,9 @@ import { createReadStream, existsSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** One line of a JSONL file: its value, or why it could not be read. */
-export type JsonlLine = { line: number; value: unknown; error?: undefined } | { line: number; value?: undefined; error: string };
+export type JsonlLine =
+  | { line: number; value: unknown; error?: undefined }
+  | { line: number; value?: undefined; error: string };
 
 /** Throws a clear error unless `path` is a readable, non-empty regular file. */
 export function checkInputFile(path: string, what: string): void {

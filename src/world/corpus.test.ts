@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -74,7 +74,10 @@ describe("corpus", () => {
     const bad: GridPlan = { ...grid, ops: [2], perOp: 10, contexts: ["zoo"] };
     // Excluding everything the plan could produce in round 0..50 is impossible to satisfy cheaply;
     // instead make the writer fail through an invalid key.
-    await assert.rejects(writeCorpus({ ...bad, contexts: ["mars"] }, f, { workers: 0 }), /unknown context "mars"/);
+    await assert.rejects(
+      writeCorpus({ ...bad, contexts: ["mars"] }, f, { workers: 0 }),
+      /unknown context "mars"/,
+    );
     assert.equal(readFileSync(f, "utf8"), "old\n");
     assert.ok(!existsSync(`${f}.tmp`));
   });

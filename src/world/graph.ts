@@ -148,12 +148,7 @@ function shuffleTyped(xs: Int16Array, n: number, rng: Rng): void {
 }
 
 /** One draw; null when a rule rejects it. */
-export function drawOnce(
-  op: number,
-  nPlaces: number,
-  nItems: number,
-  rng: Rng,
-): WorldGraph | null {
+export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng): WorldGraph | null {
   const strict = strictline(op);
   const s = (strict + 1) >> 1;
   const { adj, pPlace, pItem, pAbs, instStart, instCount, absOf, list, inN, order, ready, pending, pos } = S;
@@ -294,6 +289,15 @@ export function drawOnce(
     total++;
     if (budget[v] >= Math.min(3, pos[v])) raisable[k] = raisable[--nRaise];
   }
+  // Early exit: the solution's edges cannot exceed every in-play node's most edges (a total: its
+  // items; an instance: 1 at the start, else 2 for budget 1 and budget + 1 above). Such a draw is
+  // rejected below anyway; skipping its wiring saves time and leaves the accepted distribution as it is.
+  let most = 0;
+  for (let j = 0; j < N; j++) {
+    const v = order[j];
+    most += pAbs[v] ? instCount[pPlace[v]] : j === 0 ? 1 : budget[v] === 1 ? 2 : budget[v] + 1;
+  }
+  if (most < op) return null;
   dangling.fill(0, 0, P);
   const wD = CALIBRATION.wDangling;
   for (let j = 0; j < N; j++) {

@@ -18,7 +18,8 @@ export function goldProblemError(x: unknown): string | null {
   }
   for (const [i, n] of g.nodes.entries()) {
     if (!n || typeof n.name !== "string") return `graph.nodes[${i}].name must be a string`;
-    if (typeof n.value !== "number" || !Number.isFinite(n.value)) return `graph.nodes[${i}].value must be a number`;
+    if (typeof n.value !== "number" || !Number.isFinite(n.value))
+      return `graph.nodes[${i}].value must be a number`;
     if (!Array.isArray(n.parents) || n.parents.some((q) => typeof q !== "string")) {
       return `graph.nodes[${i}].parents must be an array of names`;
     }

@@ -21,13 +21,34 @@ describe("mixtures", () => {
   });
 
   it("names what is wrong: unknown context, bad op range, bad probability, unknown field", () => {
-    assert.throws(() => validateMixture({ contexts: { mars: { p: 1, ops: { "2": 1 } } } }), /unknown context "mars"/);
-    assert.throws(() => validateMixture({ contexts: { zoo: { p: 1, ops: { "1-4": 1 } } } }), /op 1 in "1-4" is out of range/);
-    assert.throws(() => validateMixture({ contexts: { zoo: { p: 1, ops: { "9-4": 1 } } } }), /range "9-4" is empty/);
-    assert.throws(() => validateMixture({ contexts: { zoo: { p: 1, ops: { abc: 1 } } } }), /"abc" is not an op/);
-    assert.throws(() => validateMixture({ contexts: { zoo: { p: "1", ops: { "2": 1 } } } }), /zoo\.p: probability/);
-    assert.throws(() => validateMixture({ contexts: { zoo: { p: 1, ops: { "2": 1 } } }, extra: 1 }), /unknown field "extra"/);
-    assert.throws(() => validateMixture({ contexts: { zoo: { p: 1, ops: { "2": 1 } } }, modes: { up: 1 } }), /unknown mode "up"/);
+    assert.throws(
+      () => validateMixture({ contexts: { mars: { p: 1, ops: { "2": 1 } } } }),
+      /unknown context "mars"/,
+    );
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: 1, ops: { "1-4": 1 } } } }),
+      /op 1 in "1-4" is out of range/,
+    );
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: 1, ops: { "9-4": 1 } } } }),
+      /range "9-4" is empty/,
+    );
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: 1, ops: { abc: 1 } } } }),
+      /"abc" is not an op/,
+    );
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: "1", ops: { "2": 1 } } } }),
+      /zoo\.p: probability/,
+    );
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: 1, ops: { "2": 1 } } }, extra: 1 }),
+      /unknown field "extra"/,
+    );
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: 1, ops: { "2": 1 } } }, modes: { up: 1 } }),
+      /unknown mode "up"/,
+    );
     assert.throws(() => validateMixture([]), /must be a JSON object/);
     assert.throws(() => resolveMixture("no-such-mixture"), /neither a preset/);
   });
@@ -47,7 +68,8 @@ describe("mixtures", () => {
       ctx.set(k.context, (ctx.get(k.context) ?? 0) + 1);
     }
     // 4 standard deviations of a binomial proportion at n = 30000 is < 0.012.
-    const near = (got: number, want: number) => assert.ok(Math.abs(got / n - want) < 0.012, `${got / n} vs ${want}`);
+    const near = (got: number, want: number) =>
+      assert.ok(Math.abs(got / n - want) < 0.012, `${got / n} vs ${want}`);
     near(bands.easy, 0.2);
     near(bands.medium, 0.3);
     near(bands.hard, 0.5);

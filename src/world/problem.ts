@@ -94,7 +94,9 @@ class Namer {
       const place = ctx.places[g.placeNames[p.place]];
       return p.abstract ? `${ctx.total} in ${place}` : `${ctx.items[g.itemNames[p.item]]} in ${place}`;
     });
-    this.mentions = g.params.map((p, v) => (p.abstract ? `the ${this.names[v]}` : `the number of ${this.names[v]}`));
+    this.mentions = g.params.map((p, v) =>
+      p.abstract ? `the ${this.names[v]}` : `the number of ${this.names[v]}`,
+    );
   }
   /** Node name as used in traces and graphs. */
   name(v: number): string {

@@ -28,7 +28,10 @@ export interface OpStats {
 }
 
 /** p10 / median / p90 of the reference generator (forward mode), world.md §9. */
-export const REFERENCE: Record<number, { steps: number[]; sentences: number[]; answer: number[]; words: number[] }> = {
+export const REFERENCE: Record<
+  number,
+  { steps: number[]; sentences: number[]; answer: number[]; words: number[] }
+> = {
   2: { steps: [2, 2, 2], sentences: [3, 5, 9], answer: [1, 3, 4], words: [73, 122, 217] },
   5: { steps: [3, 3, 4], sentences: [3, 4, 10], answer: [4, 8, 16], words: [122, 154, 285] },
   10: { steps: [5, 6, 6], sentences: [3, 4, 9], answer: [8, 18, 48], words: [197, 218, 323] },

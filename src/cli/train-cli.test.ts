@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "interplay-train-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const args = (out: string) => [
+  bin,
+  "pretrain",
+  "--preset",
+  "micro",
+  "--mixture",
+  "op2-3",
+  "--tokens",
+  String(40 * 4 * 32),
+  "--seed",
+  "3",
+  "--batch",
+  "4",
+  "--seq-len",
+  "32",
+  "--ckpt-every",
+  "2",
+  "--eval-every",
+  "5",
+  "--out",
+  out,
+];
+/** One engine thread per child: test files run two at a time on two cores. */
+const env = { ...process.env, INTERPLAY_THREADS: "1" };
+const losses = (run: string) =>
+  readFileSync(join(run, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { step: number; loss: number });
+
+describe("pretrain CLI", () => {
+  it("resumes after kill -9 and reproduces the losses of an uninterrupted run", async () => {
+    const full = join(dir, "full");
+    assert.equal(spawnSync(process.execPath, args(full), { encoding: "utf8", env }).status, 0);
+    const ref = losses(full);
+    assert.equal(ref.length, 40);
+    const cut = join(dir, "cut");
+    const child = spawn(process.execPath, args(cut), { stdio: "ignore", env });
+    // Kill it hard once a checkpoint beyond the first exists.
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => {
+        const ck = join(cut, "checkpoints");
+        if (
+          existsSync(ck) &&
+          readdirSync(ck)
+            .filter((d) => d.startsWith("step-"))
+            .some((d) => d >= "step-0000004")
+        ) {
+          clearInterval(t);
+          child.kill("SIGKILL");
+          resolve();
+        }
+      }, 5);
+      child.on("exit", () => {
+        clearInterval(t);
+        resolve();
+      });
+      setTimeout(() => reject(new Error("run never checkpointed")), 60_000);
+    });
+    await new Promise((r) => child.once("exit", r).once("close", r) && setTimeout(r, 200));
+    const r = spawnSync(process.execPath, [...args(cut), "--resume"], { encoding: "utf8", env });
+    assert.equal(r.status, 0, r.stderr);
+    const got = losses(cut);
+    assert.equal(got.length, 40, "no lost or repeated steps");
+    for (let i = 0; i < 40; i++) {
+      assert.equal(got[i].step, i + 1);
+      assert.ok(
+        Math.abs(got[i].loss - ref[i].loss) <= 1e-6 * Math.max(1, ref[i].loss),
+        `step ${i + 1}: ${got[i].loss} vs ${ref[i].loss}`,
+      );
+    }
+  });
+
+  it("reports a corrupt checkpoint clearly and keeps the run folder", () => {
+    const run = join(dir, "full");
+    const latest = readFileSync(join(run, "checkpoints", "latest"), "utf8").trim();
+    const f = join(run, "checkpoints", latest, "model.safetensors");
+    const good = readFileSync(f);
+    writeFileSync(f, good.subarray(0, good.length >> 1));
+    const r = spawnSync(process.execPath, [bin, "export", "--run", run, "--out", join(dir, "hf")], {
+      encoding: "utf8",
+      env,
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /truncated/);
+    assert.ok(!existsSync(join(dir, "hf")));
+    writeFileSync(f, good);
+  });
+
+  it("answers unknown presets and existing runs without touching anything", () => {
+    let r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        "pretrain",
+        "--preset",
+        "giant",
+        "--mixture",
+        "op2-3",
+        "--tokens",
+        "100",
+        "--out",
+        join(dir, "g"),
+      ],
+      { encoding: "utf8", env },
+    );
+    assert.match(r.stderr, /unknown preset "giant"/);
+    assert.ok(!existsSync(join(dir, "g", "config.json")));
+    const before = readFileSync(join(dir, "full", "metrics.jsonl"));
+    r = spawnSync(process.execPath, args(join(dir, "full")), { encoding: "utf8", env });
+    assert.match(r.stderr, /already holds a run/);
+    assert.ok(readFileSync(join(dir, "full", "metrics.jsonl")).equals(before));
+  });
+});
