@@ -13,6 +13,7 @@ import { loadKernels } from "../src/engine/backend.js";
 import { measureGflops, setMatmulPath } from "../src/engine/native.js";
 import { presetConfig } from "../src/model/config.js";
 import { Model } from "../src/model/model.js";
+import { adamwStep } from "../src/train/optimizer.js";
 import { Rng } from "../src/util/rng.js";
 
 /** Matrix-product FLOPs of one W1 step (forward + backward), for the fraction-of-peak figure. */
@@ -73,22 +74,7 @@ async function main(): Promise<void> {
     model.backward();
     const norm = model.gradNorm();
     if (norm > 1) k.scale(model.grads.flat, model.size, 1 / norm);
-    for (const sp of model.params.specs) {
-      const e = sp.offset + sp.size;
-      k.adamw(
-        model.params.flat.subarray(sp.offset, e),
-        model.grads.flat.subarray(sp.offset, e),
-        m.subarray(sp.offset, e),
-        v.subarray(sp.offset, e),
-        sp.size,
-        1e-3,
-        0.9,
-        0.95,
-        1e-8,
-        sp.decay ? 0.1 : 0,
-        s + 1,
-      );
-    }
+    adamwStep(model, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 }, s + 1);
     if (s >= 2) times.push((performance.now() - t0) / 1000);
   }
   times.sort((a, b) => a - b);

@@ -8,6 +8,14 @@ import type { Kernels } from "../engine/kernels.js";
 import { headDim, type ModelConfig } from "./config.js";
 import { ParamViews, paramCount } from "./params.js";
 
+/** The sizes the passes use (see the file comment). */
+function dims(c: ModelConfig, B: number, T: number) {
+  const hd = headDim(c);
+  const H = c.heads;
+  const Hkv = c.kvHeads;
+  return { M: B * T, C: c.hidden, hd, H, Hkv, Q: H * hd, D: (H + 2 * Hkv) * hd, F: c.mlp };
+}
+
 /** Saved activations of one layer. */
 interface LayerActs {
   x: Float32Array; // [M,C] residual stream entering the layer
@@ -161,14 +169,7 @@ export class Model {
     const k = this.kernels;
     const c = this.config;
     const a = this.ensure(B, T);
-    const M = B * T;
-    const C = c.hidden;
-    const hd = headDim(c);
-    const H = c.heads;
-    const Hkv = c.kvHeads;
-    const Q = H * hd;
-    const D = (H + 2 * Hkv) * hd;
-    const F = c.mlp;
+    const { M, C, hd, H, Hkv, Q, D, F } = dims(c, B, T);
     if (tokens.length !== M) throw new Error(`tokens hold ${tokens.length} ids, B·T is ${M}`);
     for (let i = 0; i < M; i++) {
       if (!(tokens[i] >= 0 && tokens[i] < c.vocabSize))
@@ -229,14 +230,7 @@ export class Model {
     const k = this.kernels;
     const c = this.config;
     const [B, T] = this.shape;
-    const M = B * T;
-    const C = c.hidden;
-    const hd = headDim(c);
-    const H = c.heads;
-    const Hkv = c.kvHeads;
-    const Q = H * hd;
-    const D = (H + 2 * Hkv) * hd;
-    const F = c.mlp;
+    const { M, C, hd, H, Hkv, Q, D, F } = dims(c, B, T);
     const V = c.vocabSize;
     const g = this.grads;
     k.crossEntropy(a.logits, a.losses, a.logits, this.targets, M, V, scale / this.count);

@@ -16,6 +16,7 @@ import { Rng } from "../util/rng.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
 import { splitSeed, TokenStream } from "./data.js";
+import { adamwStep } from "./optimizer.js";
 import { lrAt } from "./schedule.js";
 
 /** A training stage. */
@@ -79,45 +80,29 @@ export interface StepMetrics {
   valLoss?: number;
 }
 
+/** Pre-training defaults for CPU-scale runs (the paper's values are for 512k-token batches). */
+const PRETRAIN_DEFAULTS = {
+  digits: false,
+  batch: 16,
+  seqLen: 256,
+  accum: 1,
+  lr: 2e-3,
+  minLr: 1e-4,
+  warmup: 0.05,
+  weightDecay: 0.1,
+  clip: 1.0,
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  evalEvery: 50,
+  evalBatches: 4,
+  ckptEvery: 100,
+};
+
 /** Defaults per stage, for CPU-scale runs (the paper's values are for 512k-token batches). */
-export const STAGE_DEFAULTS: Record<
-  Stage,
-  Omit<TrainConfig, "stage" | "preset" | "model" | "mixture" | "seed" | "tokens" | "from">
-> = {
-  pretrain: {
-    digits: false,
-    batch: 16,
-    seqLen: 256,
-    accum: 1,
-    lr: 2e-3,
-    minLr: 1e-4,
-    warmup: 0.05,
-    weightDecay: 0.1,
-    clip: 1.0,
-    beta1: 0.9,
-    beta2: 0.95,
-    eps: 1e-8,
-    evalEvery: 50,
-    evalBatches: 4,
-    ckptEvery: 100,
-  },
-  midtrain: {
-    digits: false,
-    batch: 16,
-    seqLen: 256,
-    accum: 1,
-    lr: 1e-3,
-    minLr: 1e-4,
-    warmup: 0.15,
-    weightDecay: 0.1,
-    clip: 1.0,
-    beta1: 0.9,
-    beta2: 0.95,
-    eps: 1e-8,
-    evalEvery: 50,
-    evalBatches: 4,
-    ckptEvery: 100,
-  },
+export const STAGE_DEFAULTS: Record<Stage, typeof PRETRAIN_DEFAULTS> = {
+  pretrain: PRETRAIN_DEFAULTS,
+  midtrain: { ...PRETRAIN_DEFAULTS, lr: 1e-3, warmup: 0.15 },
 };
 
 /** Steps a config trains for. */
@@ -261,7 +246,6 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
   const schedule = { peak: cfg.lr, floor: cfg.minLr, warmup: cfg.warmup, steps };
-  const specs = model.params.specs;
   const started = performance.now();
   const deadline = o.minutes !== undefined ? started + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
   let last: StepMetrics | null = null;
@@ -288,22 +272,7 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
       throw new Error(`step ${state.step + 1}: gradient norm is ${gradNorm} (training diverged); lower --lr`);
     if (gradNorm > cfg.clip) k.scale(model.grads.flat, n, cfg.clip / gradNorm);
     const lr = lrAt(state.step, schedule);
-    for (const s of specs) {
-      const e = s.offset + s.size;
-      k.adamw(
-        model.params.flat.subarray(s.offset, e),
-        model.grads.flat.subarray(s.offset, e),
-        m.subarray(s.offset, e),
-        v.subarray(s.offset, e),
-        s.size,
-        lr,
-        cfg.beta1,
-        cfg.beta2,
-        cfg.eps,
-        s.decay ? cfg.weightDecay : 0,
-        state.step + 1,
-      );
-    }
+    adamwStep(model, m, v, { ...cfg, lr }, state.step + 1);
     state.step++;
     state.tokens += B * T * cfg.accum;
     const dt = (performance.now() - t0) / 1000;
