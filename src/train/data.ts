@@ -38,7 +38,7 @@ export class TokenStream {
   }
 
   private encode(index: number): number[] {
-    const p = generateProblem(mixtureKey(this.mixture, this.seed, index));
+    const p = generateProblem(mixtureKey(this.mixture, this.seed, index), { letters: this.mixture.letters });
     const ids = this.tok.encode(modelText(p));
     ids.push(this.tok.eosId);
     return ids;

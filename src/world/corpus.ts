@@ -11,7 +11,7 @@ import { AtomicWriter } from "../util/atomic.js";
 import { getContext } from "./contexts.js";
 import { checkOp } from "./graph.js";
 import { type Mixture, mixtureKey } from "./mixture.js";
-import { generateProblem } from "./problem.js";
+import { generateProblem, type RenderOptions } from "./problem.js";
 import type { Mode, Problem, ProblemKey } from "./types.js";
 
 /** A grid plan: `perOp` problems for every op, cycling through contexts then modes. */
@@ -65,6 +65,11 @@ export function slotKey(plan: Plan, j: number, r = 0): ProblemKey {
   return { seed: plan.seed, index, op, context, mode };
 }
 
+/** Rendering options of a plan (a mixture may ask for sequential trace letters). */
+function renderOpts(plan: Plan): RenderOptions {
+  return plan.kind === "mixture" ? { letters: plan.mixture.letters } : {};
+}
+
 /** Dedup key of a problem: a hash of problem + question + solution (world.md §8). */
 export function problemHash(p: Pick<Problem, "problem" | "question" | "solution">): string {
   return createHash("sha1")
@@ -88,7 +93,7 @@ export function generateRange(plan: Plan, start: number, end: number): RangeResu
   const lines: string[] = [];
   const hashes: string[] = [];
   for (let j = start; j < end; j++) {
-    const p = generateProblem(slotKey(plan, j));
+    const p = generateProblem(slotKey(plan, j), renderOpts(plan));
     lines.push(JSON.stringify(p));
     hashes.push(problemHash(p));
   }
@@ -166,7 +171,7 @@ export async function writeCorpus(plan: Plan, out: string, opts: CorpusOptions =
             `slot ${start + i}: ${MAX_ROUNDS} replacements were all duplicates; the plan cannot fill ${total} distinct problems`,
           );
         }
-        const p = generateProblem(slotKey(plan, start + i, r));
+        const p = generateProblem(slotKey(plan, start + i, r), renderOpts(plan));
         lines[i] = JSON.stringify(p);
         hash = problemHash(p);
       }

@@ -50,6 +50,11 @@ describe("mixtures", () => {
       /unknown mode "up"/,
     );
     assert.throws(() => validateMixture([]), /must be a JSON object/);
+    assert.throws(
+      () => validateMixture({ contexts: { zoo: { p: 1, ops: { "2": 1 } } }, letters: "greek" }),
+      /"letters" must be "random" or "sequential"/,
+    );
+    assert.equal(validateMixture({ contexts: { zoo: { p: 1, ops: { "2": 1 } } } }).letters, "random");
     assert.throws(() => resolveMixture("no-such-mixture"), /neither a preset/);
   });
 

@@ -13,6 +13,8 @@ export interface MixtureSpec {
   name?: string;
   contexts: Record<string, { p: number; ops: Record<string, number> }>;
   modes?: Partial<Record<Mode, number>>;
+  /** Trace variable lettering of the rendered text (default "random", as the reference). */
+  letters?: "random" | "sequential";
 }
 
 /** A validated mixture, expanded to explicit tables. */
@@ -20,6 +22,7 @@ export interface Mixture {
   name: string;
   contexts: { id: string; p: number; ops: { op: number; p: number }[] }[];
   modes: { mode: Mode; p: number }[];
+  letters: "random" | "sequential";
 }
 
 const TOL = 1e-6;
@@ -64,7 +67,8 @@ export function validateMixture(spec: unknown, name = "mixture"): Mixture {
     throw new Error(`${name}: must be a JSON object`);
   const s = spec as Record<string, unknown>;
   for (const k of Object.keys(s)) {
-    if (!["name", "contexts", "modes"].includes(k)) throw new Error(`${name}: unknown field "${k}"`);
+    if (!["name", "contexts", "modes", "letters"].includes(k))
+      throw new Error(`${name}: unknown field "${k}"`);
   }
   const mname = typeof s.name === "string" ? s.name : name;
   if (!s.contexts || typeof s.contexts !== "object" || Array.isArray(s.contexts)) {
@@ -112,7 +116,11 @@ export function validateMixture(spec: unknown, name = "mixture"): Mixture {
     modes.push({ mode, p });
   }
   checkSum(modeTotal, `${mname}: modes`);
-  return { name: mname, contexts, modes };
+  const letters = s.letters ?? "random";
+  if (letters !== "random" && letters !== "sequential") {
+    throw new Error(`${mname}: "letters" must be "random" or "sequential", got ${JSON.stringify(letters)}`);
+  }
+  return { name: mname, contexts, modes, letters };
 }
 
 /** Uniform over the default contexts with the given ops table. */

@@ -213,8 +213,16 @@ function solveText(X: string, f: Lin, given: number, x: number): string {
   return parts.join(" ");
 }
 
-/** Generates one problem; the same key always gives the same bytes. */
-export function generateProblem(key: ProblemKey): Problem {
+/** How trace variables are lettered: "random" (the reference: fresh letters in random order) or "sequential" (A, B, C, … in order of use). */
+export type LetterStyle = "random" | "sequential";
+
+/** Rendering options; the default renders exactly the reference's format. */
+export interface RenderOptions {
+  letters?: LetterStyle;
+}
+
+/** Generates one problem; the same key (and options) always gives the same bytes. */
+export function generateProblem(key: ProblemKey, opts: RenderOptions = {}): Problem {
   const ctx = checkKey(key);
   const { g, unknown, lins } = draw(key, ctx);
   const nm = new Namer(ctx, g);
@@ -243,7 +251,7 @@ export function generateProblem(key: ProblemKey): Problem {
   const fresh = () => {
     const k = used % letters.length;
     const round = Math.floor(used / letters.length);
-    if (round === 0) {
+    if (round === 0 && opts.letters !== "sequential") {
       const j = k + Math.floor(rng.next() * (letters.length - k));
       const t = letters[k];
       letters[k] = letters[j];

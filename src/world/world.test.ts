@@ -96,6 +96,18 @@ describe("generator", () => {
     }
   });
 
+  it("sequential letters change only the trace variables: same problem, same graph, still solvable", () => {
+    for (const key of cells(1, 4)) {
+      const a = generateProblem(key);
+      const b = generateProblem(key, { letters: "sequential" });
+      assert.equal(b.problem, a.problem);
+      assert.deepEqual(b.graph, a.graph);
+      assert.match(b.completion, /^ Define .+? as A;/);
+      const vars = [...b.completion.matchAll(/Define .+? as ([A-Za-z]\d*);/g)].map((m) => m[1]);
+      assert.equal(new Set(vars).size, vars.length, "never reused");
+    }
+  });
+
   it("rejects bad keys with clear errors", () => {
     const base: ProblemKey = { seed: 1, index: 0, op: 5, context: "zoo", mode: "forward" };
     assert.throws(() => generateProblem({ ...base, op: 1 }), /op must be an integer in 2\.\./);
