@@ -395,6 +395,69 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* Positions and slots of N decode rows, checked against the cache: 0 <= pos < Tmax, 0 <= slot < S. */
+static int arg_rows(Ctx *c, size_t i_slot, size_t i_pos, int64_t N, int64_t S, int64_t Tmax, int32_t **slot,
+                    int32_t **pos) {
+  if (slot && !arg_i32(c, i_slot, "slot", (double)N, slot)) return 0;
+  if (!arg_i32(c, i_pos, "pos", (double)N, pos)) return 0;
+  for (int64_t r = 0; r < N; r++) {
+    if ((*pos)[r] < 0 || (*pos)[r] >= Tmax) return throw_range(c, "pos out of range [0, Tmax)");
+    if (slot && ((*slot)[r] < 0 || (*slot)[r] >= S)) return throw_range(c, "slot out of range [0, slots)");
+  }
+  return 1;
+}
+
+static napi_value js_rope_rows(napi_env env, napi_callback_info info) {
+  Ctx c;
+  float *qkv;
+  int32_t *pos;
+  int64_t N, H, Hkv, hd;
+  double theta;
+  if (!ctx_init(&c, env, info, "ropeRows", 7) || !arg_dim(&c, 2, "N", &N) || !arg_dim(&c, 3, "H", &H) ||
+      !arg_dim(&c, 4, "Hkv", &Hkv) || !arg_dim(&c, 5, "hd", &hd) || !arg_num(&c, 6, "theta", &theta) ||
+      !arg_f32(&c, 0, "qkv", (double)N * (H + 2 * Hkv) * hd, &qkv) ||
+      !arg_rows(&c, 0, 1, N, 0, (int64_t)1 << 24, NULL, &pos))
+    return NULL;
+  if (hd % 2 != 0) return throw_range(&c, "hd must be even"), NULL;
+  if (!(theta > 0.0)) return throw_range(&c, "theta must be > 0"), NULL;
+  k_rope_rows(qkv, pos, N, H, Hkv, hd, theta);
+  return undefined(env);
+}
+
+/* kvWrite(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S) */
+static napi_value js_kv_write(napi_env env, napi_callback_info info) {
+  Ctx c;
+  float *kc, *vc, *qkv;
+  int32_t *slot, *pos;
+  int64_t N, H, Hkv, hd, Tmax, S;
+  if (!ctx_init(&c, env, info, "kvWrite", 11) || !arg_dim(&c, 5, "N", &N) || !arg_dim(&c, 6, "H", &H) ||
+      !arg_dim(&c, 7, "Hkv", &Hkv) || !arg_dim(&c, 8, "hd", &hd) || !arg_dim(&c, 9, "Tmax", &Tmax) ||
+      !arg_dim(&c, 10, "slots", &S) || !arg_f32(&c, 0, "kc", (double)S * Hkv * Tmax * hd, &kc) ||
+      !arg_f32(&c, 1, "vc", (double)S * Hkv * Tmax * hd, &vc) ||
+      !arg_f32(&c, 2, "qkv", (double)N * (H + 2 * Hkv) * hd, &qkv) || !arg_rows(&c, 3, 4, N, S, Tmax, &slot, &pos))
+    return NULL;
+  k_kv_write(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax);
+  return undefined(env);
+}
+
+/* attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) */
+static napi_value js_attention_cached(napi_env env, napi_callback_info info) {
+  Ctx c;
+  float *out, *kc, *vc, *qkv;
+  int32_t *slot, *pos;
+  int64_t N, H, Hkv, hd, Tmax, S;
+  if (!ctx_init(&c, env, info, "attentionCached", 12) || !arg_dim(&c, 6, "N", &N) || !arg_dim(&c, 7, "H", &H) ||
+      !arg_dim(&c, 8, "Hkv", &Hkv) || !arg_dim(&c, 9, "hd", &hd) || !arg_dim(&c, 10, "Tmax", &Tmax) ||
+      !arg_dim(&c, 11, "slots", &S) || !arg_f32(&c, 0, "out", (double)N * H * hd, &out) ||
+      !arg_f32(&c, 1, "qkv", (double)N * (H + 2 * Hkv) * hd, &qkv) ||
+      !arg_f32(&c, 2, "kc", (double)S * Hkv * Tmax * hd, &kc) ||
+      !arg_f32(&c, 3, "vc", (double)S * Hkv * Tmax * hd, &vc) || !arg_rows(&c, 4, 5, N, S, Tmax, &slot, &pos))
+    return NULL;
+  if (H > 0 && (Hkv == 0 || H % Hkv != 0)) return throw_range(&c, "H must be a multiple of Hkv"), NULL;
+  k_attention_cached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax);
+  return undefined(env);
+}
+
 static napi_value js_swiglu_forward(napi_env env, napi_callback_info info) {
   Ctx c;
   float *out, *gu;
@@ -515,6 +578,9 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("rmsnormForward", js_rmsnorm_forward),
       FN("rmsnormBackward", js_rmsnorm_backward),
       FN("rope", js_rope),
+      FN("ropeRows", js_rope_rows),
+      FN("kvWrite", js_kv_write),
+      FN("attentionCached", js_attention_cached),
       FN("attentionForward", js_attention_forward),
       FN("attentionBackward", js_attention_backward),
       FN("swigluForward", js_swiglu_forward),

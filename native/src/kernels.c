@@ -228,6 +228,30 @@ void k_rope(float *qkv, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd
   }
 }
 
+/* Rotary embedding of N rows, each at its own position pos[r] (the decode path: rows of a batch
+ * sit at different positions of their sequences). Same layout and table as k_rope. */
+void k_rope_rows(float *qkv, const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, double theta) {
+  if (N == 0 || hd < 2) return;
+  int64_t maxp = 0;
+  for (int64_t r = 0; r < N; r++) maxp = pos[r] > maxp ? pos[r] : maxp;
+  const float *tab = rope_table(maxp + 1, hd, theta);
+  const int64_t half = hd / 2, stride = (H + 2 * Hkv) * hd;
+  for (int64_t r = 0; r < N; r++) {
+    const float *cs = tab + (int64_t)pos[r] * hd, *sn = cs + half;
+    float *base = qkv + r * stride;
+    for (int64_t h = 0; h < H + Hkv; h++) {
+      float *x1 = base + h * hd, *x2 = x1 + half;
+#pragma omp simd
+      for (int64_t i = 0; i < half; i++) {
+        const float c = cs[i], s = sn[i];
+        const float a = x1[i], b = x2[i];
+        x1[i] = a * c - b * s;
+        x2[i] = b * c + a * s;
+      }
+    }
+  }
+}
+
 /* ---- SwiGLU ----------------------------------------------------------------------------------- */
 
 void k_swiglu_forward(float *out, const float *gu, int64_t M, int64_t F) {

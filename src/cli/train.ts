@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { paramCount } from "../model/params.js";
+import type { Packing } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
 import { parseNat, parsePos } from "./args.js";
 import { startProgress } from "./progress.js";
@@ -18,6 +19,7 @@ interface TrainCliOpts {
   backend: BackendChoice;
   batch?: number;
   seqLen?: number;
+  packing?: Packing;
   accum?: number;
   lr?: number;
   minLr?: number;
@@ -53,6 +55,7 @@ function register(program: Command, stage: Stage): void {
     .option("--backend <name>", "auto, native or reference", "auto")
     .option("--batch <n>", "sequences per micro-batch", parsePos("--batch"))
     .option("--seq-len <n>", "tokens per sequence", parsePos("--seq-len"))
+    .option("--packing <how>", "aligned (rows start at problems, padded) or stream (rows cut anywhere)")
     .option("--accum <n>", "micro-batches per optimizer step", parsePos("--accum"))
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
@@ -63,6 +66,7 @@ function register(program: Command, stage: Stage): void {
       const overrides: TrainOptions["overrides"] = {};
       if (o.batch !== undefined) overrides.batch = o.batch;
       if (o.seqLen !== undefined) overrides.seqLen = o.seqLen;
+      if (o.packing !== undefined) overrides.packing = o.packing;
       if (o.accum !== undefined) overrides.accum = o.accum;
       if (o.lr !== undefined) overrides.lr = o.lr;
       if (o.minLr !== undefined) overrides.minLr = o.minLr;

@@ -115,6 +115,51 @@ export interface Kernels {
     hd: number,
   ): void;
 
+  // ---- decode path (the sampler): a key/value cache kc, vc of [S, Hkv, Tmax, hd] -----------------
+
+  /** Rotary embedding of N packed rows qkv[N,(H+2Hkv)·hd], row r at position pos[r] (as `rope`). */
+  ropeRows(
+    qkv: Float32Array,
+    pos: Int32Array,
+    N: number,
+    H: number,
+    Hkv: number,
+    hd: number,
+    theta: number,
+  ): void;
+  /** kc/vc[slot[r], g, pos[r], :] = k/v head g of row r of qkv[N,(H+2Hkv)·hd]. */
+  kvWrite(
+    kc: Float32Array,
+    vc: Float32Array,
+    qkv: Float32Array,
+    slot: Int32Array,
+    pos: Int32Array,
+    N: number,
+    H: number,
+    Hkv: number,
+    hd: number,
+    Tmax: number,
+    S: number,
+  ): void;
+  /**
+   * out[N,H·hd]: query head h of row r attends (scale hd^−0.5, stable softmax) over positions
+   * 0..pos[r] of cache slot slot[r], key/value head floor(h·Hkv/H).
+   */
+  attentionCached(
+    out: Float32Array,
+    qkv: Float32Array,
+    kc: Float32Array,
+    vc: Float32Array,
+    slot: Int32Array,
+    pos: Int32Array,
+    N: number,
+    H: number,
+    Hkv: number,
+    hd: number,
+    Tmax: number,
+    S: number,
+  ): void;
+
   /** out[M,F] = silu(gu[:, :F])·gu[:, F:] for gu[M,2F] ([gate | up] per row). */
   swigluForward(out: Float32Array, gu: Float32Array, M: number, F: number): void;
   /** dgu[M,2F] += gradients of gate and up. */

@@ -150,6 +150,11 @@ export const native: Kernels = {
     load().attentionForward(out, probs, qkv, B, T, H, Hkv, hd),
   attentionBackward: (dqkv, dout, qkv, probs, B, T, H, Hkv, hd) =>
     load().attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd),
+  ropeRows: (qkv, pos, N, H, Hkv, hd, theta) => load().ropeRows(qkv, pos, N, H, Hkv, hd, theta),
+  kvWrite: (kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S) =>
+    load().kvWrite(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S),
+  attentionCached: (out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) =>
+    load().attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S),
   swigluForward: (out, gu, M, F) => load().swigluForward(out, gu, M, F),
   swigluBackward: (dgu, dout, gu, M, F) => load().swigluBackward(dgu, dout, gu, M, F),
   crossEntropy: (dlogits, losses, logits, targets, M, V, gradScale) =>

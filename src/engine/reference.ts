@@ -7,6 +7,14 @@ import type { BackendInfo, Kernels } from "./kernels.js";
 const silu = (x: number) => x / (1 + Math.exp(-x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+/** Throws a RangeError, as the native kernels do, when a decode row points outside the cache. */
+function checkRows(slot: Int32Array, pos: Int32Array, N: number, S: number, Tmax: number): void {
+  for (let r = 0; r < N; r++) {
+    if (!(pos[r] >= 0 && pos[r] < Tmax)) throw new RangeError("pos out of range [0, Tmax)");
+    if (!(slot[r] >= 0 && slot[r] < S)) throw new RangeError("slot out of range [0, slots)");
+  }
+}
+
 /** The reference backend. */
 export const reference: Kernels = {
   info(): BackendInfo {
@@ -92,6 +100,57 @@ export const reference: Kernels = {
             qkv[o + i] = x1 * cos - x2 * sin;
             qkv[o + half + i] = x2 * cos + x1 * sin;
           }
+        }
+      }
+    }
+  },
+
+  ropeRows(qkv, pos, N, H, Hkv, hd, theta) {
+    const stride = (H + 2 * Hkv) * hd;
+    for (let r = 0; r < N; r++)
+      this.rope(qkv.subarray(r * stride, (r + 1) * stride), 1, 1, H, Hkv, hd, theta, pos[r], false);
+  },
+
+  kvWrite(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S) {
+    const stride = (H + 2 * Hkv) * hd;
+    checkRows(slot, pos, N, S, Tmax);
+    for (let r = 0; r < N; r++) {
+      for (let g = 0; g < Hkv; g++) {
+        const at = ((slot[r] * Hkv + g) * Tmax + pos[r]) * hd;
+        for (let i = 0; i < hd; i++) {
+          kc[at + i] = qkv[r * stride + (H + g) * hd + i];
+          vc[at + i] = qkv[r * stride + (H + Hkv + g) * hd + i];
+        }
+      }
+    }
+  },
+
+  attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) {
+    const stride = (H + 2 * Hkv) * hd;
+    const scale = 1 / Math.sqrt(hd);
+    checkRows(slot, pos, N, S, Tmax);
+    for (let r = 0; r < N; r++) {
+      const n = pos[r] + 1;
+      const w = new Float64Array(n);
+      for (let h = 0; h < H; h++) {
+        const g = Math.floor((h * Hkv) / H);
+        const base = (slot[r] * Hkv + g) * Tmax * hd;
+        let mx = Number.NEGATIVE_INFINITY;
+        for (let s = 0; s < n; s++) {
+          let d = 0;
+          for (let i = 0; i < hd; i++) d += qkv[r * stride + h * hd + i] * kc[base + s * hd + i];
+          w[s] = d * scale;
+          mx = Math.max(mx, w[s]);
+        }
+        let sum = 0;
+        for (let s = 0; s < n; s++) {
+          w[s] = Math.exp(w[s] - mx);
+          sum += w[s];
+        }
+        for (let i = 0; i < hd; i++) {
+          let o = 0;
+          for (let s = 0; s < n; s++) o += w[s] * vc[base + s * hd + i];
+          out[r * H * hd + h * hd + i] = o / sum;
         }
       }
     }

@@ -9,7 +9,7 @@ import { headDim, type ModelConfig } from "./config.js";
 import { ParamViews, paramCount } from "./params.js";
 
 /** The sizes the passes use (see the file comment). */
-function dims(c: ModelConfig, B: number, T: number) {
+export function dims(c: ModelConfig, B: number, T: number) {
   const hd = headDim(c);
   const H = c.heads;
   const Hkv = c.kvHeads;

@@ -22,6 +22,13 @@ export function splitSeed(seed: number, split: Split): number {
   return split === "train" ? seed : hashSeed(seed, "val-split");
 }
 
+/**
+ * How problems fill rows: `stream` concatenates them and cuts rows anywhere (no padding, but a cut
+ * problem is seen without its start); `aligned` starts every row at a problem and pads the rest of
+ * the row when the next problem does not fit (pad targets are ignored by the loss).
+ */
+export type Packing = "stream" | "aligned";
+
 /** A deterministic token stream over a mixture. */
 export class TokenStream {
   private current: number[] = [];
@@ -32,6 +39,7 @@ export class TokenStream {
     private readonly mixture: Mixture,
     private readonly seed: number,
     cursor: Cursor = { index: 0, offset: 0 },
+    readonly packing: Packing = "stream",
   ) {
     this.cursor = { ...cursor };
     if (this.cursor.offset > 0) this.current = this.encode(this.cursor.index);
@@ -64,7 +72,8 @@ export class TokenStream {
    * Next batch: B·T inputs and the B·T targets one token ahead (rows are consecutive pieces of the
    * stream). The stream then steps back one token, so the last target is the next batch's first input.
    */
-  nextBatch(B: number, T: number, tokens: Int32Array, targets: Int32Array): void {
+  nextBatch(B: number, T: number, tokens: Int32Array, targets: Int32Array): number {
+    if (this.packing === "aligned") return this.nextAligned(B, T, tokens, targets);
     const buf = new Int32Array(B * T + 1);
     this.fill(buf);
     tokens.set(buf.subarray(0, B * T));
@@ -75,5 +84,38 @@ export class TokenStream {
       this.current = this.encode(this.cursor.index);
       this.cursor.offset = this.current.length - 1;
     }
+    return B * T;
+  }
+
+  /**
+   * Aligned packing: each row of T+1 tokens takes whole problems while they fit (a problem longer
+   * than a row is truncated to it), then pads; targets of pad positions are −1. Returns the number
+   * of counted targets.
+   */
+  private nextAligned(B: number, T: number, tokens: Int32Array, targets: Int32Array): number {
+    const row = new Int32Array(T + 1);
+    let counted = 0;
+    for (let b = 0; b < B; b++) {
+      let used = 0;
+      for (;;) {
+        if (this.current.length === 0) this.current = this.encode(this.cursor.index);
+        const ids = this.current;
+        if (used > 0 && used + ids.length > T + 1) break;
+        const take = Math.min(ids.length, T + 1 - used);
+        for (let k = 0; k < take; k++) row[used + k] = ids[k];
+        used += take;
+        this.cursor.index++;
+        this.current = [];
+        if (used === T + 1) break;
+      }
+      // The problem that did not fit (kept in `current`) opens the next row.
+      row.fill(this.tok.padId, used);
+      for (let t = 0; t < T; t++) {
+        tokens[b * T + t] = row[t];
+        targets[b * T + t] = t + 1 < used ? row[t + 1] : -1;
+        if (t + 1 < used) counted++;
+      }
+    }
+    return counted;
   }
 }

@@ -15,7 +15,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { Rng } from "../util/rng.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
-import { splitSeed, TokenStream } from "./data.js";
+import { type Packing, splitSeed, TokenStream } from "./data.js";
 import { adamwStep } from "./optimizer.js";
 import { lrAt } from "./schedule.js";
 
@@ -34,6 +34,8 @@ export interface TrainConfig {
   tokens: number;
   batch: number;
   seqLen: number;
+  /** How problems fill rows (older runs without the field used "stream"). */
+  packing: Packing;
   accum: number;
   lr: number;
   minLr: number;
@@ -85,6 +87,7 @@ const PRETRAIN_DEFAULTS = {
   digits: false,
   batch: 16,
   seqLen: 256,
+  packing: "aligned" as Packing,
   accum: 1,
   lr: 2e-3,
   minLr: 1e-4,
@@ -153,6 +156,8 @@ export function resolveConfig(o: TrainOptions): TrainConfig {
   }
   if (!(d.lr > 0) || !(d.minLr >= 0) || d.minLr > d.lr)
     throw new Error(`learning rates must satisfy 0 <= minLr <= lr, lr > 0`);
+  if (d.packing !== "stream" && d.packing !== "aligned")
+    throw new Error(`packing must be "stream" or "aligned", got ${JSON.stringify(d.packing)}`);
   if (!(d.warmup >= 0 && d.warmup < 1))
     throw new Error(`warmup must be a fraction in [0, 1), got ${d.warmup}`);
   return { stage: o.stage, preset, model, mixture, seed: o.seed, tokens: o.tokens, from, ...d };
@@ -236,8 +241,9 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   const steps = totalSteps(cfg);
   const B = cfg.batch;
   const T = cfg.seqLen;
-  const stream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "train"), state.cursor);
-  const valStream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "val"));
+  const packing = cfg.packing ?? "stream";
+  const stream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "train"), state.cursor, packing);
+  const valStream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "val"), undefined, packing);
   const valBatches = Array.from({ length: cfg.evalBatches }, () => {
     const b = { tokens: new Int32Array(B * T), targets: new Int32Array(B * T) };
     valStream.nextBatch(B, T, b.tokens, b.targets);

@@ -1,0 +1,109 @@
+/**
+ * The decode-path kernels (ropeRows, kvWrite, attentionCached) against the float64 reference, and
+ * against the training kernels they must agree with: rotating row r at pos[r] equals `rope` at that
+ * position, and cached attention over a full prefix equals causal `attentionForward`.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { native } from "./native.js";
+import { reference as ref } from "./reference.js";
+import { close, FWD_TOL, rand, rng } from "./testutil.test.js";
+
+const shapes: [number, number, number][] = [
+  [1, 1, 2],
+  [4, 2, 8],
+  [6, 2, 6],
+  [3, 3, 32],
+  [8, 1, 64],
+];
+
+describe("ropeRows", () => {
+  test("equals rope at each row's position; native matches reference", () => {
+    const r = rng(3);
+    for (const [H, Hkv, hd] of shapes) {
+      const N = 7;
+      const D = (H + 2 * Hkv) * hd;
+      const x = rand(r, N * D);
+      const pos = Int32Array.from({ length: N }, () => Math.floor(r() * 300));
+      const want = x.slice();
+      for (let i = 0; i < N; i++)
+        ref.rope(want.subarray(i * D, (i + 1) * D), 1, 1, H, Hkv, hd, 1e4, pos[i], false);
+      const a = x.slice();
+      ref.ropeRows(a, pos, N, H, Hkv, hd, 1e4);
+      close(a, want, 1e-12, `reference H=${H} Hkv=${Hkv} hd=${hd}`);
+      const b = x.slice();
+      native.ropeRows(b, pos, N, H, Hkv, hd, 1e4);
+      close(b, want, FWD_TOL, `native H=${H} Hkv=${Hkv} hd=${hd}`);
+    }
+  });
+});
+
+describe("kvWrite + attentionCached", () => {
+  test("random rows over random caches: native matches reference", () => {
+    const r = rng(5);
+    for (const [H, Hkv, hd] of shapes) {
+      const S = 3;
+      const Tmax = 37;
+      const N = 9;
+      const D = (H + 2 * Hkv) * hd;
+      const kc = rand(r, S * Hkv * Tmax * hd);
+      const vc = rand(r, S * Hkv * Tmax * hd);
+      const qkv = rand(r, N * D);
+      const slot = Int32Array.from({ length: N }, () => Math.floor(r() * S));
+      const pos = Int32Array.from({ length: N }, (_, i) => (i === 0 ? Tmax - 1 : Math.floor(r() * Tmax)));
+      const [k1, v1, k2, v2] = [kc.slice(), vc.slice(), kc.slice(), vc.slice()];
+      ref.kvWrite(k1, v1, qkv, slot, pos, N, H, Hkv, hd, Tmax, S);
+      native.kvWrite(k2, v2, qkv, slot, pos, N, H, Hkv, hd, Tmax, S);
+      assert.deepEqual(k2, k1);
+      assert.deepEqual(v2, v1);
+      const want = new Float32Array(N * H * hd);
+      const got = new Float32Array(N * H * hd);
+      ref.attentionCached(want, qkv, k1, v1, slot, pos, N, H, Hkv, hd, Tmax, S);
+      native.attentionCached(got, qkv, k1, v1, slot, pos, N, H, Hkv, hd, Tmax, S);
+      close(got, want, FWD_TOL, `H=${H} Hkv=${Hkv} hd=${hd}`);
+    }
+  });
+
+  test("a prefill of T rows equals causal attentionForward", () => {
+    const r = rng(8);
+    for (const [H, Hkv, hd] of shapes) {
+      const T = 23;
+      const D = (H + 2 * Hkv) * hd;
+      const qkv = rand(r, T * D);
+      const want = new Float32Array(T * H * hd);
+      ref.attentionForward(want, new Float32Array(H * T * T), qkv, 1, T, H, Hkv, hd);
+      const S = 2;
+      const kc = native.alloc(S * Hkv * T * hd);
+      const vc = native.alloc(S * Hkv * T * hd);
+      const slot = new Int32Array(T).fill(1);
+      const pos = Int32Array.from({ length: T }, (_, i) => i);
+      native.kvWrite(kc, vc, qkv, slot, pos, T, H, Hkv, hd, T, S);
+      const got = new Float32Array(T * H * hd);
+      native.attentionCached(got, qkv, kc, vc, slot, pos, T, H, Hkv, hd, T, S);
+      close(got, want, FWD_TOL, `H=${H} Hkv=${Hkv} hd=${hd}`);
+    }
+  });
+
+  test("rows outside the cache throw a RangeError in both backends", () => {
+    const [H, Hkv, hd, S, Tmax] = [2, 1, 4, 2, 5];
+    const kc = new Float32Array(S * Hkv * Tmax * hd);
+    const qkv = new Float32Array((H + 2 * Hkv) * hd);
+    const out = new Float32Array(H * hd);
+    for (const [s, p] of [
+      [2, 0],
+      [0, 5],
+      [-1, 0],
+      [0, -1],
+    ]) {
+      const slot = Int32Array.of(s);
+      const pos = Int32Array.of(p);
+      for (const k of [native, ref]) {
+        assert.throws(() => k.kvWrite(kc, kc, qkv, slot, pos, 1, H, Hkv, hd, Tmax, S), RangeError);
+        assert.throws(
+          () => k.attentionCached(out, qkv, kc, kc, slot, pos, 1, H, Hkv, hd, Tmax, S),
+          RangeError,
+        );
+      }
+    }
+  });
+});
