@@ -1,0 +1,304 @@
+/**
+ * Compute accounting for the mid-training vs RL study (training.md §3): FLOPs of the model's
+ * passes, RL work in FLOPs and supervised-token equivalents, the paper's T_RL rule with a
+ * selectable constant, and the budget split of the β sweep.
+ *
+ * What the FLOP counter counts (one multiply-add = 2 FLOPs):
+ *   - every matrix product with a weight: per layer q/k/v (fused), o, gate/up (fused), down, and
+ *     the output head (tied to the embedding): 2 · N_mm FLOPs per token forward, with N_mm
+ *     from {@link matmulParams};
+ *   - attention scores Q·Kᵀ and the weighted sum P·V: 2·hd FLOPs each per (query, key) pair and
+ *     head. "causal" (default, what the engine computes) counts key positions s ≤ t, so
+ *     T(T + 1)/2 pairs per head for a sequence of T; "full" counts T²; "none" drops attention.
+ *   Not counted: the embedding lookup (a gather), RMSNorm, rotary, softmax, SiLU, bias and
+ *   residual additions, the loss, and the optimizer — all O(N) or O(T·C) per token, < 1 % here.
+ * Backward = 2 × forward: every product needs the gradient of its input and of its weight (for
+ * attention: dP and dV, then dQ and dK).
+ *
+ * A causal forward over L tokens costs exactly what a KV-cached generation of the same L tokens
+ * costs (prefill the prompt, then decode one position at a time, position p attending to p keys),
+ * so rollout, prefill and scoring tokens are all priced at the per-token average of a causal
+ * forward of the full sequence length.
+ */
+import { headDim, type ModelConfig } from "../model/config.js";
+import { paramCount } from "../model/params.js";
+
+/** Which attention products the counter includes. */
+export type AttentionCount = "causal" | "full" | "none";
+
+/** Options of the FLOP counter. */
+export interface FlopOptions {
+  /** Default "causal". */
+  attention?: AttentionCount;
+}
+
+/** Weights that enter matrix products: q, k, v, o, gate, up, down per layer plus the tied head. */
+export function matmulParams(c: ModelConfig): number {
+  const hd = headDim(c);
+  const q = c.heads * hd;
+  const kv = c.kvHeads * hd;
+  const perLayer = c.hidden * (q + 2 * kv) + q * c.hidden + 3 * c.hidden * c.mlp;
+  return c.layers * perLayer + c.vocabSize * c.hidden;
+}
+
+/** Attention-product FLOPs (Q·Kᵀ and P·V, all layers and heads) of one sequence of seqLen tokens. */
+export function attentionFlops(c: ModelConfig, seqLen: number, opts: FlopOptions = {}): number {
+  const mode = opts.attention ?? "causal";
+  if (mode === "none") return 0;
+  const pairs = mode === "causal" ? (seqLen * (seqLen + 1)) / 2 : seqLen * seqLen;
+  return c.layers * c.heads * pairs * 2 * (2 * headDim(c));
+}
+
+/** Forward FLOPs of one sequence of seqLen tokens: 2·N_mm·T plus attention. */
+export function forwardFlops(c: ModelConfig, seqLen: number, opts: FlopOptions = {}): number {
+  checkLen(seqLen);
+  return 2 * matmulParams(c) * seqLen + attentionFlops(c, seqLen, opts);
+}
+
+/** Backward FLOPs of one sequence: twice the forward. */
+export function backwardFlops(c: ModelConfig, seqLen: number, opts: FlopOptions = {}): number {
+  return 2 * forwardFlops(c, seqLen, opts);
+}
+
+/** Forward + backward FLOPs of one sequence (3 × forward). */
+export function trainFlops(c: ModelConfig, seqLen: number, opts: FlopOptions = {}): number {
+  return 3 * forwardFlops(c, seqLen, opts);
+}
+
+/** Forward FLOPs per token, averaged over a causal sequence of seqLen tokens. */
+export function forwardFlopsPerToken(c: ModelConfig, seqLen: number, opts: FlopOptions = {}): number {
+  return forwardFlops(c, seqLen, opts) / seqLen;
+}
+
+/** How a supervised token is priced: the paper's 6N (N = all parameters) or this counter's fwd+bwd. */
+export type SupervisedConvention = "6N" | "measured";
+
+/** FLOPs of one supervised training token: 6·paramCount ("6N") or trainFlops(seqLen)/seqLen ("measured"). */
+export function supervisedTokenFlops(
+  c: ModelConfig,
+  convention: SupervisedConvention = "6N",
+  seqLen: number = c.context,
+  opts: FlopOptions = {},
+): number {
+  return convention === "6N" ? 6 * paramCount(c) : trainFlops(c, seqLen, opts) / seqLen;
+}
+
+/** Supervised-token equivalents of an amount of FLOPs. */
+export function supervisedEquivalentTokens(
+  c: ModelConfig,
+  flops: number,
+  convention: SupervisedConvention = "6N",
+  seqLen: number = c.context,
+  opts: FlopOptions = {},
+): number {
+  return flops / supervisedTokenFlops(c, convention, seqLen, opts);
+}
+
+/** Token counts of RL work, each position through the model counted once per pass. */
+export interface RlWork {
+  /** Prompt tokens prefilled before sampling (forward only). */
+  prefillTokens: number;
+  /** Response tokens generated (one decode forward each). */
+  rolloutTokens: number;
+  /** Tokens scored by the frozen reference model (forward only). */
+  refForwardTokens: number;
+  /** Tokens re-scored by the sampling policy for π_old (forward only; 0 when the sampler's log-probs are used). */
+  oldForwardTokens: number;
+  /** Tokens through the policy's forward and backward (summed over PPO epochs). */
+  policyTrainTokens: number;
+  /** Sequence length (prompt + response) whose causal attention is averaged into each token; default context. */
+  seqLen?: number;
+}
+
+/** FLOPs of each part of some RL work. */
+export interface RlFlops {
+  prefill: number;
+  rollout: number;
+  ref: number;
+  old: number;
+  policy: number;
+  total: number;
+}
+
+/** Measured FLOPs of RL work under this counter. */
+export function rlWorkFlops(c: ModelConfig, work: RlWork, opts: FlopOptions = {}): RlFlops {
+  const fwd = forwardFlopsPerToken(c, work.seqLen ?? c.context, opts);
+  const prefill = work.prefillTokens * fwd;
+  const rollout = work.rolloutTokens * fwd;
+  const ref = work.refForwardTokens * fwd;
+  const old = work.oldForwardTokens * fwd;
+  const policy = work.policyTrainTokens * 3 * fwd;
+  return { prefill, rollout, ref, old, policy, total: prefill + rollout + ref + old + policy };
+}
+
+/** Supervised-token equivalents of RL work (measured FLOPs ÷ the supervised token's FLOPs). */
+export function rlWorkSupervisedTokens(
+  c: ModelConfig,
+  work: RlWork,
+  convention: SupervisedConvention = "6N",
+  opts: FlopOptions = {},
+): number {
+  const seqLen = work.seqLen ?? c.context;
+  return supervisedEquivalentTokens(c, rlWorkFlops(c, work, opts).total, convention, seqLen, opts);
+}
+
+/** Shape of one RL step (training.md §2: 1024 prompts × 6 rollouts, 2048 tokens). */
+export interface RlStepShape {
+  prompts: number;
+  rollouts: number;
+  /** Mean prompt tokens per rollout. */
+  promptTokens: number;
+  /** Mean response tokens per rollout. */
+  responseTokens: number;
+  /** Reference forward over every sequence (the KL loss needs it; default true). */
+  reference?: boolean;
+  /** Re-run the policy forward for π_old (verl does); default false: the sampler's log-probs at T = 1. */
+  recomputeOld?: boolean;
+  /** Passes of forward+backward over the batch (PPO epochs; default 1). */
+  epochs?: number;
+  /** Prefill each prompt once for its group (prefix sharing) instead of once per rollout (default false). */
+  sharedPrefill?: boolean;
+}
+
+/** The token counts of one RL step. */
+export function rlStepWork(s: RlStepShape): RlWork {
+  const seqs = s.prompts * s.rollouts;
+  const L = s.promptTokens + s.responseTokens;
+  return {
+    prefillTokens: (s.sharedPrefill ? s.prompts : seqs) * s.promptTokens,
+    rolloutTokens: seqs * s.responseTokens,
+    refForwardTokens: (s.reference ?? true) ? seqs * L : 0,
+    oldForwardTokens: s.recomputeOld ? seqs * L : 0,
+    policyTrainTokens: seqs * L * (s.epochs ?? 1),
+    seqLen: L,
+  };
+}
+
+/**
+ * The constant c this counter implies: supervised-token equivalents of one RL step divided by
+ * N_prompts · r · L_total. Under the "measured" convention and the defaults it is exactly 5/3
+ * (attention or not: every pass is priced per token at the same sequence length); recomputing
+ * π_old makes it 2. Under "6N" the attention of the RL passes is extra: ≈1.97 for the paper model
+ * at L_total = 2048, ≈1.666 with attention "none" (6N also counts biases and norms).
+ */
+export function measuredRlConstant(
+  c: ModelConfig,
+  s: RlStepShape,
+  convention: SupervisedConvention = "6N",
+  opts: FlopOptions = {},
+): number {
+  const tokens = s.prompts * s.rollouts * (s.promptTokens + s.responseTokens);
+  return rlWorkSupervisedTokens(c, rlStepWork(s), convention, opts) / tokens;
+}
+
+/** The paper's constant 5/3 and the seed text's printed "5.3". */
+export const RL_CONSTANTS = { paper: 5 / 3, seed: 5.3 } as const;
+
+/** Parses an RL constant: "5/3" or "paper" → 5/3, "5.3" or "seed" → 5.3, else a positive number or fraction. */
+export function resolveRlConstant(x: number | string): number {
+  if (typeof x === "number") {
+    if (!(x > 0) || !Number.isFinite(x)) throw new Error(`RL constant must be a positive number, got ${x}`);
+    return x;
+  }
+  const s = x.trim().toLowerCase();
+  if (s === "paper" || s === "5/3") return RL_CONSTANTS.paper;
+  if (s === "seed" || s === "5.3") return RL_CONSTANTS.seed;
+  const frac = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(s);
+  const v = frac ? Number(frac[1]) / Number(frac[2]) : Number(s);
+  if (!(v > 0) || !Number.isFinite(v))
+    throw new Error(`RL constant "${x}" is not "paper", "seed", a positive number or a fraction`);
+  return v;
+}
+
+/** The paper's rule: T_RL ≈ c · N_prompts · r · L_total supervised-token equivalents (c = 5/3 by default). */
+export function paperRlTokens(
+  prompts: number,
+  rollouts: number,
+  lTotal = 2048,
+  constant: number | string = RL_CONSTANTS.paper,
+): number {
+  return resolveRlConstant(constant) * prompts * rollouts * lTotal;
+}
+
+/** The β values of the allocation study (training.md §3). */
+export const ALLOCATION_BETAS: readonly number[] = [0, 0.2, 0.5, 0.8, 1];
+
+/** A split of a supervised-token budget between mid-training and RL. */
+export interface Allocation {
+  totalTokens: number;
+  beta: number;
+  /** (1 − β)·T, rounded so that midTokens + rlTokens = T exactly. */
+  midTokens: number;
+  /** β·T rounded to a whole token. */
+  rlTokens: number;
+  /** Whole RL steps that fit in rlTokens at rlStepTokens each. */
+  rlSteps: number;
+  /** rlSteps · rlStepTokens. */
+  rlTokensUsed: number;
+  /** rlTokens − rlTokensUsed (less than one step). */
+  rlTokensLeft: number;
+}
+
+/** Splits T supervised-token equivalents: mid-training (1 − β)T, RL βT = rlSteps whole steps plus a remainder. */
+export function allocateBudget(totalTokens: number, beta: number, rlStepTokens: number): Allocation {
+  if (!(totalTokens >= 0) || !Number.isFinite(totalTokens))
+    throw new Error(`total budget must be a finite non-negative token count, got ${totalTokens}`);
+  if (!(beta >= 0 && beta <= 1)) throw new Error(`β must be in [0, 1], got ${beta}`);
+  if (!(rlStepTokens > 0)) throw new Error(`the cost of an RL step must be positive, got ${rlStepTokens}`);
+  const rlTokens = Math.round(beta * totalTokens);
+  const midTokens = totalTokens - rlTokens;
+  const rlSteps = Math.floor(rlTokens / rlStepTokens + 1e-9);
+  const rlTokensUsed = rlSteps * rlStepTokens;
+  return {
+    totalTokens,
+    beta,
+    midTokens,
+    rlTokens,
+    rlSteps,
+    rlTokensUsed,
+    rlTokensLeft: rlTokens - rlTokensUsed,
+  };
+}
+
+/**
+ * Why the constant is 5/3, how the seed's 5.3 differs, and what each implies for the reference
+ * step; given a model, also the constants this counter measures for it.
+ */
+export function explainConstant(c?: ModelConfig): string {
+  const step = 1024 * 6 * 2048;
+  const midBatch = 512 * 1024;
+  const per = (k: number) => ((k * step) / midBatch).toFixed(1);
+  const lines = [
+    "T_RL ≈ c · N_prompts · r · L_total converts RL to supervised-token equivalents (6N FLOPs each).",
+    "c = 5/3: for every token of a rollout (prompt + response, L_total) the step runs",
+    "  2N  the rollout forward (prefill + sampling, forward only),",
+    "  2N  one more forward, the reference model (or the old policy) scoring the sequence,",
+    "  6N  the policy's forward + backward on it,",
+    "  = 10N per token, over 6N per supervised token = 5/3.",
+    "  Scoring with both the reference and a recomputed old policy adds 2N more: 12N/6N = 2.",
+    `Reference step (1024 prompts × 6 rollouts × 2048 tokens = ${step} tokens): c = 5/3 gives ${per(5 / 3)}`,
+    `  mid-training steps of 512k tokens, close to the reference code's ≈38.7; c = 5.3 gives ${per(5.3)},`,
+    "  which matches neither the code nor any FLOP count of the pipeline (5.3 = 31.8N/6N per token).",
+    "  The seed prints 5.3, most likely 5/3 with the slash lost; both are selectable.",
+    "Measured with this counter: pricing supervised tokens with the same counter at the same sequence",
+    "  length ('measured') gives exactly 5/3 (every term scales with one forward per token); the 6N",
+    "  convention leaves the attention of the RL passes uncovered, which raises c with L_total.",
+  ];
+  if (c) {
+    const L = Math.min(2048, c.context);
+    const shape: RlStepShape = { prompts: 1024, rollouts: 6, promptTokens: L / 2, responseTokens: L / 2 };
+    const f = (x: number) => x.toFixed(3);
+    lines.push(
+      `This model (${paramCount(c)} parameters, L_total = ${L}): c = ${f(measuredRlConstant(c, shape, "6N"))} (6N),`,
+      `  ${f(measuredRlConstant(c, shape, "measured"))} (measured), ${f(measuredRlConstant(c, shape, "6N", { attention: "none" }))} (6N, matmuls only),`,
+      `  ${f(measuredRlConstant(c, { ...shape, recomputeOld: true }, "measured"))} (measured, π_old recomputed).`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Sequence lengths may be means over rollouts, hence any finite value ≥ 1. */
+function checkLen(seqLen: number): void {
+  if (!(seqLen >= 1) || !Number.isFinite(seqLen))
+    throw new Error(`sequence length must be a finite number ≥ 1, got ${seqLen}`);
+}
