@@ -4,6 +4,7 @@ import { registerBench } from "./bench.js";
 import { registerDemo } from "./demo.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
+import { registerReport } from "./report.js";
 import { registerStats } from "./stats.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
@@ -21,6 +22,7 @@ registerTrain(program);
 registerModel(program);
 registerDemo(program);
 registerBench(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bootstrapMeanCI, makeRng } from "./bootstrap.js";
+import { bootstrapDiffCI, bootstrapMeanCI, makeRng } from "./bootstrap.js";
 
 /** Deterministic Bernoulli(p) data as 0/1 values. */
 function bernoulli(n: number, p: number, seed: number): number[] {
@@ -115,5 +115,46 @@ describe("bootstrapMeanCI", () => {
       best = Math.min(best, performance.now() - t0);
     }
     assert.ok(best < 10, `best of 5: ${best.toFixed(2)} ms`);
+  });
+});
+
+describe("bootstrapDiffCI", () => {
+  test("paired equals the bootstrap of the differences; identical sides give a zero interval", () => {
+    const b = [0, 0.5, 1, 0.25];
+    const a = [0.5, 0.5, 1, 1];
+    const d = bootstrapDiffCI(b, a, { paired: true, resamples: 500, seed: 3 });
+    const m = bootstrapMeanCI(
+      a.map((x, i) => x - b[i]),
+      { resamples: 500, seed: 3 },
+    );
+    assert.deepEqual([d.mean, d.lo, d.hi], [m.mean, m.lo, m.hi]);
+    assert.equal(d.paired, true);
+    const z = bootstrapDiffCI(b, b, { paired: true, resamples: 100 });
+    assert.deepEqual([z.mean, z.lo, z.hi], [0, 0, 0]);
+  });
+
+  test("pairing removes between-problem variance: the paired CI is narrower", () => {
+    const base = bernoulli(200, 0.5, 1);
+    const before = base.map((x, i) => (x + (i % 5) / 5) / 2);
+    const after = before.map((x) => x + 0.05);
+    const p = bootstrapDiffCI(before, after, { paired: true, resamples: 400 });
+    const u = bootstrapDiffCI(before, after, { resamples: 400 });
+    assert.ok(Math.abs(p.mean - 0.05) < 1e-12 && Math.abs(u.mean - 0.05) < 1e-12);
+    assert.ok(p.hi - p.lo < 1e-9, "constant shift: paired interval is a point");
+    assert.ok(u.hi - u.lo > 0.05, "unpaired interval reflects both samples' spread");
+    assert.ok(u.lo < 0.05 && 0.05 < u.hi);
+  });
+
+  test("unpaired sides of different sizes; deterministic; errors", () => {
+    const a = bootstrapDiffCI([0, 1, 0], [1, 1], { resamples: 200, seed: 9 });
+    const b = bootstrapDiffCI([0, 1, 0], [1, 1], { resamples: 200, seed: 9 });
+    assert.deepEqual(a, b);
+    assert.ok(Math.abs(a.mean - (1 - 1 / 3)) < 1e-12);
+    assert.equal(a.nBefore, 3);
+    assert.equal(a.nAfter, 2);
+    assert.ok(Number.isNaN(bootstrapDiffCI([], [1]).mean));
+    assert.throws(() => bootstrapDiffCI([1], [1, 2], { paired: true }), /equal lengths/);
+    assert.throws(() => bootstrapDiffCI([Number.NaN], [1]), /not finite/);
+    assert.throws(() => bootstrapDiffCI([1], [1], { resamples: 0 }), /resamples/);
   });
 });

@@ -3,10 +3,19 @@
 export {
   BOOTSTRAP_DEFAULTS,
   type BootstrapOptions,
+  bootstrapDiffCI,
   bootstrapMeanCI,
+  type DiffCI,
   type MeanCI,
   makeRng,
 } from "./bootstrap.js";
+export {
+  type CompareOptions,
+  type CompareRow,
+  compareEvalSummaries,
+  type EvalComparison,
+  type Pairing,
+} from "./comparison.js";
 export {
   type ClassifyOptions,
   classifyProblem,
@@ -20,6 +29,24 @@ export {
   edgeByOp,
   selectEdgeProblems,
 } from "./edge.js";
+export {
+  buildEvalSummary,
+  EVAL_ERROR_KEYS,
+  EVAL_ERROR_LABELS,
+  EVAL_SUMMARY_FORMAT,
+  EVAL_SUMMARY_VERSION,
+  type EvalCounts,
+  type EvalErrorCounts,
+  type EvalErrorKey,
+  type EvalErrorStat,
+  type EvalProblemStat,
+  type EvalRecord,
+  type EvalRow,
+  type EvalSummary,
+  type EvalSummaryOptions,
+  type MetaValue,
+  parseEvalSummary,
+} from "./evaluation.js";
 export {
   allK,
   countCorrect,

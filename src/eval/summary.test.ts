@@ -119,6 +119,29 @@ describe("summarize", () => {
     assert.equal(row.processAcc.mean, 0.5);
   });
 
+  test("named per-sample metrics: mean of per-problem means over the problems that carry them", () => {
+    const withMetrics: ProblemOutcome[] = [
+      { id: "m1", op: 4, correct: [true, false], metrics: { slips: [2, 0], flag: [1, 1] } },
+      { id: "m2", op: 4, correct: [false, false, false, false], metrics: { slips: [1, 0, 0, 0] } },
+      { id: "m3", op: 4, correct: [true] },
+    ];
+    const row = summarize(withMetrics, { resamples: 100 }).perOp[0];
+    assert.ok(row.metrics);
+    assert.deepEqual(Object.keys(row.metrics), ["slips", "flag"]);
+    assert.ok(Math.abs(row.metrics.slips.mean - (1 + 0.25) / 2) < 1e-12);
+    assert.equal(row.metrics.slips.n, 2);
+    assert.deepEqual(row.metrics.flag, { mean: 1, lo: 1, hi: 1, n: 1 });
+    assert.equal(summarize(outcomes, { resamples: 10 }).perOp[0].metrics, undefined);
+    assert.throws(
+      () => summarize([{ id: "w", op: 4, correct: [true], metrics: { slips: [1, 2] } }]),
+      /"w".*metric "slips" has 2 entries/,
+    );
+    assert.throws(
+      () => summarize([{ id: "v", op: 4, correct: [true], metrics: { slips: [Number.POSITIVE_INFINITY] } }]),
+      /"v".*non-finite/,
+    );
+  });
+
   test("deterministic for a seed", () => {
     const a = summarize(outcomes, { seed: 3, resamples: 300 });
     const b = summarize(outcomes, { seed: 3, resamples: 300 });

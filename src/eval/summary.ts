@@ -12,6 +12,11 @@ export interface ProblemOutcome {
   correct: boolean[];
   answerCorrect?: boolean[];
   processAcc?: number[];
+  /**
+   * Further per-sample values by name (e.g. error counts or 0/1 flags), one per sample; each named
+   * metric is summarised like processAcc: the mean of per-problem means, with a bootstrap CI.
+   */
+  metrics?: Record<string, number[]>;
 }
 
 /** A named inclusive op range. */
@@ -52,6 +57,8 @@ export interface SummaryRow {
   answerAcc?: CIStatN;
   /** Mean per-problem process accuracy, over the problems that provide `processAcc`. */
   processAcc?: CIStatN;
+  /** Per named metric: mean of per-problem means, over the problems that provide it (absent if none do). */
+  metrics?: Record<string, CIStatN>;
 }
 
 /** Result of {@link summarize}: rows per op (ascending) and per band (in band order, non-empty only). */
@@ -102,6 +109,19 @@ export function validateOutcome(o: ProblemOutcome): void {
       }
     }
   }
+  if (o.metrics !== undefined) {
+    for (const [name, values] of Object.entries(o.metrics)) {
+      if (!Array.isArray(values) || values.length !== n) {
+        const got = Array.isArray(values) ? `${values.length} entries` : "no array";
+        throw new Error(`problem ${id}: metric ${JSON.stringify(name)} has ${got}, correct has ${n}`);
+      }
+      for (const v of values) {
+        if (!Number.isFinite(v)) {
+          throw new Error(`problem ${id}: metric ${JSON.stringify(name)} contains a non-finite value (${v})`);
+        }
+      }
+    }
+  }
 }
 
 /** Validates every outcome (see {@link validateOutcome}) and rejects empty input and duplicate ids. */
@@ -146,6 +166,30 @@ function summarizeGroup(
 
   const process = group.filter((o) => o.processAcc !== undefined).map((o) => mean(o.processAcc as number[]));
   if (process.length > 0) row.processAcc = bootstrapMeanCI(process, boot);
+
+  // Metric names in order of first appearance, so rows list them as the caller defined them.
+  const names: string[] = [];
+  const seen = new Set<string>();
+  for (const o of group) {
+    for (const name of Object.keys(o.metrics ?? {})) {
+      if (!seen.has(name)) {
+        seen.add(name);
+        names.push(name);
+      }
+    }
+  }
+  if (names.length > 0) {
+    const metrics: Record<string, CIStatN> = {};
+    for (const name of names) {
+      const perProblem: number[] = [];
+      for (const o of group) {
+        const values = o.metrics?.[name];
+        if (values !== undefined) perProblem.push(mean(values));
+      }
+      metrics[name] = bootstrapMeanCI(perProblem, boot);
+    }
+    row.metrics = metrics;
+  }
   return row;
 }
 

@@ -1,0 +1,173 @@
+/** `interplay report` and `interplay compare`: HTML reports from evaluation directories. */
+import { statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import { compareEvalSummaries, type EvalComparison } from "../eval/comparison.js";
+import type { EvalRow, EvalSummary } from "../eval/evaluation.js";
+import type { PassKEstimator } from "../eval/passk.js";
+import type { CIStat } from "../eval/summary.js";
+import { renderComparison } from "../report/compare-report.js";
+import { renderEvalReport } from "../report/eval-report.js";
+import { EVAL_FILES, loadEvalSummary } from "../report/io.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { parseNat, parsePos } from "./args.js";
+import { pct, renderTable } from "./table.js";
+
+function withCI(c: CIStat | undefined): string {
+  if (!c || !Number.isFinite(c.mean)) return "–";
+  return `${pct(c.mean)} [${pct(c.lo)}, ${pct(c.hi)}]`;
+}
+
+function signed(x: number): string {
+  if (!Number.isFinite(x)) return "–";
+  const v = (100 * x).toFixed(1);
+  return x > 0 && v !== "0.0" ? `+${v}` : v === "-0.0" ? "0.0" : v;
+}
+
+function diffCI(c: CIStat | undefined): string {
+  if (!c || !Number.isFinite(c.mean)) return "–";
+  return `${signed(c.mean)} [${signed(c.lo)}, ${signed(c.hi)}]`;
+}
+
+/** Per-band then per-op table of an evaluation summary (percent, bootstrap CIs in brackets). */
+export function evalSummaryTable(summary: EvalSummary): string {
+  const rows: EvalRow[] = [...summary.perBand, ...summary.perOp];
+  if (rows.length === 0) return "(no problems)";
+  const body = rows.map((r) => {
+    const k = r.ks[r.ks.length - 1];
+    return [
+      r.key,
+      r.problems,
+      r.samples,
+      withCI(r.passAtK[1]),
+      `${pct(r.passAtK[k]?.mean ?? Number.NaN)} @${k}`,
+      pct(r.answerAcc.mean),
+      pct(r.answerOnly.mean),
+      r.processAcc ? pct(r.processAcc.mean) : "–",
+    ];
+  });
+  const level = Math.round(summary.options.level * 100);
+  return `${renderTable(
+    ["group", "problems", "samples", "pass@1", "pass@max", "answer acc", "answer only", "process acc"],
+    body,
+  )}\n(percent; pass@1 with its ${level}% bootstrap CI over problems; unbiased estimator; "answer only": answer right, trace not verified)`;
+}
+
+/** Per-band then per-op table of a comparison: pass@1 and pass@max before/after and their differences. */
+export function comparisonTable(cmp: EvalComparison, before = "before", after = "after"): string {
+  const rows = [...cmp.perBand, ...cmp.perOp];
+  if (rows.length === 0) return "(no op evaluated in both)";
+  const body = rows.map((r) => {
+    const k = r.ks[r.ks.length - 1];
+    return [
+      r.key,
+      r.pairing,
+      pct(r.before[1].mean),
+      pct(r.after[1].mean),
+      diffCI(r.diff[1]),
+      k,
+      pct(r.before[k].mean),
+      pct(r.after[k].mean),
+      diffCI(r.diff[k]),
+    ];
+  });
+  return `${renderTable(
+    [
+      "group",
+      "bootstrap",
+      `pass@1 ${before}`,
+      `pass@1 ${after}`,
+      "Δ pass@1",
+      "k",
+      `pass@k ${before}`,
+      `pass@k ${after}`,
+      "Δ pass@k",
+    ],
+    body,
+  )}\n(percent; Δ = ${after} − ${before} in points with its ${Math.round(cmp.level * 100)}% bootstrap CI over problems; ${cmp.estimator} estimator)`;
+}
+
+function defaultReportPath(evalArg: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(evalArg).isDirectory();
+  } catch {
+    // loadEvalSummary reports the missing path.
+  }
+  return isDir ? join(evalArg, EVAL_FILES.report) : join(dirname(evalArg), EVAL_FILES.report);
+}
+
+interface ReportOpts {
+  eval: string;
+  out?: string;
+  title?: string;
+}
+
+interface CompareCliOpts {
+  before: string;
+  after: string;
+  out: string;
+  beforeLabel: string;
+  afterLabel: string;
+  title?: string;
+  estimator: PassKEstimator;
+  resamples: number;
+  seed: number;
+  json?: string;
+}
+
+/** Registers the report and compare commands. */
+export function registerReport(program: Command): void {
+  program
+    .command("report")
+    .description("re-render report.html from an evaluation directory's summary.json and print its summary")
+    .requiredOption("--eval <dir>", "evaluation directory (or the path of its summary.json)")
+    .option("--out <file>", "HTML report to write (default: report.html in the evaluation directory)")
+    .option("--title <text>", "report title")
+    .action((o: ReportOpts) => {
+      const summary = loadEvalSummary(o.eval);
+      const out = o.out ?? defaultReportPath(o.eval);
+      writeFileAtomic(out, renderEvalReport(summary, o.title !== undefined ? { title: o.title } : {}));
+      console.log(evalSummaryTable(summary));
+      console.error(`report → ${out}`);
+    });
+
+  program
+    .command("compare")
+    .description("compare two evaluations (e.g. before/after RL): differences in pass@1 and pass@k with CIs")
+    .requiredOption("--before <dir>", "first evaluation directory (or its summary.json)")
+    .requiredOption("--after <dir>", "second evaluation directory (or its summary.json)")
+    .requiredOption("--out <file>", "HTML report to write")
+    .option("--before-label <name>", "name of the first evaluation", "before")
+    .option("--after-label <name>", "name of the second evaluation", "after")
+    .option("--title <text>", "report title")
+    .option("--estimator <name>", "pass@k estimator: unbiased or firstK", "unbiased")
+    .option("--resamples <n>", "bootstrap resamples", parsePos("--resamples"), 1000)
+    .option("--seed <n>", "bootstrap seed", parseNat("--seed"), 0)
+    .option("--json <file>", "also write the comparison as JSON")
+    .action((o: CompareCliOpts) => {
+      if (o.estimator !== "unbiased" && o.estimator !== "firstK") {
+        throw new Error(`--estimator must be unbiased or firstK, got ${JSON.stringify(o.estimator)}`);
+      }
+      const before = loadEvalSummary(o.before);
+      const after = loadEvalSummary(o.after);
+      const cmp = compareEvalSummaries(before, after, {
+        estimator: o.estimator,
+        resamples: o.resamples,
+        seed: o.seed,
+      });
+      const html = renderComparison(cmp, before, after, {
+        beforeLabel: o.beforeLabel,
+        afterLabel: o.afterLabel,
+        ...(o.title !== undefined ? { title: o.title } : {}),
+        details: { before: o.before, after: o.after },
+      });
+      writeFileAtomic(o.out, html);
+      if (o.json) writeFileAtomic(o.json, `${JSON.stringify(cmp, null, 2)}\n`);
+      console.log(comparisonTable(cmp, o.beforeLabel, o.afterLabel));
+      if (cmp.onlyBefore.length > 0)
+        console.log(`ops only in ${o.beforeLabel}: ${cmp.onlyBefore.join(", ")}`);
+      if (cmp.onlyAfter.length > 0) console.log(`ops only in ${o.afterLabel}: ${cmp.onlyAfter.join(", ")}`);
+      console.error(`comparison (${cmp.pairing} bootstrap) → ${o.out}`);
+    });
+}

@@ -1,0 +1,114 @@
+/**
+ * Opens rendered reports in headless Chromium: every chart must draw its series (the page records
+ * what it drew as data attributes on the figures) and a screenshot must not be blank. Skipped when
+ * no Chromium binary is found (set INTERPLAY_CHROMIUM to point at one).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { after, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { buildEvalSummary } from "../eval/evaluation.js";
+import { renderCompareReport } from "./compare-report.js";
+import { renderEvalReport } from "./eval-report.js";
+import { embeddedSpecs, syntheticRecords } from "./fixtures.js";
+import { expectedSeries } from "./html.js";
+import { decodePng, pixelVariety } from "./png.js";
+
+const run = promisify(execFile);
+
+function findChromium(): string | null {
+  const names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+  const candidates = [
+    ...(process.env.INTERPLAY_CHROMIUM ? [process.env.INTERPLAY_CHROMIUM] : []),
+    ...(process.env.PATH ?? "").split(delimiter).flatMap((d) => (d ? names.map((n) => join(d, n)) : [])),
+  ];
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // next candidate
+    }
+  }
+  return null;
+}
+
+const chromium = findChromium();
+const dir = mkdtempSync(join(tmpdir(), "interplay-browser-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function browse(file: string, extra: string[]): Promise<string> {
+  const args = [
+    "--headless",
+    "--disable-gpu",
+    "--no-sandbox",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    `--user-data-dir=${mkdtempSync(join(dir, "profile-"))}`,
+    ...extra,
+    pathToFileURL(file).href,
+  ];
+  const { stdout } = await run(chromium!, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Attributes of every chart figure in a dumped DOM, by id. */
+function figures(dom: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const m of dom.matchAll(/<figure\b([^>]*)>/g)) {
+    const attrs: Record<string, string> = {};
+    for (const a of m[1].matchAll(/([\w-]+)="([^"]*)"/g)) attrs[a[1]] = a[2];
+    if (attrs.id) out.set(attrs.id, attrs);
+  }
+  return out;
+}
+
+function checkDom(dom: string, html: string): void {
+  const specs = embeddedSpecs(html);
+  const body = /<body\b([^>]*)>/.exec(dom)?.[1] ?? "";
+  assert.doesNotMatch(body, /data-charts-error/, body);
+  assert.match(body, new RegExp(`data-charts-ready="${specs.length}"`), body);
+  const figs = figures(dom);
+  for (const s of specs) {
+    const f = figs.get(s.id);
+    assert.ok(f, `figure ${s.id}`);
+    assert.equal(f["data-error"], undefined, `${s.id}: ${f["data-error"]}`);
+    assert.equal(Number(f["data-series"]), expectedSeries(s), `${s.id} series drawn`);
+    assert.equal(Number(f["data-expected"]), expectedSeries(s), `${s.id} expected`);
+    assert.ok(Number(f["data-painted"]) > 500, `${s.id} painted pixels: ${f["data-painted"]}`);
+  }
+}
+
+describe("reports in headless Chromium", {
+  skip: chromium === null ? "no chromium binary found" : false,
+}, () => {
+  const opts = { resamples: 100 };
+  const before = buildEvalSummary(syntheticRecords({ seed: 1 }), opts);
+  const afterRl = buildEvalSummary(syntheticRecords({ seed: 2, shift: 0.15 }), opts);
+
+  test("evaluation report: charts draw every series, screenshot is not blank", async () => {
+    const html = renderEvalReport(before, { title: "Browser check" });
+    const file = join(dir, "report.html");
+    writeFileSync(file, html);
+    checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
+    const png = join(dir, "report.png");
+    await browse(file, [`--screenshot=${png}`, "--window-size=1280,1400", "--virtual-time-budget=3000"]);
+    const img = decodePng(readFileSync(png));
+    assert.equal(img.width, 1280);
+    const v = pixelVariety(img);
+    assert.ok(v.colors >= 30, `distinct colours: ${v.colors}`);
+    assert.ok(v.nonBackground > 0.03, `non-background share: ${v.nonBackground}`);
+  });
+
+  test("comparison report: charts draw every series", async () => {
+    const html = renderCompareReport(before, afterRl, { beforeLabel: "base", afterLabel: "RL" }, opts);
+    const file = join(dir, "compare.html");
+    writeFileSync(file, html);
+    checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
+  });
+});
