@@ -1,9 +1,10 @@
 """PyTorch CPU anchor for the engine benchmarks (benchmarks.md): W1 = one training step of the
 3.3M-parameter Qwen2-style model (vocab 512, hidden 256, 4 layers, 4 heads, MLP 688, context 256,
-batch 16x256, AdamW). Prints one JSON line. Run with 2 threads and OpenBLAS-openmp, as the spec
+batch 16x256, AdamW); W2 = sampling from the same model: 64 sequences, 64-token prompt, 192 new
+tokens, preallocated KV cache, prefill included. Prints one JSON line. Run with 2 threads and OpenBLAS-openmp, as the spec
 requires for a fair anchor:
 
-  LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp python3 bench/anchor_torch.py train
+  LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp python3 bench/anchor_torch.py train|sample
 """
 import json
 import math
@@ -86,6 +87,59 @@ class Model(torch.nn.Module):
         return F.cross_entropy(logits.view(-1, V), targets.view(-1))
 
 
+def layer_step(layer, x, cos, sin, kc, vc, t0, mask):
+    """One layer over x [b, t, C] at positions t0.. with the key/value cache kc, vc [b, HKV, Tmax, HD]."""
+    b, t, _ = x.shape
+    h = layer.ln1(x)
+    q = layer.q(h).view(b, t, H, HD).transpose(1, 2)
+    k = layer.k(h).view(b, t, HKV, HD).transpose(1, 2)
+    v = layer.v(h).view(b, t, HKV, HD).transpose(1, 2)
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    kc[:, :, t0 : t0 + t] = k
+    vc[:, :, t0 : t0 + t] = v
+    keys, vals = kc[:, :, : t0 + t], vc[:, :, : t0 + t]
+    if HKV != H:
+        keys = keys.repeat_interleave(H // HKV, dim=1)
+        vals = vals.repeat_interleave(H // HKV, dim=1)
+    att = (q @ keys.transpose(-1, -2)) / math.sqrt(HD)
+    if mask is not None:
+        att = att + mask
+    y = torch.softmax(att, dim=-1) @ vals
+    x = x + layer.o(y.transpose(1, 2).reshape(b, t, C))
+    h = layer.ln2(x)
+    return x + layer.down(F.silu(layer.gate(h)) * layer.up(h))
+
+
+def bench_sample(nseq=64, prompt=64, new=192, reps=3, warmup=1):
+    torch.manual_seed(0)
+    model = Model().eval()
+    tmax = prompt + new
+    idx = torch.randint(0, V, (nseq, prompt))
+    caches = [(torch.zeros(nseq, HKV, tmax, HD), torch.zeros(nseq, HKV, tmax, HD)) for _ in model.layers]
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + reps):
+            t0 = time.perf_counter()
+            x = model.emb(idx)
+            cos, sin = model.cos[:, :, :prompt], model.sin[:, :, :prompt]
+            mask = model.mask[:prompt, :prompt]
+            for layer, (kc, vc) in zip(model.layers, caches):
+                x = layer_step(layer, x, cos, sin, kc, vc, 0, mask)
+            logits = model.norm(x[:, -1]) @ model.emb.weight.t()
+            tok = torch.multinomial(torch.softmax(logits, -1), 1)
+            for pos in range(prompt, tmax - 1):
+                x = model.emb(tok)
+                cos, sin = model.cos[:, :, pos : pos + 1], model.sin[:, :, pos : pos + 1]
+                for layer, (kc, vc) in zip(model.layers, caches):
+                    x = layer_step(layer, x, cos, sin, kc, vc, pos, None)
+                logits = model.norm(x[:, -1]) @ model.emb.weight.t()
+                tok = torch.multinomial(torch.softmax(logits, -1), 1)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return nseq * new / statistics.median(times)
+
+
 def bench_train(steps=7, warmup=2):
     torch.manual_seed(0)
     model = Model()
@@ -119,5 +173,7 @@ if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "train"
     if what == "train":
         print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_train(), "config": blas_config()}))
+    elif what == "sample":
+        print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_sample(), "config": blas_config()}))
     else:
         raise SystemExit(f"unknown workload {what}")

@@ -4,7 +4,12 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 
-const WORKLOADS: Record<string, string> = { train: "train.js", world: "world.js", matmul: "matmul.js" };
+const WORKLOADS: Record<string, string> = {
+  train: "train.js",
+  sample: "sample.js",
+  world: "world.js",
+  matmul: "matmul.js",
+};
 
 /** Registers bench and doctor. */
 export function registerBench(program: Command): void {

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerBench } from "./bench.js";
 import { registerDemo } from "./demo.js";
+import { registerEval } from "./eval.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
 import { registerReport } from "./report.js";
@@ -20,6 +21,7 @@ registerStats(program);
 registerVerify(program);
 registerTrain(program);
 registerModel(program);
+registerEval(program);
 registerDemo(program);
 registerBench(program);
 registerReport(program);

@@ -136,6 +136,18 @@ export function drawToken(
   return V - 1;
 }
 
+/** The last decoder of each model, reused while it is large enough (its cache is hundreds of MB). */
+const decoders = new WeakMap<Model, KVDecoder>();
+
+function decoderFor(model: Model, slots: number, maxLen: number): KVDecoder {
+  const d = decoders.get(model);
+  if (d && d.slots >= slots && d.maxLen >= maxLen) return d;
+  decoders.delete(model); // let the old cache go before allocating the new one
+  const fresh = new KVDecoder(model, slots, maxLen);
+  decoders.set(model, fresh);
+  return fresh;
+}
+
 /** An active sequence. */
 interface Active {
   request: number;
@@ -186,7 +198,7 @@ export function sampleBatched(
     for (let s = 0; s < r.n; s++) if (!hooks.skip?.(i, s)) pending.push([i, s]);
   });
   const slots = Math.max(1, Math.min(o.batch, pending.length));
-  const dec = new KVDecoder(model, slots, maxLen);
+  const dec = decoderFor(model, slots, maxLen);
   const free: number[] = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   let active: Active[] = [];
   const done: Completion[] = [];
@@ -229,7 +241,8 @@ export function sampleBatched(
           rng: new Rng(hashSeed(o.seed, req, s, "sample")),
         });
       }
-      prompt.forEach((token, pos) => rows.push({ token, slot: group[0].slot, pos }));
+      for (let pos = 0; pos < prompt.length; pos++)
+        rows.push({ token: prompt[pos], slot: group[0].slot, pos });
       logitRows.push(rows.length - 1);
       groups.push(group);
       stats.prefillTokens += prompt.length;

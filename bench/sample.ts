@@ -1,0 +1,72 @@
+/**
+ * W2 (benchmarks.md): sampling from the 3.3M-parameter benchmark model — 64 sequences, 64-token
+ * prompts, 192 new tokens each, KV cache, prefill included; generated tokens/s as the median of
+ * runs after a warm-up, with the PyTorch CPU anchor (same workload, preallocated cache) side by side.
+ *
+ *   node dist/bench/sample.js [--json] [--reps N] [--portable]
+ */
+import { fileURLToPath } from "node:url";
+import { loadKernels } from "../src/engine/backend.js";
+import { setMatmulPath } from "../src/engine/native.js";
+import { presetConfig } from "../src/model/config.js";
+import { Model } from "../src/model/model.js";
+import { sampleBatched } from "../src/sample/sampler.js";
+import { Rng } from "../src/util/rng.js";
+import { runAnchor } from "./train.js";
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes("--json");
+  const ri = args.indexOf("--reps");
+  const reps = ri >= 0 ? Number(args[ri + 1]) : 5;
+  const k = await loadKernels("native");
+  if (args.includes("--portable")) setMatmulPath("portable");
+  const info = k.info();
+  const c = presetConfig("bench", 512);
+  const model = new Model(k, c);
+  const rng = new Rng(0);
+  model.init(() => rng.next());
+  const nseq = 64;
+  const prompt = 64;
+  const maxNew = 192;
+  const requests = Array.from({ length: nseq }, () => ({
+    prompt: Array.from({ length: prompt }, () => rng.int(0, c.vocabSize - 1)),
+    n: 1,
+  }));
+  const times: number[] = [];
+  for (let r = 0; r < 1 + reps; r++) {
+    const t0 = performance.now();
+    const { stats } = sampleBatched(model, requests, { temperature: 1, maxNew, seed: r, batch: nseq });
+    if (stats.generatedTokens !== nseq * maxNew) throw new Error(`generated ${stats.generatedTokens} tokens`);
+    if (r > 0) times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const tokensPerSec = (nseq * maxNew) / times[Math.floor(times.length / 2)];
+  const anchor = runAnchor("sample");
+  const ratio = anchor ? tokensPerSec / anchor.tokensPerSec : null;
+  const out = {
+    tokensPerSec: Math.round(tokensPerSec),
+    anchor: anchor
+      ? { name: anchor.name, tokensPerSec: Math.round(anchor.tokensPerSec), config: anchor.config }
+      : null,
+    ratio: ratio === null ? null : +ratio.toFixed(3),
+    engine: { path: info.path, threads: info.threads, simd: info.simd },
+  };
+  if (json) console.log(JSON.stringify(out));
+  else {
+    console.log(
+      `W2 sampling (bench model, ${nseq} sequences × ${prompt}-token prompt + ${maxNew} new tokens, KV cache, median of ${reps})`,
+    );
+    console.log(
+      `  interplay (${info.path}, ${info.threads} threads): ${out.tokensPerSec} generated tokens/s`,
+    );
+    console.log(
+      anchor
+        ? `  ${anchor.name} (${anchor.config}): ${out.anchor!.tokensPerSec} generated tokens/s`
+        : "  anchor: PyTorch not available (python3 -c 'import torch' fails)",
+    );
+    if (ratio !== null) console.log(`  ratio: ${ratio.toFixed(2)}×`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -1,0 +1,172 @@
+/** `interplay eval`: sample, verify, summarise (pass@k with CIs) and report. */
+import type { Command } from "commander";
+import { type BackendChoice, loadKernels } from "../engine/backend.js";
+import { buildEvalSummary, type EvalRow, type EvalSummary } from "../eval/evaluation.js";
+import { type EvalProblem, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
+import { Model } from "../model/model.js";
+import { writeEvalOutputs } from "../report/io.js";
+import { loadAnyModel } from "../train/load.js";
+import { getContext } from "../world/contexts.js";
+import { loadProblems } from "../world/load.js";
+import type { Mode } from "../world/types.js";
+import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { startProgress } from "./progress.js";
+import { renderTable } from "./table.js";
+
+interface EvalOpts {
+  model: string;
+  ops?: number[];
+  perOp?: number;
+  contexts: string[];
+  modes: string[];
+  problems?: string;
+  samples: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNew: number;
+  seed: number;
+  out: string;
+  batch: number;
+  backend: BackendChoice;
+}
+
+const num = (name: string) => (v: string) => {
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
+  return x;
+};
+
+/** Summary records from result lines. */
+export function evalRecords(results: readonly ResultLine[]) {
+  return results.map((r) => ({
+    problemId: r.id,
+    op: r.op,
+    context: r.context,
+    sample: r.sample,
+    verified: r.verified,
+    answerCorrect: r.answerCorrect,
+    processAcc: r.processAcc,
+    parseFailed: r.parseFailed,
+    truncated: r.truncated,
+    errors: r.errors as never,
+  }));
+}
+
+/** A CLI table of an evaluation summary: per op and per band, pass@1, pass@max, answer and process accuracy. */
+export function evalTable(s: EvalSummary): string {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const ci = (c: { mean: number; lo: number; hi: number }) => `${pct(c.mean)} [${pct(c.lo)}, ${pct(c.hi)}]`;
+  const row = (r: EvalRow) => {
+    const kmax = r.ks[r.ks.length - 1];
+    return [
+      r.key,
+      r.problems,
+      r.samples,
+      ci(r.passAtK[1]),
+      `${ci(r.passAtK[kmax])} @${kmax}`,
+      pct(r.answerAcc.mean),
+      r.processAcc ? pct(r.processAcc.mean) : "",
+    ];
+  };
+  return renderTable(
+    ["group", "problems", "samples", "pass@1 % [95% CI]", "pass@k % [95% CI]", "answer %", "ProcessAcc %"],
+    [...s.perOp.map(row), ...s.perBand.map(row)],
+  );
+}
+
+/** Registers the eval command. */
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("sample completions, verify every trace, write samples/results/summary.json/report.html")
+    .requiredOption("--model <dir>", "a run folder (latest checkpoint) or a Hugging Face folder")
+    .option("--ops <ops>", "ops of a generated problem grid, e.g. 2-20", parseOps)
+    .option("--per-op <n>", "problems per op of the grid", parsePos("--per-op"))
+    .option("--contexts <list>", "contexts of the grid", parseList, ["zoo", "school", "movie"])
+    .option("--modes <list>", "modes of the grid (forward, reverse)", parseList, ["forward"])
+    .option("--problems <file>", "evaluate these problems (JSONL with prompts) instead of a grid")
+    .option("--samples <n>", "samples per problem", parsePos("--samples"), 16)
+    .option("--temperature <t>", "sampling temperature (0 = greedy)", num("--temperature"), 0.7)
+    .option("--top-p <p>", "nucleus mass in (0, 1]", num("--top-p"), 1)
+    .option("--top-k <k>", "keep the k most likely tokens (0 = all)", parseNat("--top-k"), 0)
+    .option("--max-new <n>", "most new tokens per completion", parsePos("--max-new"), 512)
+    .option("--seed <n>", "seed of the problem grid and of sampling", parseNat("--seed"), 1_000_003)
+    .requiredOption("--out <dir>", "evaluation folder (an interrupted run resumes there)")
+    .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
+    .option("--backend <name>", "auto, native or reference", "auto")
+    .action(async (o: EvalOpts) => {
+      let problems: EvalProblem[];
+      let source: string;
+      if (o.problems !== undefined) {
+        if (o.ops || o.perOp) throw new Error("use either --problems or --ops with --per-op");
+        problems = [...(await loadProblems(o.problems)).values()] as EvalProblem[];
+        source = o.problems;
+      } else {
+        if (!o.ops || o.perOp === undefined) throw new Error("give --ops with --per-op, or --problems FILE");
+        o.contexts.forEach(getContext);
+        for (const m of o.modes)
+          if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
+        problems = gridProblems({
+          ops: o.ops,
+          perOp: o.perOp,
+          seed: o.seed,
+          contexts: o.contexts,
+          modes: o.modes as Mode[],
+        });
+        source = `grid ops ${o.ops.join(",")} × ${o.perOp} (${o.contexts.join(",")}; ${o.modes.join(",")}) seed ${o.seed}`;
+      }
+      const loaded = loadAnyModel(o.model);
+      const model = new Model(await loadKernels(o.backend), loaded.config, loaded.flat);
+      const total = problems.length * o.samples;
+      const bar = startProgress("eval", total, ["traces/s"]);
+      const t0 = performance.now();
+      let last = 0;
+      const { results, stats } = runEvaluation({
+        model,
+        tokenizer: loaded.tokenizer,
+        problems,
+        out: o.out,
+        batch: o.batch,
+        settings: {
+          model: o.model,
+          problems: source,
+          samples: o.samples,
+          temperature: o.temperature,
+          topP: o.topP,
+          topK: o.topK,
+          maxNew: o.maxNew,
+          seed: o.seed,
+        },
+        onProgress: (done, _total, st) => {
+          const now = performance.now();
+          if (now - last < 200 && done < total) return;
+          last = now;
+          bar.update(done, { "traces/s": (st.completions / Math.max(1e-9, st.seconds)).toFixed(1) });
+        },
+      });
+      bar.stop();
+      const secs = (performance.now() - t0) / 1000;
+      const summary = buildEvalSummary(evalRecords(results), {
+        seed: o.seed,
+        meta: {
+          model: o.model,
+          problems: source,
+          samples: o.samples,
+          temperature: o.temperature,
+          topP: o.topP,
+          topK: o.topK,
+          maxNew: o.maxNew,
+          seed: o.seed,
+        },
+      });
+      const paths = writeEvalOutputs(o.out, summary, { title: `Evaluation of ${o.model}` });
+      console.log(evalTable(summary));
+      if (stats)
+        console.error(
+          `${stats.completions} traces (${stats.generatedTokens} tokens) in ${secs.toFixed(1)} s: ` +
+            `${(stats.completions / stats.seconds).toFixed(1)} traces/s, ${(stats.generatedTokens / stats.seconds).toFixed(0)} tokens/s`,
+        );
+      console.error(`wrote ${paths.summary} and ${paths.report}`);
+    });
+}
