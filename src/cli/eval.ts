@@ -1,7 +1,8 @@
 /** `interplay eval`: sample, verify, summarise (pass@k with CIs) and report. */
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
-import { buildEvalSummary, type EvalRow, type EvalSummary } from "../eval/evaluation.js";
+import { measureEdge } from "../eval/edge-run.js";
+import { buildEvalSummary } from "../eval/evaluation.js";
 import { type EvalProblem, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
 import { Model } from "../model/model.js";
 import { writeEvalOutputs } from "../report/io.js";
@@ -11,6 +12,7 @@ import { loadProblems } from "../world/load.js";
 import type { Mode } from "../world/types.js";
 import { parseList, parseNat, parseOps, parsePos } from "./args.js";
 import { startProgress } from "./progress.js";
+import { evalSummaryTable } from "./report.js";
 import { renderTable } from "./table.js";
 
 interface EvalOpts {
@@ -51,28 +53,6 @@ export function evalRecords(results: readonly ResultLine[]) {
     truncated: r.truncated,
     errors: r.errors as never,
   }));
-}
-
-/** A CLI table of an evaluation summary: per op and per band, pass@1, pass@max, answer and process accuracy. */
-export function evalTable(s: EvalSummary): string {
-  const pct = (x: number) => (100 * x).toFixed(1);
-  const ci = (c: { mean: number; lo: number; hi: number }) => `${pct(c.mean)} [${pct(c.lo)}, ${pct(c.hi)}]`;
-  const row = (r: EvalRow) => {
-    const kmax = r.ks[r.ks.length - 1];
-    return [
-      r.key,
-      r.problems,
-      r.samples,
-      ci(r.passAtK[1]),
-      `${ci(r.passAtK[kmax])} @${kmax}`,
-      pct(r.answerAcc.mean),
-      r.processAcc ? pct(r.processAcc.mean) : "",
-    ];
-  };
-  return renderTable(
-    ["group", "problems", "samples", "pass@1 % [95% CI]", "pass@k % [95% CI]", "answer %", "ProcessAcc %"],
-    [...s.perOp.map(row), ...s.perBand.map(row)],
-  );
 }
 
 /** Registers the eval command. */
@@ -161,12 +141,125 @@ export function registerEval(program: Command): void {
         },
       });
       const paths = writeEvalOutputs(o.out, summary, { title: `Evaluation of ${o.model}` });
-      console.log(evalTable(summary));
+      console.log(evalSummaryTable(summary));
       if (stats)
         console.error(
           `${stats.completions} traces (${stats.generatedTokens} tokens) in ${secs.toFixed(1)} s: ` +
             `${(stats.completions / stats.seconds).toFixed(1)} traces/s, ${(stats.generatedTokens / stats.seconds).toFixed(0)} tokens/s`,
         );
       console.error(`wrote ${paths.summary} and ${paths.report}`);
+    });
+}
+
+interface EdgeOpts {
+  model: string;
+  ops: number[];
+  perOp: number;
+  samples: number;
+  temperature: number;
+  maxNew: number;
+  seed: number;
+  contexts: string[];
+  modes: string[];
+  out: string;
+  select?: number;
+  pass1Threshold: number;
+  minEdgeFraction: number;
+  batch: number;
+  backend: BackendChoice;
+}
+
+/** Registers the edge command. */
+export function registerEdge(program: Command): void {
+  program
+    .command("edge")
+    .description("find the edge of competence: per op, problems solved at pass@1, only within k, never")
+    .requiredOption("--model <dir>", "a run folder or a Hugging Face folder")
+    .requiredOption("--ops <ops>", "ops to measure, e.g. 2-20", parseOps)
+    .option("--per-op <n>", "problems per op", parsePos("--per-op"), 50)
+    .option("--samples <k>", "samples per problem (the k of 'solved within k')", parsePos("--samples"), 16)
+    .option("--temperature <t>", "sampling temperature", num("--temperature"), 0.7)
+    .option("--max-new <n>", "most new tokens per completion", parsePos("--max-new"), 512)
+    .option("--seed <n>", "seed of the measured split and of sampling", parseNat("--seed"), 2_000_003)
+    .option("--contexts <list>", "contexts of the grid", parseList, ["zoo", "school", "movie"])
+    .option("--modes <list>", "modes of the grid", parseList, ["forward"])
+    .requiredOption("--out <dir>", "edge folder (resumable)")
+    .option(
+      "--select <n>",
+      "also draw n fresh problems per op (disjoint split) and write the edge ones to prompts.jsonl",
+      parsePos("--select"),
+    )
+    .option(
+      "--pass1-threshold <p>",
+      "a problem is solved at pass@1 when its fraction of verified samples is at least p",
+      num("--pass1-threshold"),
+      0.5,
+    )
+    .option(
+      "--min-edge-fraction <f>",
+      "an op is at the edge when pass@1 < 0.5 and at least this fraction is solved only within k",
+      num("--min-edge-fraction"),
+      0.1,
+    )
+    .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
+    .option("--backend <name>", "auto, native or reference", "auto")
+    .action(async (o: EdgeOpts) => {
+      o.contexts.forEach(getContext);
+      for (const m of o.modes)
+        if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
+      const loaded = loadAnyModel(o.model);
+      const model = new Model(await loadKernels(o.backend), loaded.config, loaded.flat);
+      let bar = startProgress("edge: measure", o.ops.length * o.perOp * o.samples);
+      let stage = "measure";
+      const report = measureEdge({
+        model,
+        tokenizer: loaded.tokenizer,
+        modelName: o.model,
+        ops: o.ops,
+        perOp: o.perOp,
+        samples: o.samples,
+        temperature: o.temperature,
+        maxNew: o.maxNew,
+        seed: o.seed,
+        contexts: o.contexts,
+        modes: o.modes as Mode[],
+        out: o.out,
+        batch: o.batch,
+        selectPerOp: o.select,
+        pass1Threshold: o.pass1Threshold,
+        minEdgeFraction: o.minEdgeFraction,
+        onProgress: (st, done, total) => {
+          if (st !== stage) {
+            bar.stop();
+            bar = startProgress(`edge: ${st}`, total);
+            stage = st;
+          }
+          bar.update(done);
+        },
+      });
+      bar.stop();
+      const pct = (x: number) => (100 * x).toFixed(1);
+      console.log(
+        renderTable(
+          ["op", "problems", "pass@1 %", "solved@1 %", "only within k %", "never %"],
+          report.perOp.map((r) => [
+            r.op,
+            r.problems,
+            pct(r.pass1),
+            pct(r.fractions["solved@1"]),
+            pct(r.fractions.solvedWithinK),
+            pct(r.fractions.neverSolved),
+          ]),
+        ),
+      );
+      console.log(
+        report.band
+          ? `edge band: op ${report.band.lo}–${report.band.hi}`
+          : "edge band: none (no op qualifies)",
+      );
+      if (report.selected)
+        console.log(
+          `selected ${report.selected.count} edge problems of ${report.selected.looked} fresh ones (seed ${report.selected.seed}) → ${report.selected.file}`,
+        );
     });
 }

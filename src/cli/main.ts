@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { registerBench } from "./bench.js";
 import { registerDemo } from "./demo.js";
-import { registerEval } from "./eval.js";
+import { registerEdge, registerEval } from "./eval.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
 import { registerReport } from "./report.js";
@@ -22,6 +22,7 @@ registerVerify(program);
 registerTrain(program);
 registerModel(program);
 registerEval(program);
+registerEdge(program);
 registerDemo(program);
 registerBench(program);
 registerReport(program);

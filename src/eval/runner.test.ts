@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { native } from "../engine/native.js";
+import { presetConfig } from "../model/config.js";
+import { Model } from "../model/model.js";
+import { WorldTokenizer } from "../model/tokenizer.js";
+import { Rng } from "../util/rng.js";
+import { gridProblems, runEvaluation } from "./runner.js";
+
+const tok = new WorldTokenizer();
+const model = new Model(native, presetConfig("micro", tok.vocabSize));
+const rng = new Rng(1);
+model.init(() => rng.next(), 0.5);
+const dir = mkdtempSync(join(tmpdir(), "interplay-eval-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const settings = {
+  model: "micro",
+  problems: "grid",
+  samples: 3,
+  temperature: 1,
+  topP: 1,
+  topK: 0,
+  maxNew: 12,
+  seed: 5,
+};
+const problems = gridProblems({ ops: [2, 3], perOp: 2, seed: 5, modes: ["forward"] });
+
+describe("runEvaluation", () => {
+  it("writes one sample and one result line per completion; a cut run resumes to the same bytes", () => {
+    const full = join(dir, "full");
+    const a = runEvaluation({ model, tokenizer: tok, problems, out: full, settings, batch: 4 });
+    assert.equal(a.results.length, problems.length * 3);
+    const samples = readFileSync(join(full, "samples.jsonl"), "utf8").trim().split("\n");
+    assert.equal(samples.length, 12);
+    // A "killed" run: the first 5 sample lines, the 6th cut in half, results lagging behind.
+    const cut = join(dir, "cut");
+    const partial = `${samples.slice(0, 5).join("\n")}\n${samples[5].slice(0, 20)}`;
+    mkdirSync(cut, { recursive: true });
+    writeFileSync(join(cut, "eval.json"), readFileSync(join(full, "eval.json")));
+    writeFileSync(join(cut, "samples.jsonl"), partial);
+    writeFileSync(join(cut, "results.jsonl"), "");
+    const b = runEvaluation({ model, tokenizer: tok, problems, out: cut, settings, batch: 2 });
+    assert.equal(b.stats?.completions, 12 - 5, "only the missing completions are sampled");
+    const key = (l: string) => {
+      const x = JSON.parse(l);
+      return `${x.id}#${x.sample}`;
+    };
+    const sortLines = (p: string) =>
+      readFileSync(p, "utf8")
+        .trim()
+        .split("\n")
+        .sort((x, y) => key(x).localeCompare(key(y)));
+    assert.deepEqual(sortLines(join(cut, "samples.jsonl")), sortLines(join(full, "samples.jsonl")));
+    assert.deepEqual(sortLines(join(cut, "results.jsonl")), sortLines(join(full, "results.jsonl")));
+    assert.deepEqual(b.results, a.results);
+  });
+
+  it("refuses other settings in the same folder, and bad input, with clear errors", () => {
+    const out = join(dir, "full");
+    assert.throws(
+      () => runEvaluation({ model, tokenizer: tok, problems, out, settings: { ...settings, samples: 4 } }),
+      /other settings \(samples: 3 → 4\)/,
+    );
+    const o2 = join(dir, "bad");
+    assert.throws(
+      () => runEvaluation({ model, tokenizer: tok, problems: [], out: o2, settings }),
+      /no problems/,
+    );
+    assert.throws(
+      () =>
+        runEvaluation({ model, tokenizer: tok, problems, out: o2, settings: { ...settings, samples: 0 } }),
+      /positive integer/,
+    );
+    assert.throws(
+      () =>
+        runEvaluation({
+          model,
+          tokenizer: tok,
+          problems,
+          out: o2,
+          settings: { ...settings, temperature: -1 },
+        }),
+      /temperature/,
+    );
+    const digits = new WorldTokenizer({ digits: true });
+    assert.throws(
+      () => runEvaluation({ model, tokenizer: digits, problems, out: o2, settings }),
+      /tokenizer has 419 tokens but the model's vocabulary is 2401/,
+    );
+    const odd = [{ ...problems[0], prompt: `${problems[0].prompt} flibbertigibbet` }];
+    assert.throws(
+      () => runEvaluation({ model, tokenizer: tok, problems: odd, out: o2, settings }),
+      /cannot encode its prompt.*flibbertigibbet/,
+    );
+  });
+});
