@@ -3,9 +3,11 @@ import { Command } from "commander";
 import { registerBench } from "./bench.js";
 import { registerDemo } from "./demo.js";
 import { registerEdge, registerEval } from "./eval.js";
+import { registerExportData } from "./export-data.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
 import { registerReport } from "./report.js";
+import { registerServe } from "./serve.js";
 import { registerStats } from "./stats.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
@@ -25,6 +27,8 @@ registerEval(program);
 registerEdge(program);
 registerDemo(program);
 registerBench(program);
+registerExportData(program);
+registerServe(program);
 registerReport(program);
 
 try {

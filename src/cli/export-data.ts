@@ -1,0 +1,159 @@
+/** `interplay export-data`: problem files for verl/TRL, and sharded pre-training corpora. */
+import type { Command } from "commander";
+import { type Compression, type CorpusKind, exportCorpus } from "../interop/corpus.js";
+import { exportProblems } from "../interop/export.js";
+import type { DataFormat, TrlPromptStyle } from "../interop/rows.js";
+import { getContext } from "../world/contexts.js";
+import { checkGridPlan, type Plan, planSize, readHashes } from "../world/corpus.js";
+import { resolveMixture } from "../world/mixture.js";
+import type { Mode } from "../world/types.js";
+import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { startProgress } from "./progress.js";
+
+interface ExportDataOpts {
+  problems?: string;
+  format?: string;
+  out: string;
+  split: string;
+  dataSource: string;
+  prompt: string;
+  corpus?: boolean;
+  mixture?: string;
+  count?: number;
+  ops?: number[];
+  perOp?: number;
+  contexts: string[];
+  modes: string[];
+  seed?: number;
+  shardProblems: number;
+  compress: string;
+  level: number;
+  digits?: boolean;
+  dedup?: boolean;
+  exclude: string[];
+  workers?: number;
+}
+
+/** Registers the export-data command. */
+export function registerExportData(program: Command): void {
+  program
+    .command("export-data")
+    .description(
+      "export problems for GPU trainers (--problems FILE --format verl|trl|jsonl) or a sharded pre-training corpus (--corpus)",
+    )
+    .requiredOption("--out <path>", "output file (problems) or new folder (--corpus); written atomically")
+    .option("--problems <file>", "problem JSONL as written by generate")
+    .option(
+      "--format <name>",
+      "problems: verl (parquet), trl (JSONL, or parquet if --out ends in .parquet), jsonl; --corpus: text or tokens",
+    )
+    .option("--split <name>", "verl extra_info.split", "train")
+    .option("--data-source <name>", "verl data_source (what compute_score dispatches on)", "interplay")
+    .option("--prompt <style>", "TRL prompt: text (standard) or chat (conversational)", "text")
+    .option("--corpus", "write a pre-training corpus from --mixture/--count or --ops/--per-op instead")
+    .option("--mixture <name|file>", "corpus: mixture preset or JSON file")
+    .option("--count <n>", "corpus: problems drawn from the mixture", parsePos("--count"))
+    .option("--ops <ops>", "corpus: ops of a grid, e.g. 2-20", parseOps)
+    .option("--per-op <n>", "corpus: problems per op of the grid", parsePos("--per-op"))
+    .option("--contexts <list>", "corpus grid: contexts to cycle through", parseList, [
+      "zoo",
+      "school",
+      "movie",
+    ])
+    .option("--modes <list>", "corpus grid: modes to cycle through", parseList, ["forward", "reverse"])
+    .option("--seed <n>", "corpus: seed (same seed and options → same bytes)", parseNat("--seed"))
+    .option("--shard-problems <n>", "corpus: problems per shard", parsePos("--shard-problems"), 1_000_000)
+    .option("--compress <c>", "corpus: gzip or none", "gzip")
+    .option("--level <n>", "corpus: gzip level 1-9", parsePos("--level"), 6)
+    .option("--digits", "corpus tokens: digit-level world tokenizer")
+    .option(
+      "--dedup",
+      "corpus: replace duplicate problems as generate does (off: the export equals the pre-training stream)",
+    )
+    .option(
+      "--exclude <files...>",
+      "corpus: problem files of other splits none of whose problems may appear (implies --dedup)",
+      [],
+    )
+    .option("--workers <n>", "corpus: worker threads (default: all cores)", parseNat("--workers"))
+    .action(async (o: ExportDataOpts) => {
+      if (o.corpus) return corpus(o);
+      if (!o.problems) throw new Error("give --problems FILE (or --corpus for a pre-training corpus)");
+      if (!o.format) throw new Error("give --format verl, trl or jsonl");
+      if (o.format !== "verl" && o.format !== "trl" && o.format !== "jsonl")
+        throw new Error(`--format must be verl, trl or jsonl, got "${o.format}"`);
+      if (o.prompt !== "text" && o.prompt !== "chat") throw new Error(`--prompt must be text or chat`);
+      const t0 = performance.now();
+      const stats = await exportProblems({
+        problems: o.problems,
+        format: o.format as DataFormat,
+        out: o.out,
+        split: o.split,
+        dataSource: o.dataSource,
+        trlPrompt: o.prompt as TrlPromptStyle,
+        onProgress: (n) => process.stderr.write(`\r${n} rows`),
+      });
+      if (stats.rows >= 10_000) process.stderr.write("\n");
+      const secs = (performance.now() - t0) / 1000;
+      console.error(
+        `wrote ${stats.rows} ${o.format} rows (${stats.container}) to ${o.out} in ${secs.toFixed(1)} s`,
+      );
+    });
+}
+
+async function corpus(o: ExportDataOpts): Promise<void> {
+  if (o.problems) throw new Error("--corpus draws its own problems: drop --problems");
+  const kind = (o.format ?? "text") as CorpusKind;
+  if (kind !== "text" && kind !== "tokens")
+    throw new Error(`with --corpus, --format is text or tokens, got "${o.format}"`);
+  if (o.compress !== "gzip" && o.compress !== "none") throw new Error(`--compress must be gzip or none`);
+  if (o.seed === undefined) throw new Error("--corpus needs --seed");
+  let plan: Plan;
+  if (o.mixture !== undefined) {
+    if (o.ops || o.perOp) throw new Error("use either --mixture with --count, or --ops with --per-op");
+    if (o.count === undefined) throw new Error("--mixture needs --count");
+    plan = { kind: "mixture", seed: o.seed, mixture: resolveMixture(o.mixture), count: o.count };
+  } else {
+    if (!o.ops) throw new Error("--corpus needs --mixture (with --count) or --ops (with --per-op)");
+    if (o.perOp === undefined) throw new Error("--ops needs --per-op");
+    o.contexts.forEach(getContext);
+    for (const m of o.modes)
+      if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
+    plan = {
+      kind: "grid",
+      seed: o.seed,
+      ops: o.ops,
+      contexts: o.contexts,
+      modes: o.modes as Mode[],
+      perOp: o.perOp,
+    };
+    checkGridPlan(plan);
+  }
+  if (o.level > 9) throw new Error(`--level must be 1-9, got ${o.level}`);
+  const exclude = await readHashes(o.exclude);
+  const total = planSize(plan);
+  const bar = startProgress("export", total);
+  const t0 = performance.now();
+  const m = await exportCorpus({
+    plan,
+    out: o.out,
+    kind,
+    compression: o.compress as Compression,
+    level: o.level,
+    shardProblems: o.shardProblems,
+    digits: o.digits ?? false,
+    dedup: o.dedup ?? false,
+    exclude,
+    excludeFiles: o.exclude,
+    workers: o.workers,
+    onProgress: (done) => bar.update(done),
+  });
+  bar.stop();
+  const secs = (performance.now() - t0) / 1000;
+  const bytes = m.shards.reduce((s, x) => s + x.bytes, 0);
+  console.error(
+    `wrote ${m.problems} problems${m.tokens !== undefined ? ` (${m.tokens} tokens)` : ""} in ${m.shards.length} shard(s), ` +
+      `${(bytes / 1e6).toFixed(1)} MB, to ${o.out} in ${secs.toFixed(1)} s` +
+      (m.dedup.replaced ? ` (${m.dedup.replaced} duplicates replaced)` : ""),
+  );
+}

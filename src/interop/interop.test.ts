@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { tableFromIPC, Vector } from "apache-arrow";
+import { readParquet } from "parquet-wasm";
+import { verifySample } from "../verify/index.js";
+import { generateProblem } from "../world/problem.js";
+import type { Mode, Problem } from "../world/types.js";
+import { exportProblems } from "./export.js";
+import { importGraph, jsonlRow, trlRow, verlRow } from "./rows.js";
+
+const dir = mkdtempSync(join(tmpdir(), "interplay-interop-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Arrow values (vectors, struct rows, int64 bigints) as plain JS. */
+function plain(v: unknown): unknown {
+  if (typeof v === "bigint") return Number(v);
+  if (v === null || typeof v !== "object") return v;
+  if (v instanceof Vector) return [...v].map(plain);
+  if (Array.isArray(v)) return v.map(plain);
+  const o =
+    typeof (v as { toJSON?: unknown }).toJSON === "function" ? (v as { toJSON(): object }).toJSON() : v;
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+}
+
+/** Reads a parquet file with an independent implementation (arrow-rs via parquet-wasm, then Arrow JS). */
+function readBack(path: string): { schema: string; rows: unknown[] } {
+  const table = tableFromIPC(readParquet(readFileSync(path)).intoIPCStream());
+  return { schema: table.schema.toString(), rows: table.toArray().map(plain) };
+}
+
+const problems: Problem[] = [];
+for (let op = 2; op <= 20; op += 3) {
+  for (const mode of ["forward", "reverse"] as Mode[]) {
+    for (const context of ["zoo", "school", "movie"]) {
+      problems.push(generateProblem({ seed: 5, index: problems.length, op, context, mode }));
+    }
+  }
+}
+const src = join(dir, "problems.jsonl");
+writeFileSync(src, problems.map((p) => JSON.stringify(p)).join("\n") + "\n");
+
+describe("export-data: verl parquet", () => {
+  it("reads back (arrow-rs) equal to the source rows, with verl's schema", async () => {
+    const out = join(dir, "train.parquet");
+    const stats = await exportProblems({
+      problems: src,
+      format: "verl",
+      out,
+      split: "train",
+      rowGroupRows: 7,
+    });
+    assert.equal(stats.rows, problems.length);
+    const { schema, rows } = readBack(out);
+    assert.deepEqual(
+      rows,
+      problems.map((p, i) => verlRow(p, i, { split: "train" })),
+    );
+    for (const f of [
+      "data_source: Utf8",
+      "prompt: List<Struct<{role:Utf8, content:Utf8}>>",
+      "ability: Utf8",
+      "reward_model: Struct<{style:Utf8, ground_truth:Utf8}>",
+      "gold_graph:Struct<{nodes:List<Struct<{name:Utf8, value:Float64, parents:List<Utf8>, expr:Utf8}>>}>",
+    ])
+      assert.ok(schema.includes(f), `${f} in ${schema}`);
+    // A reward computed from the row alone equals the library's on the problem.
+    for (const [i, r] of (rows as ReturnType<typeof verlRow>[]).entries()) {
+      const gold = { graph: importGraph(r.extra_info.gold_graph), answer: r.reward_model.ground_truth };
+      const p = problems[i];
+      assert.deepEqual(gold.graph, p.graph);
+      const bad = p.completion.replace(/Define [^;]*;[^.]*\. /, "");
+      assert.deepEqual(verifySample(bad, gold), verifySample(bad, p));
+    }
+  });
+
+  it("refuses an --out that is not .parquet and leaves nothing on a bad line", async () => {
+    await assert.rejects(
+      exportProblems({ problems: src, format: "verl", out: join(dir, "x.jsonl") }),
+      /ending in \.parquet/,
+    );
+    const badSrc = join(dir, "bad.jsonl");
+    writeFileSync(badSrc, `${JSON.stringify(problems[0])}\n{"id": "x", "op": 3}\n`);
+    const out = join(dir, "bad.parquet");
+    await assert.rejects(exportProblems({ problems: badSrc, format: "verl", out }), /bad\.jsonl:2: "answer"/);
+    assert.ok(!existsSync(out));
+    const dup = join(dir, "dup.jsonl");
+    writeFileSync(dup, `${JSON.stringify(problems[0])}\n${JSON.stringify(problems[0])}\n`);
+    await assert.rejects(
+      exportProblems({ problems: dup, format: "trl", out: join(dir, "d.jsonl") }),
+      /:2: duplicate id/,
+    );
+    assert.ok(!existsSync(join(dir, "d.jsonl")));
+    const notJson = join(dir, "nj.jsonl");
+    writeFileSync(notJson, "{oops\n");
+    await assert.rejects(
+      exportProblems({ problems: notJson, format: "jsonl", out: join(dir, "o.jsonl") }),
+      /:1: not valid JSON/,
+    );
+  });
+});
+
+describe("export-data: TRL and JSONL", () => {
+  it("TRL JSONL: standard prompt plus reward columns, equal to the source rows", async () => {
+    const out = join(dir, "trl.jsonl");
+    await exportProblems({ problems: src, format: "trl", out });
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows,
+      problems.map((p) => trlRow(p, "text")),
+    );
+    assert.equal(typeof rows[0].prompt, "string");
+    assert.ok(String(rows[0].prompt).endsWith("<solution>"));
+  });
+
+  it("TRL parquet (conversational prompt) reads back equal", async () => {
+    const out = join(dir, "trl.parquet");
+    await exportProblems({ problems: src, format: "trl", out, trlPrompt: "chat" });
+    assert.deepEqual(
+      readBack(out).rows,
+      problems.map((p) => trlRow(p, "chat")),
+    );
+  });
+
+  it("JSONL: the interop layout, equal to the source problems", async () => {
+    const out = join(dir, "sub", "copy.jsonl");
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    await exportProblems({ problems: src, format: "jsonl", out });
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(rows, problems.map(jsonlRow));
+    assert.deepEqual(rows, problems);
+  });
+});
