@@ -512,6 +512,17 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static napi_value js_scale_rows(napi_env env, napi_callback_info info) {
+  Ctx c;
+  float *x, *w;
+  int64_t M, N;
+  if (!ctx_init(&c, env, info, "scaleRows", 4) || !arg_dim(&c, 2, "M", &M) || !arg_dim(&c, 3, "N", &N) ||
+      !arg_f32(&c, 0, "x", (double)M * N, &x) || !arg_f32(&c, 1, "w", (double)M, &w))
+    return NULL;
+  k_scale_rows(x, w, M, N);
+  return undefined(env);
+}
+
 static napi_value js_scale(napi_env env, napi_callback_info info) {
   Ctx c;
   float *x;
@@ -588,6 +599,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("crossEntropy", js_cross_entropy),
       FN("add", js_add),
       FN("scale", js_scale),
+      FN("scaleRows", js_scale_rows),
       FN("sumSquares", js_sum_squares),
       FN("adamw", js_adamw),
 #undef FN

@@ -357,6 +357,22 @@ void k_scale(float *x, int64_t n, float s) {
   }
 }
 
+/* x[i, :] *= w[i] for the M rows of x[M, N] (per-token weights of a policy-gradient loss). */
+void k_scale_rows(float *x, const float *w, int64_t M, int64_t N) {
+  const int nt IP_MAYBE_UNUSED = ip_threads_for(M * N / 2);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t lo, hi;
+    ip_split(M, NTH, TID, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+      const float s = w[i];
+      float *r = x + i * N;
+#pragma omp simd
+      for (int64_t j = 0; j < N; j++) r[j] *= s;
+    }
+  }
+}
+
 double k_sum_squares(const float *x, int64_t n) {
   double total = 0.0;
   const int nt IP_MAYBE_UNUSED = ip_threads_for(n / 2);

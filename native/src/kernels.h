@@ -28,6 +28,7 @@ double k_cross_entropy(float *dlogits, float *losses, const float *logits, const
                        int64_t V, float grad_scale);
 void k_add(float *out, const float *a, const float *b, int64_t n);
 void k_scale(float *x, int64_t n, float s);
+void k_scale_rows(float *x, const float *w, int64_t M, int64_t N);
 double k_sum_squares(const float *x, int64_t n);
 void k_adamw(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1, float beta2, float eps,
              float wd, double t);

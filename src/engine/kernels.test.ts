@@ -523,3 +523,24 @@ describe("subarray views", () => {
     close(dg, dw, BWD_TOL, "crossEntropy grad view");
   });
 });
+
+describe("scaleRows", () => {
+  test("native matches reference on odd shapes; short weights throw", () => {
+    const r = rng(21);
+    for (const [M, N] of [
+      [1, 1],
+      [7, 33],
+      [130, 2401],
+    ]) {
+      const x = rand(r, M * N);
+      const w = rand(r, M, 3);
+      const want = x.slice();
+      const got = x.slice();
+      ref.scaleRows(want, w, M, N);
+      native.scaleRows(got, w, M, N);
+      close(got, want, FWD_TOL, `M=${M} N=${N}`);
+    }
+    assert.throws(() => native.scaleRows(new Float32Array(6), new Float32Array(2), 3, 2), RangeError);
+    assert.throws(() => ref.scaleRows(new Float32Array(6), new Float32Array(2), 3, 2), RangeError);
+  });
+});

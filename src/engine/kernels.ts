@@ -184,6 +184,8 @@ export interface Kernels {
   add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
   /** x[n] *= s. */
   scale(x: Float32Array, n: number, s: number): void;
+  /** x[i, :] *= w[i] for the rows of x[M, N]. */
+  scaleRows(x: Float32Array, w: Float32Array, M: number, N: number): void;
   /** Σ x². */
   sumSquares(x: Float32Array, n: number): number;
   /**

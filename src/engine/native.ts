@@ -161,6 +161,7 @@ export const native: Kernels = {
     load().crossEntropy(dlogits, losses, logits, targets, M, V, gradScale),
   add: (out, a, b, n) => load().add(out, a, b, n),
   scale: (x, n, s) => load().scale(x, n, s),
+  scaleRows: (x, w, M, N) => load().scaleRows(x, w, M, N),
   sumSquares: (x, n) => load().sumSquares(x, n),
   adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, t) =>
     load().adamw(p, g, m, v, n, lr, beta1, beta2, eps, wd, t),

@@ -281,6 +281,11 @@ export const reference: Kernels = {
     for (let i = 0; i < n; i++) x[i] *= s;
   },
 
+  scaleRows(x, w, M, N) {
+    if (w.length < M) throw new RangeError(`scaleRows: w has ${w.length} elements, needs ${M}`);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) x[i * N + j] *= w[i];
+  },
+
   sumSquares(x, n) {
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i] * x[i];

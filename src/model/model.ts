@@ -220,11 +220,19 @@ export class Model {
     this.grads.flat.fill(0);
   }
 
+  /** Per-position losses −log p(target) [B·T] of the last forward with targets (0 where ignored). */
+  tokenLosses(): Float32Array {
+    if (!this.acts || this.count === 0) throw new Error("no forward pass with targets yet");
+    return this.acts.losses;
+  }
+
   /**
    * Backward pass of the last forward (which must have had targets); ACCUMULATES into the gradients
-   * with the loss scaled by `scale` (1/accumulation steps). Overwrites the saved logits.
+   * with the loss scaled by `scale` (1/accumulation steps). With `rowWeights` [B·T] the loss is
+   * instead Σ_t w_t·(−log p_t) (a policy-gradient loss: w_t = −∂L/∂log p_t), and `scale` is ignored.
+   * Overwrites the saved logits.
    */
-  backward(scale = 1): void {
+  backward(scale = 1, rowWeights?: Float32Array): void {
     const a = this.acts;
     if (!a || this.count === 0) throw new Error("backward needs a forward pass with targets first");
     const k = this.kernels;
@@ -233,7 +241,11 @@ export class Model {
     const { M, C, hd, H, Hkv, Q, D, F } = dims(c, B, T);
     const V = c.vocabSize;
     const g = this.grads;
-    k.crossEntropy(a.logits, a.losses, a.logits, this.targets, M, V, scale / this.count);
+    if (rowWeights) {
+      if (rowWeights.length < M) throw new Error(`rowWeights hold ${rowWeights.length} values, B·T is ${M}`);
+      k.crossEntropy(a.logits, a.losses, a.logits, this.targets, M, V, 1);
+      k.scaleRows(a.logits, rowWeights, M, V);
+    } else k.crossEntropy(a.logits, a.losses, a.logits, this.targets, M, V, scale / this.count);
     const dlogits = a.logits;
     // logits = lnf·embedᵀ → dlnf = dlogits·embed [M,V]·[V,C]; dembed += dlogitsᵀ·lnf [V,M]·[M,C]
     k.matmul(a.dln, dlogits, this.params.embed, M, C, V, false, false, 1, 0);
