@@ -129,6 +129,16 @@ export function measureGflops(opts: GflopsOptions = {}): number {
   return (2 * n * n * n) / best / 1e9;
 }
 
+/**
+ * FLOPs the native engine has executed since the process started: matrix products (2·M·N·K) and
+ * attention (2·hd per query–key pair for scores and again for values; backward twice the forward).
+ * Element-wise kernels are not counted. Read it before and after some work to measure that work.
+ */
+export const executedFlops = { matmul: 0, attention: 0 };
+
+/** Total of {@link executedFlops}. */
+export const flopsExecuted = () => executedFlops.matmul + executedFlops.attention;
+
 /** The native kernels (the addon loads on first use; a missing build throws a clear Error). */
 export const native: Kernels = {
   info: () => {
@@ -136,8 +146,10 @@ export const native: Kernels = {
     return { name: i.name, path: i.path, threads: i.threads, simd: i.simd };
   },
   alloc: (n) => load().alloc(n),
-  matmul: (c, a, b, M, N, K, transA, transB, alpha, beta) =>
-    load().matmul(c, a, b, M, N, K, transA, transB, alpha, beta),
+  matmul: (c, a, b, M, N, K, transA, transB, alpha, beta) => {
+    load().matmul(c, a, b, M, N, K, transA, transB, alpha, beta);
+    executedFlops.matmul += 2 * M * N * K;
+  },
   addBias: (out, bias, M, N) => load().addBias(out, bias, M, N),
   biasBackward: (dbias, dout, M, N) => load().biasBackward(dbias, dout, M, N),
   embeddingForward: (out, tokens, wte, T, C) => load().embeddingForward(out, tokens, wte, T, C),
@@ -146,15 +158,23 @@ export const native: Kernels = {
   rmsnormBackward: (dx, dw, dout, x, w, rstd, M, C) => load().rmsnormBackward(dx, dw, dout, x, w, rstd, M, C),
   rope: (qkv, B, T, H, Hkv, hd, theta, pos0, inverse) =>
     load().rope(qkv, B, T, H, Hkv, hd, theta, pos0, inverse),
-  attentionForward: (out, probs, qkv, B, T, H, Hkv, hd) =>
-    load().attentionForward(out, probs, qkv, B, T, H, Hkv, hd),
-  attentionBackward: (dqkv, dout, qkv, probs, B, T, H, Hkv, hd) =>
-    load().attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd),
+  attentionForward: (out, probs, qkv, B, T, H, Hkv, hd) => {
+    load().attentionForward(out, probs, qkv, B, T, H, Hkv, hd);
+    executedFlops.attention += 4 * hd * B * H * ((T * (T + 1)) / 2);
+  },
+  attentionBackward: (dqkv, dout, qkv, probs, B, T, H, Hkv, hd) => {
+    load().attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd);
+    executedFlops.attention += 8 * hd * B * H * ((T * (T + 1)) / 2);
+  },
   ropeRows: (qkv, pos, N, H, Hkv, hd, theta) => load().ropeRows(qkv, pos, N, H, Hkv, hd, theta),
   kvWrite: (kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S) =>
     load().kvWrite(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S),
-  attentionCached: (out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) =>
-    load().attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S),
+  attentionCached: (out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) => {
+    load().attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S);
+    let pairs = 0;
+    for (let r = 0; r < N; r++) pairs += pos[r] + 1;
+    executedFlops.attention += 4 * hd * H * pairs;
+  },
   swigluForward: (out, gu, M, F) => load().swigluForward(out, gu, M, F),
   swigluBackward: (dgu, dout, gu, M, F) => load().swigluBackward(dgu, dout, gu, M, F),
   crossEntropy: (dlogits, losses, logits, targets, M, V, gradScale) =>
