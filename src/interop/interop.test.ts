@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { tableFromIPC, Vector } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { verifySample } from "../verify/index.js";
@@ -137,5 +139,57 @@ describe("export-data: TRL and JSONL", () => {
       .map((l) => JSON.parse(l));
     assert.deepEqual(rows, problems.map(jsonlRow));
     assert.deepEqual(rows, problems);
+  });
+});
+
+describe("interplay export-data (command line)", () => {
+  const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, "export-data", ...args], { encoding: "utf8", cwd: dir });
+
+  it("exports problems and corpora, and names what is wrong", () => {
+    const ok = run("--problems", src, "--format", "verl", "--out", "cli/train.parquet");
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(readBack(join(dir, "cli/train.parquet")).rows.length, problems.length);
+    const corpus = run(
+      "--corpus",
+      "--ops",
+      "2-3",
+      "--per-op",
+      "30",
+      "--seed",
+      "4",
+      "--format",
+      "tokens",
+      "--out",
+      "cli/corpus",
+      "--workers",
+      "0",
+    );
+    assert.equal(corpus.status, 0, corpus.stderr);
+    const m = JSON.parse(readFileSync(join(dir, "cli/corpus/manifest.json"), "utf8"));
+    assert.deepEqual(m.counts.byOp, { 2: 30, 3: 30 });
+    assert.equal(m.tokenizer.dtype, "uint16");
+    for (const [args, re] of [
+      [["--problems", src, "--out", "x.parquet"], /give --format verl, trl or jsonl/],
+      [
+        ["--problems", src, "--format", "parquet", "--out", "x.parquet"],
+        /--format must be verl, trl or jsonl/,
+      ],
+      [
+        ["--problems", "missing.jsonl", "--format", "trl", "--out", "x.jsonl"],
+        /problems file missing\.jsonl does not exist/,
+      ],
+      [["--corpus", "--mixture", "id2-10_uniform", "--count", "5", "--out", "c2"], /--corpus needs --seed/],
+      [["--corpus", "--mixture", "nope", "--count", "5", "--seed", "1", "--out", "c2"], /mixture "nope"/],
+      [
+        ["--corpus", "--ops", "2", "--per-op", "5", "--seed", "1", "--format", "verl", "--out", "c2"],
+        /text or tokens/,
+      ],
+    ] as [string[], RegExp][]) {
+      const r = run(...args);
+      assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
   });
 });

@@ -335,3 +335,33 @@ describe("reward service: shutdown", () => {
     }
   });
 });
+
+describe("reward service: slow clients", () => {
+  it("answers 408 to a body that stalls past the request timeout, and stays healthy", async () => {
+    const [server, port] = await start({ requestTimeoutMs: 300 });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port,
+            method: "POST",
+            path: "/v1/reward",
+            headers: { "content-length": 1000 },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.write('{"completion": "');
+      });
+      assert.equal(status, 408);
+      const h = await raw(port, { path: "/healthz" });
+      assert.equal(h.status, 200);
+    } finally {
+      await server.shutdown(100);
+    }
+  });
+});

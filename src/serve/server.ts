@@ -85,6 +85,9 @@ export function createRewardServer(opts: RewardServerOptions = {}): RewardServer
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${k} must be a positive integer, got ${v}`);
   }
   /** Bodies up to this size are read to the end (and discarded) before a 413, so the client sees it. */
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  if (!Number.isSafeInteger(requestTimeout) || requestTimeout < 1)
+    throw new RangeError(`requestTimeoutMs must be a positive integer, got ${requestTimeout}`);
   const drainCap = Math.max(4 * maxBody, maxBody + 16 * 1024 * 1024);
   const stats: ServerStats = { requests: 0, byStatus: {}, scored: 0, inflight: 0, startedAt: Date.now() };
   let draining = false;
@@ -251,10 +254,18 @@ export function createRewardServer(opts: RewardServerOptions = {}): RewardServer
   };
 
   const server = createServer(
-    { requestTimeout: opts.requestTimeoutMs ?? 30_000, headersTimeout: 10_000 },
+    {
+      requestTimeout,
+      headersTimeout: Math.min(10_000, requestTimeout),
+      // How often slow requests are looked for (Node's default, 30 s, would let one sit that long).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeout / 4))),
+    },
     (req, res) => {
       stats.requests++;
       stats.inflight++;
+      // A client that goes away mid-request must not take the process with it.
+      req.on("error", () => {});
+      res.on("error", () => {});
       res.on("close", () => {
         stats.inflight--;
       });
@@ -282,7 +293,9 @@ export function createRewardServer(opts: RewardServerOptions = {}): RewardServer
     server.emit("request", req, res);
   });
   server.on("clientError", (err: Error & { code?: string }, socket) => {
-    if (!socket.writable || (socket as unknown as { _httpMessage?: unknown })._httpMessage) {
+    // Answer only when nothing of a response has been written on this socket yet.
+    const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }
