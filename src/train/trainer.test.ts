@@ -55,6 +55,43 @@ describe("token stream", () => {
   });
 });
 
+describe("aligned packing", () => {
+  it("starts every row at a problem, pads the rest with ignored targets, and resumes from a cursor", () => {
+    const tok = new WorldTokenizer();
+    const mix = resolveMixture("rl_op2-3");
+    const B = 3;
+    const T = 400;
+    const a = new TokenStream(tok, mix, 2, undefined, "aligned");
+    const x = new Int32Array(B * T);
+    const y = new Int32Array(B * T);
+    const counted = a.nextBatch(B, T, x, y);
+    const q = tok.encode("<question>")[0];
+    let n = 0;
+    for (let b = 0; b < B; b++) {
+      assert.equal(x[b * T], q, `row ${b} starts a problem`);
+      for (let t = 0; t < T; t++) {
+        const i = b * T + t;
+        if (y[i] >= 0) {
+          n++;
+          if (t + 1 < T) assert.equal(y[i], x[i + 1]);
+        } else assert.ok(x[i] === tok.eosId || x[i] === tok.padId, "only the end of a row is ignored");
+      }
+      // Whole problems only: every <question> in the row has its </answer> and <eos> in the row.
+      const row = tok.decode(x.subarray(b * T, (b + 1) * T));
+      assert.equal(row.split("<question>").length, row.split("</answer>").length);
+    }
+    assert.equal(counted, n);
+    const cursor = { ...a.cursor };
+    a.nextBatch(B, T, x, y);
+    const b2 = new TokenStream(tok, mix, 2, cursor, "aligned");
+    const x2 = new Int32Array(B * T);
+    const y2 = new Int32Array(B * T);
+    b2.nextBatch(B, T, x2, y2);
+    assert.deepEqual(x2, x);
+    assert.deepEqual(y2, y);
+  });
+});
+
 describe("trainer", () => {
   it("warms up, then decays by cosine to the floor", () => {
     const s = { peak: 1, floor: 0.1, warmup: 0.1, steps: 100 };

@@ -164,7 +164,7 @@ export function resolveConfig(o: TrainOptions): TrainConfig {
 }
 
 /** Truncates metrics.jsonl to the steps a checkpoint has, so a resumed run neither loses nor repeats lines. */
-function trimMetrics(path: string, upTo: number): void {
+export function trimMetrics(path: string, upTo: number): void {
   if (!existsSync(path)) return;
   const keep = readFileSync(path, "utf8")
     .split("\n")

@@ -1,0 +1,117 @@
+/** `interplay rl`: GRPO from a trained run with process-verified rewards. */
+import type { Command } from "commander";
+import { type BackendChoice, loadKernels } from "../engine/backend.js";
+import type { RlOptions } from "../rl/trainer.js";
+import { trainRl } from "../rl/trainer.js";
+import { parseNat, parsePos } from "./args.js";
+import { startProgress } from "./progress.js";
+
+const num = (name: string) => (v: string) => {
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
+  return x;
+};
+
+/** CLI flags that map one-to-one onto RlConfig fields. */
+const FLAGS: [
+  flag: string,
+  key: keyof NonNullable<RlOptions["overrides"]>,
+  help: string,
+  parse: (v: string) => unknown,
+][] = [
+  ["--reward <name>", "reward", "outcome, process, composite (default) or strict", String],
+  ["--alpha <a>", "alpha", "α of the composite reward (default 0.2)", num("--alpha")],
+  [
+    "--advantage <kind>",
+    "advantage",
+    "grpo (group-std normalised, default) or drgrpo (centred only)",
+    String,
+  ],
+  [
+    "--prompts-per-step <n>",
+    "promptsPerStep",
+    "prompts per step (preset default)",
+    parsePos("--prompts-per-step"),
+  ],
+  ["--rollouts <n>", "rollouts", "rollouts per prompt (default 6)", parsePos("--rollouts")],
+  ["--mini-batches <n>", "miniBatches", "PPO mini-batches per step", parsePos("--mini-batches")],
+  ["--epochs <n>", "epochs", "PPO epochs per step (default 1)", parsePos("--epochs")],
+  ["--micro <n>", "micro", "sequences per forward/backward (memory)", parsePos("--micro")],
+  ["--clip <eps>", "clip", "PPO clip ε (default 0.2)", num("--clip")],
+  [
+    "--kl-coef <b>",
+    "klCoef",
+    "coefficient of the k3 KL loss to the reference (default 1e-3)",
+    num("--kl-coef"),
+  ],
+  ["--lr <x>", "lr", "constant learning rate (preset default)", num("--lr")],
+  ["--temperature <t>", "temperature", "rollout temperature (default 1)", num("--temperature")],
+  ["--max-new <n>", "maxNew", "most response tokens (preset default)", parsePos("--max-new")],
+  ["--eval-every <n>", "evalEvery", "steps between validation (greedy, verified)", parsePos("--eval-every")],
+  ["--eval-problems <n>", "evalProblems", "validation problems", parsePos("--eval-problems")],
+  ["--ckpt-every <n>", "ckptEvery", "steps between checkpoints", parsePos("--ckpt-every")],
+  [
+    "--rl-constant <c>",
+    "rlConstant",
+    "constant of T_RL ≈ c·N·r·L (default 5/3; the seed prints 5.3)",
+    num("--rl-constant"),
+  ],
+];
+
+/** Registers the rl command. */
+export function registerRl(program: Command): void {
+  const cmd = program
+    .command("rl")
+    .description("GRPO with process-verified rewards, from a pre-/mid-trained run")
+    .requiredOption("--from <run>", "the run whose latest checkpoint is the policy and the frozen reference")
+    .requiredOption(
+      "--prompts <name|file>",
+      "a mixture (e.g. rl_op7-10, op5-8_forward, a JSON file) or a problems .jsonl",
+    )
+    .requiredOption("--steps <n>", "GRPO steps", parsePos("--steps"))
+    .requiredOption("--out <dir>", "run folder")
+    .option("--seed <n>", "seed of prompts and rollouts", parseNat("--seed"), 1)
+    .option("--resume", "continue the run in --out from its latest checkpoint")
+    .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
+    .option("--backend <name>", "auto, native or reference", "auto");
+  for (const [flag, , help, parse] of FLAGS) cmd.option(flag, help, parse as (v: string) => string);
+  cmd.action(async (o: Record<string, unknown>) => {
+    const overrides: Record<string, unknown> = {};
+    for (const [, key] of FLAGS) if (o[key] !== undefined) overrides[key] = o[key];
+    const kernels = await loadKernels(o.backend as BackendChoice);
+    let bar: ReturnType<typeof startProgress> | null = null;
+    const r = await trainRl(
+      {
+        from: o.from as string,
+        prompts: o.prompts as string,
+        out: o.out as string,
+        steps: o.steps as number,
+        seed: o.seed as number,
+        resume: o.resume as boolean | undefined,
+        minutes: o.minutes as number | undefined,
+        overrides: overrides as RlOptions["overrides"],
+        onStep: (m, total) => {
+          if (!bar) bar = startProgress("rl", total, ["reward", "verified", "kl"]);
+          bar.update(m.step, {
+            reward: m.reward.toFixed(3),
+            verified: `${(100 * m.verified).toFixed(0)}%`,
+            kl: m.kl.toExponential(1),
+          });
+        },
+      },
+      kernels,
+    );
+    (bar as ReturnType<typeof startProgress> | null)?.stop();
+    const m = r.last;
+    console.error(
+      `rl: ${r.steps} steps` +
+        (m
+          ? `, reward ${m.reward.toFixed(3)}, verified ${(100 * m.verified).toFixed(1)}%` +
+            (m.val ? `, validation verified ${(100 * m.val.verified).toFixed(1)}%` : "") +
+            `, ${Math.round(m.supervisedTokens.measured).toLocaleString("en")} supervised-token equivalents (measured)`
+          : "") +
+        (r.stoppedEarly ? " (stopped by --minutes; --resume continues)" : "") +
+        ` → ${o.out}`,
+    );
+  });
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { gridProblems } from "../eval/runner.js";
+import { train } from "../train/trainer.js";
+import { type RlMetrics, type RlOptions, resolveRlConfig, stepPrompts, trainRl } from "./trainer.js";
+
+const dir = mkdtempSync(join(tmpdir(), "interplay-rl-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const base = join(dir, "base");
+
+before(async () => {
+  await train({
+    stage: "pretrain",
+    out: base,
+    preset: "micro",
+    mixture: "op2-3_forward",
+    tokens: 4 * 2 * 128,
+    seed: 3,
+    overrides: { batch: 2, seqLen: 128, evalEvery: 4, evalBatches: 1, ckptEvery: 4 },
+  });
+});
+
+const metrics = (run: string): RlMetrics[] =>
+  readFileSync(join(run, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
+const opts = (out: string, extra: Partial<RlOptions> = {}): RlOptions => ({
+  from: base,
+  prompts: "op2-3_forward",
+  out,
+  steps: 3,
+  seed: 7,
+  overrides: {
+    promptsPerStep: 2,
+    rollouts: 3,
+    miniBatches: 2,
+    micro: 2,
+    maxNew: 20,
+    evalEvery: 2,
+    evalProblems: 2,
+    ckptEvery: 1,
+  },
+  ...extra,
+});
+
+describe("GRPO trainer", () => {
+  it("runs steps with verifier rewards, logs every metric, and resumes after a stop to the same numbers", async () => {
+    const full = join(dir, "full");
+    const r = await trainRl(opts(full));
+    assert.equal(r.steps, 3);
+    const a = metrics(full);
+    assert.equal(a.length, 3);
+    for (const m of a) {
+      assert.ok(m.reward >= 0 && m.reward <= 1);
+      assert.ok(m.verified <= m.answerCorrect + 1e-12, "verified implies a right answer");
+      assert.ok(Math.abs(m.components.composite - m.reward) < 1e-9, "the composite reward is the default");
+      assert.ok(m.flops > 0 && m.supervisedTokens.measured > 0 && m.supervisedTokens.paper > 0);
+      assert.ok(m.responseLength >= 1 && m.responseLength <= 20);
+      assert.ok(Number.isFinite(m.kl) && m.kl >= 0 && Number.isFinite(m.entropy));
+    }
+    assert.ok(a[1].val && a[2].val, "validation every 2 steps and at the end");
+    // Stop after the first step (a deadline already passed), then resume.
+    const cut = join(dir, "cut");
+    const s1 = await trainRl(opts(cut, { minutes: 0 }));
+    assert.equal(s1.steps, 1);
+    assert.equal(s1.stoppedEarly, true);
+    await trainRl(opts(cut, { resume: true }));
+    const b = metrics(cut);
+    assert.deepEqual(
+      b.map((m) => m.step),
+      [1, 2, 3],
+    );
+    for (let i = 0; i < 3; i++) {
+      assert.equal(b[i].reward, a[i].reward, `step ${i + 1} reward`);
+      assert.ok(Math.abs(b[i].loss - a[i].loss) < 1e-9, `step ${i + 1} loss`);
+    }
+  });
+
+  it("prompt files cycle in a seeded order; bad settings are clear errors", () => {
+    const file = join(dir, "prompts.jsonl");
+    const ps = gridProblems({ ops: [2], perOp: 5, seed: 9, modes: ["forward"] });
+    writeFileSync(file, ps.map((p) => JSON.stringify(p)).join("\n"));
+    const c = resolveRlConfig(opts(join(dir, "f"), { prompts: file }));
+    const seen = [0, 1, 2, 3, 4].flatMap((s) => stepPrompts(c, s, ps).map((p) => p.id));
+    assert.deepEqual(
+      [...new Set(seen.slice(0, 5))].sort(),
+      ps.map((p) => p.id).sort(),
+      "one pass covers the file",
+    );
+    assert.deepEqual(stepPrompts(c, 3, ps), stepPrompts(c, 3, ps));
+    const bad = (o: Partial<RlOptions>, re: RegExp) =>
+      assert.throws(() => resolveRlConfig(opts(join(dir, "x"), o)), re);
+    bad({ overrides: { rollouts: 1 } }, /rollouts must be at least 2/);
+    bad({ overrides: { promptsPerStep: 3, miniBatches: 2 } }, /mini-batches/);
+    bad({ overrides: { reward: "bogus" as never } }, /--reward/);
+    bad({ prompts: join(dir, "missing.jsonl") }, /does not exist/);
+    bad({ prompts: "op99-100" }, /.+/);
+    bad({ from: join(dir, "nope") }, /config.json/);
+    writeFileSync(join(dir, "broken.jsonl"), '{"prompt": "x"}\n{not json');
+    bad({ prompts: join(dir, "broken.jsonl") }, /broken.jsonl:1: a prompt line needs/);
+  });
+});
