@@ -1,7 +1,6 @@
 /** The `interplay` command line. */
 import { Command } from "commander";
 import { registerBench } from "./bench.js";
-import { registerDemo } from "./demo.js";
 import { registerEdge, registerEval } from "./eval.js";
 import { registerExportData } from "./export-data.js";
 import { registerGenerate } from "./generate.js";
@@ -10,6 +9,7 @@ import { registerReport } from "./report.js";
 import { registerRl } from "./rl.js";
 import { registerServe } from "./serve.js";
 import { registerStats } from "./stats.js";
+import { registerStudy } from "./study.js";
 import { registerTrain } from "./train.js";
 import { registerVerify } from "./verify.js";
 
@@ -27,7 +27,7 @@ registerModel(program);
 registerEval(program);
 registerEdge(program);
 registerRl(program);
-registerDemo(program);
+registerStudy(program);
 registerBench(program);
 registerExportData(program);
 registerServe(program);

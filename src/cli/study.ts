@@ -1,0 +1,108 @@
+/** `interplay study` and `interplay demo`: declarative studies, cached and resumable stage by stage. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { loadKernels } from "../engine/backend.js";
+import { compareEvalSummaries } from "../eval/comparison.js";
+import { loadEvalSummary } from "../report/io.js";
+import {
+  builtinStudy,
+  demoStudy,
+  SCALES,
+  type Scale,
+  STUDY_NAMES,
+  type StudyName,
+} from "../studies/builtin.js";
+import { runStudy, type Study, studyPlan, validateStudy } from "../studies/study.js";
+import { parseNat } from "./args.js";
+import { comparisonTable } from "./report.js";
+import { renderTable } from "./table.js";
+
+function printPlan(s: Study): void {
+  const plan = studyPlan(s);
+  console.log(`study ${s.name} at ${s.scale} scale: ${s.description}`);
+  console.log(renderTable(["stage", "kind", "model", "work", "FLOPs"], plan.rows));
+  console.log(
+    `total ≈ ${plan.totalFlops.toExponential(2)} FLOPs (${(plan.totalFlops / 230e9 / 3600).toFixed(1)} h at the 2-core FMA peak)`,
+  );
+}
+
+async function run(s: Study, out: string, cache?: string): Promise<void> {
+  validateStudy(s);
+  printPlan(s);
+  const t0 = performance.now();
+  const records = await runStudy(s, { out, cache, log: (m) => console.error(m) }, await loadKernels("auto"));
+  const byId = new Map(records.map((r) => [r.id, r]));
+  for (const c of s.compare) {
+    const before = loadEvalSummary(byId.get(c.before)!.dir);
+    const after = loadEvalSummary(byId.get(c.after)!.dir);
+    console.log(`\n${c.label}`);
+    console.log(
+      comparisonTable(
+        compareEvalSummaries(before, after, { bands: before.options.bands }),
+        c.before,
+        c.after,
+      ),
+    );
+  }
+  console.log(`\nfinding of the paper: ${s.finding}`);
+  console.log(
+    `study done in ${((performance.now() - t0) / 60000).toFixed(1)} min → ${join(out, "report.html")}`,
+  );
+}
+
+/** Registers study and demo. */
+export function registerStudy(program: Command): void {
+  program
+    .command("study")
+    .description(
+      `run a study (${STUDY_NAMES.join(", ")}) or a study file; cached and resumable stage by stage`,
+    )
+    .argument("<name>", `${STUDY_NAMES.join(", ")}, or a study JSON file`)
+    .option("--scale <scale>", `${SCALES.join(", ")}`, "tiny")
+    .requiredOption("--out <dir>", "study folder (report.html, study.json, stages.json)")
+    .option("--cache <dir>", "stage cache shared between studies (default: OUT/../.stage-cache)")
+    .option("--seed <n>", "seed of every stage", parseNat("--seed"), 1)
+    .option("--plan", "print the compute plan and stop")
+    .option("--force", "run even at paper scale (needs days of CPU; use a GPU trainer, docs/scale-out.md)")
+    .action(
+      async (
+        name: string,
+        o: { scale: string; out: string; cache?: string; seed: number; plan?: boolean; force?: boolean },
+      ) => {
+        let s: Study;
+        if ((STUDY_NAMES as readonly string[]).includes(name)) {
+          if (!(SCALES as readonly string[]).includes(o.scale))
+            throw new Error(`--scale must be one of ${SCALES.join(", ")}`);
+          s = builtinStudy(name as StudyName, o.scale as Scale, o.seed);
+        } else {
+          try {
+            s = JSON.parse(readFileSync(name, "utf8"));
+          } catch (e) {
+            throw new Error(
+              `"${name}" is neither a study (${STUDY_NAMES.join(", ")}) nor a readable study JSON file: ${(e as Error).message}`,
+            );
+          }
+        }
+        if (o.plan || (s.scale === "paper" && !o.force)) {
+          validateStudy(s);
+          printPlan(s);
+          if (!o.plan)
+            console.log("paper scale: plan only (pass --force to run it here anyway; see docs/scale-out.md)");
+          return;
+        }
+        await run(s, o.out, o.cache);
+      },
+    );
+
+  program
+    .command("demo")
+    .description(
+      "the main job: a compact depth study on tiny (pre-train, evaluate, edge, GRPO at the edge, evaluate), ~10 min",
+    )
+    .option("--out <dir>", "study folder", "runs/demo")
+    .option("--seed <n>", "seed", parseNat("--seed"), 1)
+    .action(async (o: { out: string; seed: number }) => {
+      await run(demoStudy(o.seed), o.out);
+    });
+}

@@ -1,0 +1,358 @@
+/**
+ * The four studies of the reference paper (training.md §4) at three scales. `paper` reproduces the
+ * reference configuration (a plan for a GPU trainer; it validates and prints its compute here).
+ * `tiny` and `small` shift the op bands to where a small model's competence lies: the bands below are
+ * the calibration recorded in docs/results.md (how they were measured is written there).
+ */
+import type { Band } from "../eval/summary.js";
+import type { MixtureSpec } from "../world/mixture.js";
+import type { Mode } from "../world/types.js";
+import type { EvalGrid, RlPrompts, StageSpec, Study } from "./study.js";
+
+/** Study names. */
+export const STUDY_NAMES = ["depth", "breadth", "allocation", "reward"] as const;
+export type StudyName = (typeof STUDY_NAMES)[number];
+/** Scales. */
+export const SCALES = ["tiny", "small", "paper"] as const;
+export type Scale = (typeof SCALES)[number];
+
+/** What a scale fixes: model, budgets, op bands and the RL arms of the depth study. */
+interface ScaleSpec {
+  preset: string;
+  pretrainOps: string;
+  tokens: number;
+  midTokens: number;
+  evalOps: number[];
+  perOp: number;
+  samples: number;
+  maxNew: number;
+  rlSteps: number;
+  bands: Band[];
+  /** RL prompt ranges of the depth study: in-distribution, (edge is measured), too hard. */
+  idArm: string;
+  hardArm: string;
+  edgeFallback: string;
+  train: Record<string, number | string>;
+  rl: Record<string, number>;
+  /** Letters of pre-training traces: sequential helps small models learn the format (docs/training.md). */
+  letters: "random" | "sequential";
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+export const SCALE_SPECS: Record<Scale, ScaleSpec> = {
+  tiny: {
+    preset: "tiny",
+    pretrainOps: "2-5",
+    tokens: 6_000_000,
+    midTokens: 2_000_000,
+    evalOps: range(2, 9),
+    perOp: 24,
+    samples: 8,
+    maxNew: 256,
+    rlSteps: 20,
+    bands: [
+      { name: "ID", lo: 2, hi: 5 },
+      { name: "OOD-edge", lo: 6, hi: 7 },
+      { name: "OOD-hard", lo: 8, hi: 9 },
+    ],
+    idArm: "op3-5_forward",
+    hardArm: "op8-9_forward",
+    edgeFallback: "op6-7_forward",
+    train: { batch: 8, seqLen: 512, lr: 3e-3, packing: "aligned" },
+    rl: {},
+    letters: "sequential",
+  },
+  small: {
+    preset: "small",
+    pretrainOps: "2-8",
+    tokens: 20_000_000,
+    midTokens: 5_000_000,
+    evalOps: range(2, 14),
+    perOp: 50,
+    samples: 32,
+    maxNew: 400,
+    rlSteps: 60,
+    bands: [
+      { name: "ID", lo: 2, hi: 8 },
+      { name: "OOD-edge", lo: 9, hi: 11 },
+      { name: "OOD-hard", lo: 12, hi: 14 },
+    ],
+    idArm: "op5-8_forward",
+    hardArm: "op12-14_forward",
+    edgeFallback: "op9-11_forward",
+    train: { batch: 8, seqLen: 768, lr: 1e-3, packing: "aligned" },
+    rl: {},
+    letters: "sequential",
+  },
+  paper: {
+    preset: "paper",
+    pretrainOps: "2-10",
+    tokens: 10_000_000_000,
+    midTokens: 2_000_000_000,
+    evalOps: range(2, 20),
+    perOp: 200,
+    samples: 128,
+    maxNew: 1024,
+    rlSteps: 200,
+    bands: [
+      { name: "ID", lo: 2, hi: 10 },
+      { name: "OOD-edge", lo: 11, hi: 14 },
+      { name: "OOD-hard", lo: 15, hi: 20 },
+    ],
+    idArm: "rl_op7-10",
+    hardArm: "rl_op17-20",
+    edgeFallback: "rl_op11-14",
+    train: { batch: 256, seqLen: 2048, lr: 1e-4, minLr: 3e-5, warmup: 0.05 },
+    rl: { promptsPerStep: 1024, rollouts: 6, miniBatches: 4, lr: 1e-6, maxNew: 1024 },
+    letters: "random",
+  },
+};
+
+const FINDINGS: Record<StudyName, string> = {
+  depth:
+    "ID: RL raises pass@1 but not pass@128 (a refiner). Edge (hard-but-not-impossible for the base): up to +42% pass@128 (new capability). Too hard or too easy: little gain.",
+  breadth:
+    "0% and 0.1% exposure to the second context in pre-training: RL does not transfer to it. ≥1%: RL transfers, up to +60% pass@128 on it, even at high op.",
+  allocation:
+    "At equal compute, mid-training + RL beats RL alone by +10.8% on OOD-hard; light RL (β≈0.2) gives the best pass@1 on OOD-edge; heavy RL the best pass@128 on OOD-hard.",
+  reward:
+    "Process-aware rewards (composite α = 0.2, 0.5; strict) give +4–5% pass@1 on extrapolative ops over outcome-only, and fewer structural errors (missing dependency nodes).",
+};
+
+/** A mixture over the three contexts (or given ones) with an op range, forward problems. */
+function mix(
+  name: string,
+  ops: string,
+  letters: ScaleSpec["letters"],
+  contexts = ["zoo", "school", "movie"],
+): MixtureSpec {
+  const c: MixtureSpec["contexts"] = {};
+  for (const id of contexts) c[id] = { p: 1 / contexts.length, ops: { [ops]: 1 } };
+  return { name, contexts: c, modes: { forward: 1 }, letters };
+}
+
+function grid(sc: ScaleSpec, extra: Partial<EvalGrid> = {}): EvalGrid {
+  return {
+    ops: sc.evalOps,
+    perOp: sc.perOp,
+    samples: sc.samples,
+    maxNew: sc.maxNew,
+    modes: ["forward" as Mode],
+    ...extra,
+  };
+}
+
+/** The study `name` at `scale`, with `seed`. */
+export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
+  const sc = SCALE_SPECS[scale];
+  if (!sc) throw new Error(`unknown scale "${scale}" (${SCALES.join(", ")})`);
+  const base: StageSpec = {
+    id: "base",
+    kind: "pretrain",
+    preset: sc.preset,
+    mixture:
+      scale === "paper"
+        ? "id2-10_easy0.2_medium0.3_hard0.5"
+        : mix(`op${sc.pretrainOps}_forward`, sc.pretrainOps, sc.letters),
+    tokens: sc.tokens,
+    train: sc.train as never,
+  };
+  const rl = (
+    id: string,
+    from: string,
+    prompts: RlPrompts,
+    extra: Record<string, unknown> = {},
+  ): StageSpec => ({
+    id,
+    kind: "rl",
+    from,
+    prompts,
+    steps: sc.rlSteps,
+    rl: { ...sc.rl, maxNew: sc.maxNew, ...extra } as never,
+  });
+  const ev = (id: string, from: string, g: Partial<EvalGrid> = {}): StageSpec => ({
+    id,
+    kind: "eval",
+    from,
+    grid: grid(sc, g),
+  });
+  const common = { name, scale, seed, bands: sc.bands, description: "", finding: FINDINGS[name] };
+  if (name === "depth") {
+    const edgeGrid = grid(sc, {
+      perOp: Math.max(8, Math.round(sc.perOp / 2)),
+      samples: Math.max(8, sc.samples),
+    });
+    return {
+      ...common,
+      description: `Depth: pre-train on op ${sc.pretrainOps}; measure the edge; RL on in-distribution ops, at the measured edge, and on too-hard ops; evaluate ops ${sc.evalOps[0]}–${sc.evalOps.at(-1)} before and after.`,
+      stages: [
+        base,
+        ev("eval-base", "base"),
+        { id: "edge", kind: "edge", from: "base", grid: edgeGrid },
+        rl("rl-id", "base", sc.idArm),
+        rl("rl-edge", "base", { edge: "edge", fallback: sc.edgeFallback }),
+        rl("rl-hard", "base", sc.hardArm),
+        ev("eval-rl-id", "rl-id"),
+        ev("eval-rl-edge", "rl-edge"),
+        ev("eval-rl-hard", "rl-hard"),
+      ],
+      compare: [
+        { label: "RL in distribution", before: "eval-base", after: "eval-rl-id" },
+        { label: "RL at the edge", before: "eval-base", after: "eval-rl-edge" },
+        { label: "RL too hard", before: "eval-base", after: "eval-rl-hard" },
+      ],
+    };
+  }
+  if (name === "breadth") {
+    const stages: StageSpec[] = [];
+    const compare: Study["compare"] = [];
+    for (const f of [0, 0.001, 0.01, 0.1, 0.3]) {
+      const tag = `f${f}`;
+      const m: MixtureSpec = {
+        name: `zoo_op${sc.pretrainOps}+school_op2_${f}`,
+        contexts: {
+          zoo: { p: 1 - f, ops: { [sc.pretrainOps]: 1 } },
+          ...(f > 0 ? { school: { p: f, ops: { "2": 1 } } } : {}),
+        },
+        modes: { forward: 1 },
+        letters: sc.letters,
+      };
+      stages.push(
+        { ...(base as StageSpec & { kind: "pretrain" }), id: `base-${tag}`, mixture: m },
+        ev(`eval-school-${tag}`, `base-${tag}`, { contexts: ["school"] }),
+        rl(`rl-${tag}`, `base-${tag}`, mix("zoo+school", sc.pretrainOps, sc.letters, ["zoo", "school"]), {
+          reward: "strict",
+        }),
+        ev(`eval-school-rl-${tag}`, `rl-${tag}`, { contexts: ["school"] }),
+      );
+      compare.push({
+        label: `school exposure ${f * 100}%`,
+        before: `eval-school-${tag}`,
+        after: `eval-school-rl-${tag}`,
+      });
+    }
+    return {
+      ...common,
+      description: `Breadth: pre-train on zoo op ${sc.pretrainOps} plus school op 2 at 0–30% of the data; RL on zoo+school (strict reward); evaluate school before and after.`,
+      stages,
+      compare,
+    };
+  }
+  if (name === "allocation") {
+    const stages: StageSpec[] = [base, ev("eval-base", "base")];
+    const compare: Study["compare"] = [];
+    const total = sc.midTokens;
+    // Supervised-token cost of one RL step by the paper's rule (5/3 · prompts · rollouts · L).
+    const P = (sc.rl.promptsPerStep as number | undefined) ?? (scale === "tiny" ? 16 : 32);
+    const stepTokens = (5 / 3) * P * 6 * Math.min(sc.maxNew * 2, 2048);
+    const edgeOps = `${sc.bands[1].lo}-${sc.bands[1].hi}`;
+    for (const beta of [0, 0.2, 0.5, 0.8, 1]) {
+      const tag = `b${beta}`;
+      const mid = Math.round((1 - beta) * total);
+      const steps = Math.floor((beta * total) / stepTokens);
+      let from = "base";
+      if (mid > 0) {
+        stages.push({
+          id: `mid-${tag}`,
+          kind: "midtrain",
+          from: "base",
+          mixture: {
+            name: "cpt",
+            contexts: Object.fromEntries(
+              ["zoo", "school", "movie"].map((c) => [
+                c,
+                { p: 1 / 3, ops: { [`${sc.bands[0].lo}-${sc.bands[0].hi}`]: 0.2, [edgeOps]: 0.8 } },
+              ]),
+            ),
+            modes: { forward: 1 },
+            letters: sc.letters,
+          },
+          tokens: mid,
+          train: sc.train as never,
+        });
+        from = `mid-${tag}`;
+      }
+      if (steps > 0) {
+        stages.push({
+          ...(rl(`rl-${tag}`, from, `op${edgeOps}_forward`) as StageSpec & { kind: "rl" }),
+          steps,
+        });
+        from = `rl-${tag}`;
+      }
+      stages.push(ev(`eval-${tag}`, from));
+      compare.push({
+        label: `β = ${beta} (mid ${mid.toLocaleString("en")} tokens, RL ${steps} steps)`,
+        before: "eval-base",
+        after: `eval-${tag}`,
+      });
+    }
+    return {
+      ...common,
+      description: `Allocation: a budget of ${total.toLocaleString("en")} supervised-token equivalents split into mid-training (1 − β) and RL β (5/3 rule), β ∈ {0, 0.2, 0.5, 0.8, 1}.`,
+      stages,
+      compare,
+    };
+  }
+  if (name === "reward") {
+    const edgeOps = `op${sc.bands[1].lo}-${sc.bands[1].hi}_forward`;
+    const arms: [string, Record<string, unknown>][] = [
+      ["outcome", { reward: "outcome" }],
+      ["composite0.2", { reward: "composite", alpha: 0.2 }],
+      ["composite0.5", { reward: "composite", alpha: 0.5 }],
+      ["strict", { reward: "strict" }],
+    ];
+    return {
+      ...common,
+      description: `Reward: RL at the edge (${edgeOps}) with outcome, composite (α = 0.2, 0.5) and strict rewards; evaluate before and after.`,
+      stages: [
+        base,
+        ev("eval-base", "base"),
+        ...arms.flatMap(([tag, r]) => [rl(`rl-${tag}`, "base", edgeOps, r), ev(`eval-${tag}`, `rl-${tag}`)]),
+      ],
+      compare: arms.map(([tag]) => ({ label: `reward ${tag}`, before: "eval-base", after: `eval-${tag}` })),
+    };
+  }
+  throw new Error(`unknown study "${name}" (${STUDY_NAMES.join(", ")})`);
+}
+
+/** The main job (`interplay demo`): a compact depth study at tiny scale, about 10 minutes on 2 cores. */
+export function demoStudy(seed = 1): Study {
+  const sc = SCALE_SPECS.tiny;
+  const g: EvalGrid = { ops: range(2, 7), perOp: 12, samples: 8, maxNew: 200, modes: ["forward"] };
+  return {
+    name: "demo",
+    scale: "tiny",
+    seed,
+    bands: [
+      { name: "ID", lo: 2, hi: 4 },
+      { name: "OOD-edge", lo: 5, hi: 6 },
+      { name: "OOD-hard", lo: 7, hi: 7 },
+    ],
+    description:
+      "A compact depth study: pre-train tiny on op 2–4 (4M tokens), evaluate op 2–7, find the edge of competence, run GRPO at the measured edge, evaluate again.",
+    finding: FINDINGS.depth,
+    stages: [
+      {
+        id: "base",
+        kind: "pretrain",
+        preset: "tiny",
+        mixture: mix("op2-4_forward", "2-4", "sequential"),
+        tokens: 4_000_000,
+        train: sc.train as never,
+      },
+      { id: "eval-base", kind: "eval", from: "base", grid: g },
+      { id: "edge", kind: "edge", from: "base", grid: { ...g, ops: range(2, 6) } },
+      {
+        id: "rl-edge",
+        kind: "rl",
+        from: "base",
+        prompts: { edge: "edge", fallback: "op4-5_forward" },
+        steps: 15,
+        rl: { maxNew: 200, evalEvery: 5, evalProblems: 16 } as never,
+      },
+      { id: "eval-rl", kind: "eval", from: "rl-edge", grid: g },
+    ],
+    compare: [{ label: "RL at the edge", before: "eval-base", after: "eval-rl" }],
+  };
+}

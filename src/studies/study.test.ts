@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { builtinStudy, demoStudy, SCALES, STUDY_NAMES } from "./builtin.js";
+import { runStudy, type Study, studyPlan, validateStudy } from "./study.js";
+
+const dir = mkdtempSync(join(tmpdir(), "interplay-study-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const micro: Study = {
+  name: "micro",
+  scale: "micro",
+  seed: 2,
+  description: "machinery test",
+  finding: "none",
+  bands: [{ name: "ID", lo: 2, hi: 3 }],
+  stages: [
+    {
+      id: "base",
+      kind: "pretrain",
+      preset: "micro",
+      mixture: "op2-3_forward",
+      tokens: 2 * 2 * 128,
+      train: { batch: 2, seqLen: 128, evalEvery: 2, evalBatches: 1, ckptEvery: 2 },
+    },
+    { id: "eval-base", kind: "eval", from: "base", grid: { ops: [2, 3], perOp: 2, samples: 2, maxNew: 16 } },
+    {
+      id: "rl",
+      kind: "rl",
+      from: "base",
+      prompts: "op2-3_forward",
+      steps: 1,
+      rl: { promptsPerStep: 2, rollouts: 2, miniBatches: 1, maxNew: 16, evalProblems: 2 },
+    },
+    { id: "eval-rl", kind: "eval", from: "rl", grid: { ops: [2, 3], perOp: 2, samples: 2, maxNew: 16 } },
+  ],
+  compare: [{ label: "rl", before: "eval-base", after: "eval-rl" }],
+};
+
+describe("studies", () => {
+  it("every built-in study validates and has a compute plan at every scale", () => {
+    for (const n of STUDY_NAMES)
+      for (const s of SCALES) {
+        const st = builtinStudy(n, s);
+        validateStudy(st);
+        assert.ok(studyPlan(st).totalFlops > 0);
+      }
+    validateStudy(demoStudy());
+    const paper = studyPlan(builtinStudy("depth", "paper"));
+    assert.ok(paper.totalFlops > 1e18, "the paper's pre-training alone is ≈6e18 FLOPs");
+  });
+
+  it("bad references are clear errors", () => {
+    const bad = (mut: (s: Study) => void, re: RegExp) => {
+      const s = structuredClone(micro);
+      mut(s);
+      assert.throws(() => validateStudy(s), re);
+    };
+    bad((s) => ((s.stages[1] as { from: string }).from = "nope"), /not an earlier stage/);
+    bad(
+      (s) => (s.stages[3] = { ...s.stages[3], from: "eval-base" } as never),
+      /is an evaluation, not a model/,
+    );
+    bad((s) => (s.stages[2].id = "base"), /used twice/);
+    bad((s) => (s.compare[0].after = "rl"), /not an eval stage/);
+  });
+
+  it("runs end to end, caches finished stages, and resumes a killed stage without redoing the others", async () => {
+    const out = join(dir, "s1");
+    const cache = join(dir, "cache");
+    const recs = await runStudy(micro, { out, cache });
+    assert.equal(recs.length, 4);
+    assert.ok(existsSync(join(out, "report.html")));
+    assert.match(readFileSync(join(out, "report.html"), "utf8"), /eval-base → eval-rl/);
+    const stamp = (id: string) => statSync(join(recs.find((r) => r.id === id)!.dir, "stage.json")).mtimeMs;
+    const before = Object.fromEntries(recs.map((r) => [r.id, stamp(r.id)]));
+    // "Kill" the last stage: no stage.json, half its samples, a cut line.
+    const last = recs[3].dir;
+    rmSync(join(last, "stage.json"));
+    const lines = readFileSync(join(last, "samples.jsonl"), "utf8").trim().split("\n");
+    writeFileSync(join(last, "samples.jsonl"), `${lines.slice(0, 3).join("\n")}\n${lines[3].slice(0, 10)}`);
+    const again = await runStudy(micro, { out: join(dir, "s2"), cache });
+    for (const id of ["base", "eval-base", "rl"]) assert.equal(stamp(id), before[id], `${id} was not redone`);
+    assert.deepEqual(again[3].result, recs[3].result, "the resumed evaluation ends where the first one did");
+    // A changed upstream config gives new folders downstream.
+    const changed = structuredClone(micro);
+    changed.seed = 3;
+    const other = await runStudy(
+      { ...changed, stages: changed.stages.slice(0, 1), compare: [] },
+      { out: join(dir, "s3"), cache },
+    );
+    assert.notEqual(other[0].dir, recs[0].dir);
+  });
+});

@@ -1,0 +1,351 @@
+/**
+ * Declarative studies (training.md §4): a study is a list of stages — pretrain, midtrain, rl, edge,
+ * eval — each naming the stage whose model it starts from. A stage's folder is named by the hash of
+ * its config and of everything upstream, in a cache shared between studies: a finished stage (one
+ * with stage.json) is never redone, an unfinished one resumes from its checkpoint or its last
+ * sample. The study ends with a report setting before/after evaluations beside the paper's finding.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type BackendChoice, loadKernels } from "../engine/backend.js";
+import type { Kernels } from "../engine/kernels.js";
+import { measureEdge } from "../eval/edge-run.js";
+import { buildEvalSummary } from "../eval/evaluation.js";
+import { gridProblems, runEvaluation } from "../eval/runner.js";
+import type { Band } from "../eval/summary.js";
+import { presetConfig } from "../model/config.js";
+import { Model } from "../model/model.js";
+import { paramCount } from "../model/params.js";
+import { WorldTokenizer } from "../model/tokenizer.js";
+import { writeEvalOutputs } from "../report/io.js";
+import { forwardFlops, paperRlTokens, trainFlops } from "../rl/compute.js";
+import { type RlConfig, trainRl } from "../rl/trainer.js";
+import { loadAnyModel } from "../train/load.js";
+import { type TrainConfig, train } from "../train/trainer.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import type { MixtureSpec } from "../world/mixture.js";
+import type { Mode } from "../world/types.js";
+import { studyReport } from "./report.js";
+
+/** A mixture by preset name, or inline (written to the stage folder as a file). */
+export type MixtureRef = string | MixtureSpec;
+
+/** RL prompts: a mixture, or `{ edge: stageId, fallback }` (the ops of the band an edge stage measured). */
+export type RlPrompts = MixtureRef | { edge: string; fallback: string };
+
+/** One stage of a study. */
+export type StageSpec =
+  | {
+      id: string;
+      kind: "pretrain";
+      preset: string;
+      mixture: MixtureRef;
+      tokens: number;
+      train?: Partial<TrainConfig>;
+    }
+  | {
+      id: string;
+      kind: "midtrain";
+      from: string;
+      mixture: MixtureRef;
+      tokens: number;
+      train?: Partial<TrainConfig>;
+    }
+  | {
+      id: string;
+      kind: "rl";
+      from: string;
+      prompts: RlPrompts;
+      steps: number;
+      rl?: Partial<RlConfig>;
+    }
+  | { id: string; kind: "eval"; from: string; grid: EvalGrid }
+  | { id: string; kind: "edge"; from: string; grid: EvalGrid; selectPerOp?: number };
+
+/** A problem grid with sampling settings. */
+export interface EvalGrid {
+  ops: number[];
+  perOp: number;
+  samples: number;
+  temperature?: number;
+  maxNew: number;
+  contexts?: string[];
+  modes?: Mode[];
+}
+
+/** A before/after pair the report compares. */
+export interface Comparison {
+  label: string;
+  before: string;
+  after: string;
+}
+
+/** A study: stages, comparisons, and what the paper found. */
+export interface Study {
+  name: string;
+  scale: string;
+  description: string;
+  finding: string;
+  seed: number;
+  /** Op bands of the summaries (default: the paper's). */
+  bands?: Band[];
+  stages: StageSpec[];
+  compare: Comparison[];
+}
+
+/** What a finished stage records (stage.json). */
+export interface StageRecord {
+  id: string;
+  kind: StageSpec["kind"];
+  hash: string;
+  dir: string;
+  seconds: number;
+  result: Record<string, unknown>;
+}
+
+const hashOf = (x: unknown) => createHash("sha256").update(JSON.stringify(x)).digest("hex").slice(0, 12);
+
+/** Checks references between stages (each `from` names an earlier stage of a fitting kind). */
+export function validateStudy(s: Study): void {
+  const seen = new Map<string, StageSpec["kind"]>();
+  for (const st of s.stages) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(st.id))
+      throw new Error(`stage id "${st.id}": letters, digits, ., - and _ only`);
+    if (seen.has(st.id)) throw new Error(`stage id "${st.id}" is used twice`);
+    if ("from" in st) {
+      const k = seen.get(st.from);
+      if (!k) throw new Error(`stage "${st.id}": from "${st.from}" is not an earlier stage`);
+      if (k === "eval" || k === "edge")
+        throw new Error(`stage "${st.id}": "${st.from}" is an evaluation, not a model`);
+    }
+    if (st.kind === "rl" && typeof st.prompts === "object" && "edge" in st.prompts) {
+      if (seen.get(st.prompts.edge) !== "edge")
+        throw new Error(`stage "${st.id}": "${st.prompts.edge}" is not an earlier edge stage`);
+    }
+    if ((st.kind === "pretrain" || st.kind === "midtrain") && !(st.tokens > 0))
+      throw new Error(`stage "${st.id}": tokens must be positive`);
+    if (st.kind === "rl" && !(Number.isInteger(st.steps) && st.steps >= 1))
+      throw new Error(`stage "${st.id}": steps must be a positive integer`);
+    seen.set(st.id, st.kind);
+  }
+  for (const c of s.compare)
+    for (const id of [c.before, c.after])
+      if (seen.get(id) !== "eval") throw new Error(`comparison "${c.label}": "${id}" is not an eval stage`);
+}
+
+/** The compute plan of a study: per stage, tokens and FLOPs by the engine's accounting. */
+export function studyPlan(s: Study): { rows: (string | number)[][]; totalFlops: number } {
+  const rows: (string | number)[][] = [];
+  let total = 0;
+  const presets = new Map<string, string>();
+  const vocab = new WorldTokenizer().vocabSize;
+  for (const st of s.stages) {
+    const preset = st.kind === "pretrain" ? st.preset : (presets.get("from" in st ? st.from : "") ?? "tiny");
+    presets.set(st.id, preset);
+    const c = presetConfig(preset, vocab);
+    const L = Math.min(c.context, 1024);
+    let flops = 0;
+    let what = "";
+    if (st.kind === "pretrain" || st.kind === "midtrain") {
+      const seq = st.train?.seqLen ?? Math.min(c.context, 512);
+      flops = (st.tokens / seq) * trainFlops(c, seq);
+      what = `${st.tokens.toExponential(2)} tokens`;
+    } else if (st.kind === "rl") {
+      const P = st.rl?.promptsPerStep ?? 16;
+      const r = st.rl?.rollouts ?? 6;
+      const eq = paperRlTokens(P, r, L, st.rl?.rlConstant ?? 5 / 3) * st.steps;
+      flops = eq * 6 * paramCount(c);
+      what = `${st.steps} steps × ${P}×${r} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`;
+    } else {
+      const n =
+        st.grid.ops.length * st.grid.perOp * st.grid.samples * (st.kind === "edge" && st.selectPerOp ? 2 : 1);
+      flops = n * forwardFlops(c, L);
+      what = `${n.toLocaleString("en")} sampled traces`;
+    }
+    total += flops;
+    rows.push([st.id, st.kind, preset, what, flops.toExponential(2)]);
+  }
+  return { rows, totalFlops: total };
+}
+
+/** Options of {@link runStudy}. */
+export interface RunStudyOptions {
+  out: string;
+  /** Stage cache shared between studies (default: OUT/../.stage-cache). */
+  cache?: string;
+  backend?: BackendChoice;
+  log?: (msg: string) => void;
+}
+
+/** Runs (or resumes) a study; returns the stage records and writes OUT/report.html. */
+export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels): Promise<StageRecord[]> {
+  validateStudy(s);
+  const k = kernels ?? (await loadKernels(o.backend));
+  const log = o.log ?? (() => {});
+  const out = resolve(o.out);
+  const cache = resolve(o.cache ?? join(out, "..", ".stage-cache"));
+  mkdirSync(out, { recursive: true });
+  mkdirSync(cache, { recursive: true });
+  writeFileAtomic(join(out, "study.json"), `${JSON.stringify(s, null, 2)}\n`);
+  const records = new Map<string, StageRecord>();
+  const hashes = new Map<string, string>();
+  for (const st of s.stages) {
+    const upstream = [
+      "from" in st ? hashes.get(st.from) : null,
+      st.kind === "rl" && typeof st.prompts === "object" && "edge" in st.prompts
+        ? hashes.get(st.prompts.edge)
+        : null,
+    ];
+    const { id: _id, ...body } = st;
+    const hash = hashOf({ body, upstream, seed: s.seed });
+    hashes.set(st.id, hash);
+    const dir = join(cache, `${st.kind}-${hash}`);
+    const donePath = join(dir, "stage.json");
+    if (existsSync(donePath)) {
+      const rec = { ...(JSON.parse(readFileSync(donePath, "utf8")) as StageRecord), id: st.id };
+      records.set(st.id, rec);
+      log(`${st.id}: done (cached ${dir})`);
+      continue;
+    }
+    log(`${st.id}: ${st.kind} → ${dir}`);
+    mkdirSync(dir, { recursive: true });
+    const t0 = performance.now();
+    const result = await runStage(st, dir, s, records, k, log);
+    const rec: StageRecord = {
+      id: st.id,
+      kind: st.kind,
+      hash,
+      dir,
+      seconds: (performance.now() - t0) / 1000,
+      result,
+    };
+    writeFileAtomic(donePath, `${JSON.stringify(rec, null, 2)}\n`);
+    records.set(st.id, rec);
+  }
+  const list = s.stages.map((st) => records.get(st.id) as StageRecord);
+  writeFileAtomic(join(out, "stages.json"), `${JSON.stringify(list, null, 2)}\n`);
+  writeFileAtomic(join(out, "report.html"), studyReport(s, list));
+  return list;
+}
+
+/** A mixture reference as a preset name or a file in the stage folder. */
+function mixtureArg(m: MixtureRef, dir: string): string {
+  if (typeof m === "string") return m;
+  const p = join(dir, "mixture.json");
+  writeFileAtomic(p, `${JSON.stringify(m, null, 2)}\n`);
+  return p;
+}
+
+async function runStage(
+  st: StageSpec,
+  dir: string,
+  study: Study,
+  done: Map<string, StageRecord>,
+  k: Kernels,
+  log: (m: string) => void,
+): Promise<Record<string, unknown>> {
+  const seed = study.seed;
+  const fromDir = "from" in st ? (done.get(st.from) as StageRecord).dir : "";
+  const resume = existsSync(join(dir, "config.json"));
+  const every = (n: number) => (m: { step: number }, total: number) => {
+    if (m.step % n === 0 || m.step === total) log(`  ${st.id}: step ${m.step}/${total}`);
+  };
+  if (st.kind === "pretrain" || st.kind === "midtrain") {
+    const r = await train(
+      {
+        stage: st.kind,
+        out: dir,
+        preset: st.kind === "pretrain" ? st.preset : undefined,
+        from: st.kind === "midtrain" ? fromDir : undefined,
+        mixture: mixtureArg(st.mixture, dir),
+        tokens: st.tokens,
+        seed,
+        resume,
+        overrides: st.train as never,
+        onStep: every(200),
+      },
+      k,
+    );
+    return { steps: r.steps, finalLoss: r.finalLoss, finalValLoss: r.finalValLoss };
+  }
+  if (st.kind === "rl") {
+    let prompts: string;
+    if (typeof st.prompts === "object" && "edge" in st.prompts) {
+      const band = (done.get(st.prompts.edge) as StageRecord).result.band as {
+        lo: number;
+        hi: number;
+      } | null;
+      prompts = band ? `op${band.lo}-${band.hi}_forward` : st.prompts.fallback;
+      log(
+        `  ${st.id}: prompts ${prompts}${band ? " (the measured edge band)" : " (no edge band measured: fallback)"}`,
+      );
+    } else prompts = mixtureArg(st.prompts, dir);
+    const r = await trainRl(
+      {
+        from: fromDir,
+        prompts,
+        out: dir,
+        steps: st.steps,
+        seed,
+        resume,
+        overrides: st.rl as never,
+        onStep: every(10),
+      },
+      k,
+    );
+    return { prompts, steps: r.steps, last: r.last as never };
+  }
+  const loaded = loadAnyModel(fromDir);
+  const model = new Model(k, loaded.config, loaded.flat);
+  const g = st.grid;
+  if (st.kind === "edge") {
+    const r = measureEdge({
+      model,
+      tokenizer: loaded.tokenizer,
+      modelName: fromDir,
+      ops: g.ops,
+      perOp: g.perOp,
+      samples: g.samples,
+      temperature: g.temperature ?? 0.7,
+      maxNew: g.maxNew,
+      seed: seed + 101,
+      contexts: g.contexts,
+      modes: g.modes ?? ["forward"],
+      out: dir,
+      selectPerOp: st.selectPerOp,
+    });
+    log(`  ${st.id}: edge band ${r.band ? `op ${r.band.lo}–${r.band.hi}` : "none"}`);
+    return { band: r.band, perOp: r.perOp as never, selected: (r.selected ?? null) as never };
+  }
+  const problems = gridProblems({
+    ops: g.ops,
+    perOp: g.perOp,
+    seed: seed + 202,
+    contexts: g.contexts,
+    modes: g.modes ?? ["forward"],
+  });
+  const settings = {
+    model: fromDir,
+    problems: `grid ops ${g.ops.join(",")} × ${g.perOp}`,
+    samples: g.samples,
+    temperature: g.temperature ?? 0.7,
+    topP: 1,
+    topK: 0,
+    maxNew: g.maxNew,
+    seed: seed + 202,
+  };
+  const { results } = runEvaluation({ model, tokenizer: loaded.tokenizer, problems, out: dir, settings });
+  const summary = buildEvalSummary(
+    results.map((r) => ({ ...r, problemId: r.id, errors: r.errors as never })),
+    { seed: 0, bands: study.bands, meta: { ...settings, stage: st.id } },
+  );
+  writeEvalOutputs(dir, summary, { title: `Evaluation ${st.id}` });
+  const bands = Object.fromEntries(
+    summary.perBand.map((b) => [
+      b.key,
+      { pass1: b.passAtK[1].mean, passK: b.passAtK[b.ks[b.ks.length - 1]].mean },
+    ]),
+  );
+  return { bands };
+}
