@@ -46,3 +46,12 @@ export function parsePos(name: string) {
     return n;
   };
 }
+
+/** A parser of finite numbers for option `name`. */
+export function parseNum(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
+    return x;
+  };
+}

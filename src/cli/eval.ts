@@ -10,7 +10,7 @@ import { loadAnyModel } from "../train/load.js";
 import { getContext } from "../world/contexts.js";
 import { loadProblems } from "../world/load.js";
 import type { Mode } from "../world/types.js";
-import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { parseNum as num, parseList, parseNat, parseOps, parsePos } from "./args.js";
 import { startProgress } from "./progress.js";
 import { evalSummaryTable } from "./report.js";
 import { renderTable } from "./table.js";
@@ -32,12 +32,6 @@ interface EvalOpts {
   batch: number;
   backend: BackendChoice;
 }
-
-const num = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
-  return x;
-};
 
 /** Summary records from result lines. */
 export function evalRecords(results: readonly ResultLine[]) {
@@ -102,22 +96,23 @@ export function registerEval(program: Command): void {
       const bar = startProgress("eval", total, ["traces/s"]);
       const t0 = performance.now();
       let last = 0;
+      const settings = {
+        model: o.model,
+        problems: source,
+        samples: o.samples,
+        temperature: o.temperature,
+        topP: o.topP,
+        topK: o.topK,
+        maxNew: o.maxNew,
+        seed: o.seed,
+      };
       const { results, stats } = runEvaluation({
         model,
         tokenizer: loaded.tokenizer,
         problems,
         out: o.out,
         batch: o.batch,
-        settings: {
-          model: o.model,
-          problems: source,
-          samples: o.samples,
-          temperature: o.temperature,
-          topP: o.topP,
-          topK: o.topK,
-          maxNew: o.maxNew,
-          seed: o.seed,
-        },
+        settings,
         onProgress: (done, _total, st) => {
           const now = performance.now();
           if (now - last < 200 && done < total) return;
@@ -129,16 +124,7 @@ export function registerEval(program: Command): void {
       const secs = (performance.now() - t0) / 1000;
       const summary = buildEvalSummary(evalRecords(results), {
         seed: o.seed,
-        meta: {
-          model: o.model,
-          problems: source,
-          samples: o.samples,
-          temperature: o.temperature,
-          topP: o.topP,
-          topK: o.topK,
-          maxNew: o.maxNew,
-          seed: o.seed,
-        },
+        meta: settings,
       });
       const paths = writeEvalOutputs(o.out, summary, { title: `Evaluation of ${o.model}` });
       console.log(evalSummaryTable(summary));

@@ -3,14 +3,8 @@ import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { RlOptions } from "../rl/trainer.js";
 import { trainRl } from "../rl/trainer.js";
-import { parseNat, parsePos } from "./args.js";
+import { parseNum as num, parseNat, parsePos } from "./args.js";
 import { startProgress } from "./progress.js";
-
-const num = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
-  return x;
-};
 
 /** CLI flags that map one-to-one onto RlConfig fields. */
 const FLAGS: [

@@ -4,7 +4,7 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
-import { parseNat, parsePos } from "./args.js";
+import { parseNum as num, parseNat, parsePos } from "./args.js";
 import { startProgress } from "./progress.js";
 
 interface TrainCliOpts {
@@ -28,12 +28,6 @@ interface TrainCliOpts {
   ckptEvery?: number;
   digits?: boolean;
 }
-
-const num = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new Error(`${name} must be a number, got "${v}"`);
-  return x;
-};
 
 function register(program: Command, stage: Stage): void {
   const cmd = program.command(stage);
