@@ -11,11 +11,18 @@ import { delimiter, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { native } from "../engine/native.js";
 import { buildEvalSummary } from "../eval/evaluation.js";
+import { gridProblems, runEvaluation } from "../eval/runner.js";
+import { presetConfig } from "../model/config.js";
+import { Model } from "../model/model.js";
+import { WorldTokenizer } from "../model/tokenizer.js";
+import { Rng } from "../util/rng.js";
 import { renderCompareReport } from "./compare-report.js";
 import { renderEvalReport } from "./eval-report.js";
 import { embeddedSpecs, syntheticRecords } from "./fixtures.js";
 import { expectedSeries } from "./html.js";
+import { writeEvalOutputs } from "./io.js";
 import { decodePng, pixelVariety } from "./png.js";
 
 const run = promisify(execFile);
@@ -110,5 +117,34 @@ describe("reports in headless Chromium", {
     const file = join(dir, "compare.html");
     writeFileSync(file, html);
     checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
+  });
+
+  test("a real evaluation (sampled, verified, summarised) renders with its charts", async () => {
+    const tok = new WorldTokenizer();
+    const model = new Model(native, presetConfig("micro", tok.vocabSize));
+    const rng = new Rng(4);
+    model.init(() => rng.next(), 0.5);
+    const out = join(dir, "real-eval");
+    const problems = gridProblems({ ops: [2, 3, 4], perOp: 2, seed: 3, modes: ["forward"] });
+    const settings = {
+      model: "micro",
+      problems: "grid",
+      samples: 4,
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      maxNew: 16,
+      seed: 3,
+    };
+    const { results } = runEvaluation({ model, tokenizer: tok, problems, out, settings });
+    const summary = buildEvalSummary(
+      results.map((r) => ({ ...r, problemId: r.id, errors: r.errors as never })),
+      { resamples: 100 },
+    );
+    const { report } = writeEvalOutputs(out, summary, { title: "micro" });
+    checkDom(
+      await browse(report, ["--dump-dom", "--virtual-time-budget=3000"]),
+      readFileSync(report, "utf8"),
+    );
   });
 });
