@@ -123,7 +123,7 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
       );
     }
   });
-  const stop = [tok.id(" </answer>"), tok.id("</answer>"), tok.eosId].filter(
+  sopts.stop = [tok.id(" </answer>"), tok.id("</answer>"), tok.eosId].filter(
     (x): x is number => x !== undefined && x >= 0,
   );
 
