@@ -319,7 +319,7 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
 /** The main job (`interplay demo`): a compact depth study at tiny scale, about 10 minutes on 2 cores. */
 export function demoStudy(seed = 1): Study {
   const sc = SCALE_SPECS.tiny;
-  const g: EvalGrid = { ops: range(2, 7), perOp: 12, samples: 8, maxNew: 200, modes: ["forward"] };
+  const g: EvalGrid = { ops: range(2, 7), perOp: 16, samples: 8, maxNew: 200, modes: ["forward"] };
   return {
     name: "demo",
     scale: "tiny",
@@ -330,7 +330,7 @@ export function demoStudy(seed = 1): Study {
       { name: "OOD-hard", lo: 7, hi: 7 },
     ],
     description:
-      "A compact depth study: pre-train tiny on op 2–4 (4M tokens), evaluate op 2–7, find the edge of competence, run GRPO at the measured edge, evaluate again.",
+      "A compact depth study: pre-train tiny on op 2–4 (6M tokens), evaluate op 2–7, find the edge of competence, run GRPO at the measured edge, evaluate again.",
     finding: FINDINGS.depth,
     stages: [
       {
@@ -338,7 +338,7 @@ export function demoStudy(seed = 1): Study {
         kind: "pretrain",
         preset: "tiny",
         mixture: mix("op2-4_forward", "2-4", "sequential"),
-        tokens: 4_000_000,
+        tokens: 6_000_000,
         train: sc.train as never,
       },
       { id: "eval-base", kind: "eval", from: "base", grid: g },
@@ -348,8 +348,8 @@ export function demoStudy(seed = 1): Study {
         kind: "rl",
         from: "base",
         prompts: { edge: "edge", fallback: "op4-5_forward" },
-        steps: 15,
-        rl: { maxNew: 200, evalEvery: 5, evalProblems: 16 } as never,
+        steps: 20,
+        rl: { maxNew: 200, lr: 5e-5, evalEvery: 5, evalProblems: 16 } as never,
       },
       { id: "eval-rl", kind: "eval", from: "rl-edge", grid: g },
     ],
