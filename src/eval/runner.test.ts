@@ -59,6 +59,29 @@ describe("runEvaluation", () => {
     assert.deepEqual(b.results, a.results);
   });
 
+  it("completions stop at </answer> (a model that always writes it)", () => {
+    // Every embedding row is u = 1 except " </answer>", 2u; all other weights 0: the residual stream
+    // is the input row, and the tied head gives " </answer>" twice the logit of any other token.
+    const m = new Model(native, presetConfig("micro", tok.vocabSize));
+    const C = m.config.hidden;
+    const stop = tok.id(" </answer>") as number;
+    m.params.flat.fill(0);
+    const E = m.params.byName.get("model.embed_tokens.weight") as Float32Array;
+    for (let v = 0; v < tok.vocabSize; v++) E.fill(v === stop ? 2 : 1, v * C, (v + 1) * C);
+    m.params.byName.get("model.norm.weight")?.fill(1);
+    const out = join(dir, "stop");
+    runEvaluation({ model: m, tokenizer: tok, problems, out, settings: { ...settings, maxNew: 30 } });
+    const lines = readFileSync(join(out, "samples.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 12);
+    for (const l of lines) {
+      assert.equal(l.finish, "stop");
+      assert.equal(l.tokens, 1);
+    }
+  });
+
   it("refuses other settings in the same folder, and bad input, with clear errors", () => {
     const out = join(dir, "full");
     assert.throws(
