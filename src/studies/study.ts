@@ -198,7 +198,13 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
         : null,
     ];
     const { id: _id, ...body } = st;
-    const hash = hashOf({ body, upstream, seed: s.seed });
+    // An evaluation's summary depends on the study's bands too.
+    const hash = hashOf({
+      body,
+      upstream,
+      seed: s.seed,
+      ...(st.kind === "eval" ? { bands: s.bands ?? null } : {}),
+    });
     hashes.set(st.id, hash);
     const dir = join(cache, `${st.kind}-${hash}`);
     const donePath = join(dir, "stage.json");
