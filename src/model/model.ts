@@ -149,8 +149,11 @@ export class Model {
     if (T > this.config.context)
       throw new Error(`sequence length ${T} exceeds the model's context ${this.config.context}`);
     if (!this.acts || B * T > this.capacity[0] || B * T * T > this.capacity[1]) {
-      this.acts = new Acts(this.kernels, this.config, B, T);
-      this.capacity = [B * T, B * T * T];
+      // Growing (varying lengths, as in RL): leave headroom so that slowly growing lengths do not
+      // allocate a new set of buffers every call (the old ones wait for the garbage collector).
+      const Tc = this.acts ? Math.min(this.config.context, Math.max(T, Math.ceil((1.25 * T) / 64) * 64)) : T;
+      this.acts = new Acts(this.kernels, this.config, B, Tc);
+      this.capacity = [B * Tc, B * Tc * Tc];
     }
     this.shape = [B, T];
     return this.acts;
