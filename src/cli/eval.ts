@@ -3,11 +3,10 @@ import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { measureEdge } from "../eval/edge-run.js";
 import { buildEvalSummary } from "../eval/evaluation.js";
-import { type EvalProblem, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
+import { type EvalProblem, gridPlan, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
 import { Model } from "../model/model.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { loadAnyModel } from "../train/load.js";
-import { getContext } from "../world/contexts.js";
 import { loadProblems } from "../world/load.js";
 import type { Mode } from "../world/types.js";
 import { parseNum as num, parseList, parseNat, parseOps, parsePos } from "./args.js";
@@ -78,9 +77,6 @@ export function registerEval(program: Command): void {
         source = o.problems;
       } else {
         if (!o.ops || o.perOp === undefined) throw new Error("give --ops with --per-op, or --problems FILE");
-        o.contexts.forEach(getContext);
-        for (const m of o.modes)
-          if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
         problems = gridProblems({
           ops: o.ops,
           perOp: o.perOp,
@@ -190,9 +186,7 @@ export function registerEdge(program: Command): void {
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
     .option("--backend <name>", "auto, native or reference", "auto")
     .action(async (o: EdgeOpts) => {
-      o.contexts.forEach(getContext);
-      for (const m of o.modes)
-        if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
+      gridPlan({ ops: o.ops, perOp: o.perOp, seed: o.seed, contexts: o.contexts, modes: o.modes as Mode[] });
       const loaded = loadAnyModel(o.model);
       const model = new Model(await loadKernels(o.backend), loaded.config, loaded.flat);
       let bar = startProgress("edge: measure", o.ops.length * o.perOp * o.samples);

@@ -3,7 +3,6 @@ import type { Command } from "commander";
 import { type Compression, type CorpusKind, exportCorpus } from "../interop/corpus.js";
 import { exportProblems } from "../interop/export.js";
 import type { DataFormat, TrlPromptStyle } from "../interop/rows.js";
-import { getContext } from "../world/contexts.js";
 import { checkGridPlan, type Plan, planSize, readHashes } from "../world/corpus.js";
 import { resolveMixture } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
@@ -116,9 +115,6 @@ async function corpus(o: ExportDataOpts): Promise<void> {
   } else {
     if (!o.ops) throw new Error("--corpus needs --mixture (with --count) or --ops (with --per-op)");
     if (o.perOp === undefined) throw new Error("--ops needs --per-op");
-    o.contexts.forEach(getContext);
-    for (const m of o.modes)
-      if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
     plan = {
       kind: "grid",
       seed: o.seed,

@@ -1,6 +1,5 @@
 /** `interplay generate`: problem files from an op grid or a mixture. */
 import type { Command } from "commander";
-import { getContext } from "../world/contexts.js";
 import { checkGridPlan, type Plan, planSize, readHashes, writeCorpus } from "../world/corpus.js";
 import { resolveMixture } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
@@ -46,9 +45,6 @@ export function registerGenerate(program: Command): void {
       } else {
         if (!o.ops) throw new Error("give --ops (with --per-op) or --mixture (with --count)");
         if (o.perOp === undefined) throw new Error("--ops needs --per-op");
-        o.contexts.forEach(getContext);
-        for (const m of o.modes)
-          if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
         plan = {
           kind: "grid",
           seed: o.seed,

@@ -68,7 +68,6 @@ export function outcomesOf(results: readonly ResultLine[]): ProblemOutcome[] {
 
 /** Runs (or resumes) the edge measurement and the optional selection. */
 export function measureEdge(o: MeasureEdgeOptions): EdgeReport {
-  mkdirSync(o.out, { recursive: true });
   const settings = {
     model: o.modelName,
     samples: o.samples,
@@ -80,6 +79,7 @@ export function measureEdge(o: MeasureEdgeOptions): EdgeReport {
   };
   const grid = { contexts: o.contexts, modes: o.modes };
   const problems = gridProblems({ ops: o.ops, perOp: o.perOp, seed: o.seed, ...grid });
+  mkdirSync(o.out, { recursive: true });
   const measured = runEvaluation({
     model: o.model,
     tokenizer: o.tokenizer,

@@ -14,7 +14,7 @@ import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type SampleResult, verifySample } from "../verify/index.js";
-import { slotKey } from "../world/corpus.js";
+import { checkGridPlan, type GridPlan, slotKey } from "../world/corpus.js";
 import type { GoldProblem } from "../world/load.js";
 import { generateProblem } from "../world/problem.js";
 import type { Mode } from "../world/types.js";
@@ -41,22 +41,32 @@ export type ResultLine = { id: string; sample: number; op: number; context?: str
   "breakdown"
 >;
 
-/** Problems of an op grid, as `interplay generate --ops … --per-op … --seed …` writes them. */
-export function gridProblems(o: {
+/** What defines a problem grid (contexts default to all three, modes to both). */
+export interface GridOptions {
   ops: number[];
   perOp: number;
   seed: number;
   contexts?: string[];
   modes?: Mode[];
-}): EvalProblem[] {
-  const plan = {
-    kind: "grid" as const,
+}
+
+/** The validated plan of a grid (an unknown context or mode is an error naming it). */
+export function gridPlan(o: GridOptions): GridPlan {
+  const plan: GridPlan = {
+    kind: "grid",
     seed: o.seed,
     ops: o.ops,
     contexts: o.contexts ?? ["zoo", "school", "movie"],
-    modes: o.modes ?? (["forward", "reverse"] as Mode[]),
+    modes: o.modes ?? ["forward", "reverse"],
     perOp: o.perOp,
   };
+  checkGridPlan(plan);
+  return plan;
+}
+
+/** Problems of an op grid, as `interplay generate --ops … --per-op … --seed …` writes them. */
+export function gridProblems(o: GridOptions): EvalProblem[] {
+  const plan = gridPlan(o);
   const out: EvalProblem[] = [];
   for (let j = 0; j < o.ops.length * o.perOp; j++) out.push(generateProblem(slotKey(plan, j)));
   return out;

@@ -17,7 +17,7 @@ import { WorldTokenizer } from "../model/tokenizer.js";
 import { sampleBatched } from "../sample/sampler.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "../train/checkpoint.js";
 import { adamwStep } from "../train/optimizer.js";
-import { type TrainConfig, trimMetrics } from "../train/trainer.js";
+import { readJson, type TrainConfig, trimMetrics } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { type RewardName, verifySample } from "../verify/index.js";
@@ -164,14 +164,6 @@ export interface RlMetrics {
   supervisedTokens: { measured: number; rule6N: number; paper: number };
   elapsed: number;
   val?: { verified: number; reward: number };
-}
-
-function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
 }
 
 /** A problem with the prompt the policy continues. */
@@ -419,11 +411,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
   mkdirSync(o.out, { recursive: true });
   const metricsPath = join(o.out, "metrics.jsonl");
   const policy = new Model(k, c.model);
-  const ref = new Model(
-    k,
-    c.model,
-    Float32Array.from(loadCheckpoint(c.from.checkpoint, c.model, false).tensors.params),
-  );
+  const ref = new Model(k, c.model, loadCheckpoint(c.from.checkpoint, c.model, false).tensors.params);
   const n = policy.size;
   const mom = k.alloc(n);
   const vel = k.alloc(n);

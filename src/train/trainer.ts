@@ -112,7 +112,8 @@ export const STAGE_DEFAULTS: Record<Stage, typeof PRETRAIN_DEFAULTS> = {
 export const totalSteps = (c: TrainConfig) =>
   Math.max(1, Math.ceil(c.tokens / (c.batch * c.seqLen * c.accum)));
 
-function readJson<T>(path: string): T {
+/** Parses a JSON file; errors name the file. */
+export function readJson<T>(path: string): T {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {

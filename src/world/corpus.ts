@@ -46,6 +46,8 @@ export function checkGridPlan(plan: GridPlan): void {
   if (plan.contexts.length === 0) throw new Error("--contexts is empty");
   plan.contexts.forEach(getContext);
   if (plan.modes.length === 0) throw new Error("--modes is empty");
+  for (const m of plan.modes)
+    if (m !== "forward" && m !== "reverse") throw new Error(`--modes: unknown mode "${m}"`);
   if (!Number.isInteger(plan.perOp) || plan.perOp < 1)
     throw new Error(`--per-op must be a positive integer, got ${plan.perOp}`);
 }
