@@ -52,6 +52,10 @@ static int throw_type(Ctx *c, const char *what) {
 
 /* A typed array of the given type with at least `need` elements (need computed in double so
  * that huge dimension products cannot wrap around). */
+static const char *type_name(napi_typedarray_type t) {
+  return t == napi_int32_array ? "Int32Array" : t == napi_float64_array ? "Float64Array" : "Float32Array";
+}
+
 static int arg_array(Ctx *c, size_t i, const char *name, napi_typedarray_type want, double need, void **out,
                      size_t *len_out) {
   napi_value v = c->argv[i];
@@ -59,7 +63,7 @@ static int arg_array(Ctx *c, size_t i, const char *name, napi_typedarray_type wa
   napi_is_typedarray(c->env, v, &is);
   char msg[200];
   if (!is) {
-    snprintf(msg, sizeof msg, "%s must be a %s", name, want == napi_int32_array ? "Int32Array" : "Float32Array");
+    snprintf(msg, sizeof msg, "%s must be a %s", name, type_name(want));
     return throw_type(c, msg);
   }
   napi_typedarray_type type;
@@ -69,7 +73,7 @@ static int arg_array(Ctx *c, size_t i, const char *name, napi_typedarray_type wa
   size_t off;
   if (napi_get_typedarray_info(c->env, v, &type, &len, &data, &ab, &off) != napi_ok) return 0;
   if (type != want) {
-    snprintf(msg, sizeof msg, "%s must be a %s", name, want == napi_int32_array ? "Int32Array" : "Float32Array");
+    snprintf(msg, sizeof msg, "%s must be a %s", name, type_name(want));
     return throw_type(c, msg);
   }
   if ((double)len < need) {
@@ -94,6 +98,25 @@ static int arg_f32_or_null(Ctx *c, size_t i, const char *name, double need, floa
     return 1;
   }
   return arg_f32(c, i, name, need, out);
+}
+
+/* A key/value cache: a Float32Array or a Uint16Array (half precision); *half says which. */
+static int arg_cache(Ctx *c, size_t i, const char *name, double need, void **out, int *half) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  napi_value ab;
+  size_t off;
+  bool is = false;
+  napi_is_typedarray(c->env, c->argv[i], &is);
+  if (!is || napi_get_typedarray_info(c->env, c->argv[i], &type, &len, &data, &ab, &off) != napi_ok ||
+      (type != napi_float32_array && type != napi_uint16_array)) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s must be a Float32Array or a Uint16Array (half precision)", name);
+    return throw_type(c, msg);
+  }
+  *half = type == napi_uint16_array;
+  return arg_array(c, i, name, type, need, out, NULL);
 }
 
 static int arg_i32(Ctx *c, size_t i, const char *name, double need, int32_t **out) {
@@ -368,30 +391,49 @@ static int attn_dims(Ctx *c, size_t i, int64_t *B, int64_t *T, int64_t *H, int64
   return 1;
 }
 
+/* Optional document starts start[B·T] (null or absent: none); each in [0, t] and non-decreasing in t. */
+static int arg_starts(Ctx *c, size_t i, int64_t B, int64_t T, int32_t **start) {
+  *start = NULL;
+  if (c->argc <= i) return 1;
+  napi_valuetype t;
+  napi_typeof(c->env, c->argv[i], &t);
+  if (t == napi_null || t == napi_undefined) return 1;
+  if (!arg_i32(c, i, "start", (double)B * T, start)) return 0;
+  for (int64_t k = 0; k < B * T; k++) {
+    const int64_t pos = k % T;
+    if ((*start)[k] < 0 || (*start)[k] > pos || (pos > 0 && (*start)[k] < (*start)[k - 1]))
+      return throw_range(c, "start[b·T+t] must be in [0, t] and non-decreasing in t");
+  }
+  return 1;
+}
+
 static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
   Ctx c;
   float *out, *probs, *qkv;
+  int32_t *start = NULL;
   int64_t B, T, H, Hkv, hd;
   if (!ctx_init(&c, env, info, "attentionForward", 8) || !attn_dims(&c, 3, &B, &T, &H, &Hkv, &hd) ||
       !arg_f32(&c, 0, "out", (double)B * T * H * hd, &out) ||
       !arg_f32(&c, 1, "probs", (double)B * H * T * T, &probs) ||
       !arg_f32(&c, 2, "qkv", (double)B * T * (H + 2 * Hkv) * hd, &qkv))
     return NULL;
-  k_attention_forward(out, probs, qkv, B, T, H, Hkv, hd);
+  if (!arg_starts(&c, 8, B, T, &start)) return NULL;
+  k_attention_forward(out, probs, qkv, B, T, H, Hkv, hd, start);
   return undefined(env);
 }
 
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Ctx c;
   float *dqkv, *dout, *qkv, *probs;
+  int32_t *start;
   int64_t B, T, H, Hkv, hd;
   if (!ctx_init(&c, env, info, "attentionBackward", 9) || !attn_dims(&c, 4, &B, &T, &H, &Hkv, &hd) ||
       !arg_f32(&c, 0, "dqkv", (double)B * T * (H + 2 * Hkv) * hd, &dqkv) ||
       !arg_f32(&c, 1, "dout", (double)B * T * H * hd, &dout) ||
       !arg_f32(&c, 2, "qkv", (double)B * T * (H + 2 * Hkv) * hd, &qkv) ||
-      !arg_f32(&c, 3, "probs", (double)B * H * T * T, &probs))
+      !arg_f32(&c, 3, "probs", (double)B * H * T * T, &probs) || !arg_starts(&c, 9, B, T, &start))
     return NULL;
-  k_attention_backward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd);
+  k_attention_backward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd, start);
   return undefined(env);
 }
 
@@ -427,34 +469,42 @@ static napi_value js_rope_rows(napi_env env, napi_callback_info info) {
 /* kvWrite(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S) */
 static napi_value js_kv_write(napi_env env, napi_callback_info info) {
   Ctx c;
-  float *kc, *vc, *qkv;
+  void *kc, *vc;
+  float *qkv;
   int32_t *slot, *pos;
   int64_t N, H, Hkv, hd, Tmax, S;
+  int hk, hv;
   if (!ctx_init(&c, env, info, "kvWrite", 11) || !arg_dim(&c, 5, "N", &N) || !arg_dim(&c, 6, "H", &H) ||
       !arg_dim(&c, 7, "Hkv", &Hkv) || !arg_dim(&c, 8, "hd", &hd) || !arg_dim(&c, 9, "Tmax", &Tmax) ||
-      !arg_dim(&c, 10, "slots", &S) || !arg_f32(&c, 0, "kc", (double)S * Hkv * Tmax * hd, &kc) ||
-      !arg_f32(&c, 1, "vc", (double)S * Hkv * Tmax * hd, &vc) ||
+      !arg_dim(&c, 10, "slots", &S) || !arg_cache(&c, 0, "kc", (double)S * Hkv * Tmax * hd, &kc, &hk) ||
+      !arg_cache(&c, 1, "vc", (double)S * Hkv * Tmax * hd, &vc, &hv) ||
       !arg_f32(&c, 2, "qkv", (double)N * (H + 2 * Hkv) * hd, &qkv) || !arg_rows(&c, 3, 4, N, S, Tmax, &slot, &pos))
     return NULL;
-  k_kv_write(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax);
+  if (hk != hv) return throw_type(&c, "kc and vc must have the same element type"), NULL;
+  if (hk) k_kv_write_f16(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax);
+  else k_kv_write(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax);
   return undefined(env);
 }
 
 /* attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) */
 static napi_value js_attention_cached(napi_env env, napi_callback_info info) {
   Ctx c;
-  float *out, *kc, *vc, *qkv;
+  float *out, *qkv;
+  void *kc, *vc;
   int32_t *slot, *pos;
   int64_t N, H, Hkv, hd, Tmax, S;
+  int hk, hv;
   if (!ctx_init(&c, env, info, "attentionCached", 12) || !arg_dim(&c, 6, "N", &N) || !arg_dim(&c, 7, "H", &H) ||
       !arg_dim(&c, 8, "Hkv", &Hkv) || !arg_dim(&c, 9, "hd", &hd) || !arg_dim(&c, 10, "Tmax", &Tmax) ||
       !arg_dim(&c, 11, "slots", &S) || !arg_f32(&c, 0, "out", (double)N * H * hd, &out) ||
       !arg_f32(&c, 1, "qkv", (double)N * (H + 2 * Hkv) * hd, &qkv) ||
-      !arg_f32(&c, 2, "kc", (double)S * Hkv * Tmax * hd, &kc) ||
-      !arg_f32(&c, 3, "vc", (double)S * Hkv * Tmax * hd, &vc) || !arg_rows(&c, 4, 5, N, S, Tmax, &slot, &pos))
+      !arg_cache(&c, 2, "kc", (double)S * Hkv * Tmax * hd, &kc, &hk) ||
+      !arg_cache(&c, 3, "vc", (double)S * Hkv * Tmax * hd, &vc, &hv) || !arg_rows(&c, 4, 5, N, S, Tmax, &slot, &pos))
     return NULL;
+  if (hk != hv) return throw_type(&c, "kc and vc must have the same element type"), NULL;
   if (H > 0 && (Hkv == 0 || H % Hkv != 0)) return throw_range(&c, "H must be a multiple of Hkv"), NULL;
-  k_attention_cached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax);
+  if (hk) k_attention_cached_f16(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax);
+  else k_attention_cached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax);
   return undefined(env);
 }
 
@@ -520,6 +570,24 @@ static napi_value js_scale_rows(napi_env env, napi_callback_info info) {
       !arg_f32(&c, 0, "x", (double)M * N, &x) || !arg_f32(&c, 1, "w", (double)M, &w))
     return NULL;
   k_scale_rows(x, w, M, N);
+  return undefined(env);
+}
+
+/* drawRows(tokens, logits, u, L, V, invT) */
+static napi_value js_draw_rows(napi_env env, napi_callback_info info) {
+  Ctx c;
+  int32_t *tokens;
+  float *logits;
+  double *u, invT;
+  int64_t L, V;
+  if (!ctx_init(&c, env, info, "drawRows", 6) || !arg_dim(&c, 3, "L", &L) || !arg_dim(&c, 4, "V", &V) ||
+      !arg_num(&c, 5, "invT", &invT) || !arg_i32(&c, 0, "tokens", (double)L, &tokens) ||
+      !arg_f32(&c, 1, "logits", (double)L * V, &logits) ||
+      !arg_array(&c, 2, "u", napi_float64_array, (double)L, (void **)&u, NULL))
+    return NULL;
+  if (V < 1) return throw_range(&c, "V must be positive"), NULL;
+  if (!(invT >= 0.0) || !isfinite(invT)) return throw_range(&c, "invT must be finite and >= 0"), NULL;
+  k_draw_rows(tokens, logits, u, L, V, (float)invT);
   return undefined(env);
 }
 
@@ -600,6 +668,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("add", js_add),
       FN("scale", js_scale),
       FN("scaleRows", js_scale_rows),
+      FN("drawRows", js_draw_rows),
       FN("sumSquares", js_sum_squares),
       FN("adamw", js_adamw),
 #undef FN

@@ -70,7 +70,7 @@ static inline float exp_row(float *row, int64_t n) {
 }
 
 void k_attention_forward(float *out, float *probs, const float *qkv, int64_t B, int64_t T, int64_t H, int64_t Hkv,
-                         int64_t hd) {
+                         int64_t hd, const int32_t *start) {
   if (B == 0 || T == 0 || H == 0) return;
   const int64_t stride = (H + 2 * Hkv) * hd, ldo = H * hd;
   const int64_t Tm = ceil_div(T, MR) * MR, Tn = ceil_div(T, NR) * NR, hdn = ceil_div(hd, NR) * NR;
@@ -97,23 +97,30 @@ void k_attention_forward(float *out, float *probs, const float *qkv, int64_t B, 
     pack_b_all(K, stride, 1, hd, T, Kb);
     pack_b_all(V, stride, 0, T, hd, Vb);
 
+    const int32_t *st = start ? start + b * T : NULL;
     for (int64_t t0 = 0; t0 < T; t0 += MR) {
       const int64_t mr = min64(MR, T - t0), tl = t0 + mr; /* rows t0..tl-1 see columns < tl */
-      /* scores = scale · Q K^T on the tiles touching columns < tl */
-      for (int64_t s0 = 0; s0 < tl; s0 += NR)
+      /* With a document mask, rows t0.. see no column before their first start (starts grow with t):
+       * the tiles left of cs are skipped. */
+      const int64_t cs = st ? st[t0] / NR * NR : 0;
+      /* scores = scale · Q K^T on the tiles touching columns cs..tl-1 */
+      for (int64_t s0 = cs; s0 < tl; s0 += NR)
         ukernel(hd, Qa + t0 * hd, Kb + s0 * hd, Sx + s0, Tn, scale, 0.0f, mr, min64(NR, T - s0));
       for (int64_t t = t0; t < tl; t++) {
         float *row = Sx + (t - t0) * Tn;
-        const float inv = 1.0f / exp_row(row, t + 1);
+        const int64_t s0 = st ? st[t] : 0; /* columns before the document's start are 0 */
+        for (int64_t s = cs; s < s0; s++) row[s] = 0.0f;
+        const float inv = 1.0f / exp_row(row + s0, t + 1 - s0);
 #pragma omp simd
-        for (int64_t s = 0; s <= t; s++) row[s] *= inv;
+        for (int64_t s = s0; s <= t; s++) row[s] *= inv;
         for (int64_t s = t + 1; s < tl; s++) row[s] = 0.0f;
+        for (int64_t s = 0; s < cs; s++) row[s] = 0.0f; /* (only for the saved copy below) */
         stream_row(P + t * T, row, t + 1, T);
       }
-      /* out[t0:tl] = P[t0:tl, 0:tl] · V[0:tl] */
-      pack_a_panel(Sx, Tn, 0, 0, mr, 0, tl, Pa);
+      /* out[t0:tl] = P[t0:tl, cs:tl] · V[cs:tl] */
+      pack_a_panel(Sx, Tn, 0, 0, mr, cs, tl - cs, Pa);
       for (int64_t j0 = 0; j0 < hd; j0 += NR)
-        ukernel(tl, Pa, Vb + j0 * T, O + t0 * ldo + j0, ldo, 1.0f, 0.0f, mr, min64(NR, hd - j0));
+        ukernel(tl - cs, Pa, Vb + j0 * T + cs * NR, O + t0 * ldo + j0, ldo, 1.0f, 0.0f, mr, min64(NR, hd - j0));
     }
 #if defined(__AVX512F__)
     _mm_sfence();
@@ -122,7 +129,7 @@ void k_attention_forward(float *out, float *probs, const float *qkv, int64_t B, 
 }
 
 void k_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int64_t B, int64_t T,
-                          int64_t H, int64_t Hkv, int64_t hd) {
+                          int64_t H, int64_t Hkv, int64_t hd, const int32_t *start) {
   if (B == 0 || T == 0 || H == 0) return;
   const int64_t stride = (H + 2 * Hkv) * hd, ldo = H * hd;
   const int64_t Tm = ceil_div(T, MR) * MR, Tn = ceil_div(T, NR) * NR, hdn = ceil_div(hd, NR) * NR;
@@ -149,6 +156,7 @@ void k_attention_backward(float *dqkv, const float *dout, const float *qkv, cons
     pack_b_all(V, stride, 1, hd, T, Vt);
     pack_b_all(K, stride, 0, T, hd, Kb);
 
+    const int32_t *st = start ? start + b * T : NULL;
     for (int64_t h = 0; h < H; h++) {
       if (h * Hkv / H != kvh) continue;
       const float *Q = qkv + b * T * stride + h * hd;
@@ -161,28 +169,38 @@ void k_attention_backward(float *dqkv, const float *dout, const float *qkv, cons
 
       for (int64_t t0 = 0; t0 < T; t0 += MR) {
         const int64_t mr = min64(MR, T - t0), tl = t0 + mr;
-        /* dP = dO V^T on the tiles touching columns < tl */
-        for (int64_t s0 = 0; s0 < tl; s0 += NR)
+        const int64_t cs = st ? st[t0] / NR * NR : 0; /* as in the forward: tiles left of cs are masked */
+        /* dP = dO V^T on the tiles touching columns cs..tl-1 */
+        for (int64_t s0 = cs; s0 < tl; s0 += NR)
           ukernel(hd, dOa + t0 * hd, Vt + s0 * hd, S + t0 * T + s0, T, 1.0f, 0.0f, mr, min64(NR, T - s0));
-        /* dS = P ⊙ (dP − Σ P·dP) · scale; zero above the diagonal up to tl (the packs below read
-         * row t of dS only at columns < tl, and column s only at rows t >= s0 of its panel). */
+        /* dS = P ⊙ (dP − Σ P·dP) · scale over the document's columns; zero above the diagonal up to tl
+         * and before the start from the first column a pack below reads (row t of dS is read at
+         * columns cs..tl-1, and column s at rows t >= s of its MR-block). */
         for (int64_t t = t0; t < tl; t++) {
           const float *p = P + t * T;
           float *d = S + t * T;
+          const int64_t s1 = st ? st[t] : 0, z0 = min64(cs, s1 / MR * MR);
           float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-          for (int64_t s = 0; s <= t; s++) dot += p[s] * d[s];
+          for (int64_t s = s1; s <= t; s++) dot += p[s] * d[s];
 #pragma omp simd
-          for (int64_t s = 0; s <= t; s++) d[s] = p[s] * (d[s] - dot) * scale;
+          for (int64_t s = s1; s <= t; s++) d[s] = p[s] * (d[s] - dot) * scale;
+          for (int64_t s = z0; s < s1; s++) d[s] = 0.0f;
           for (int64_t s = t + 1; s < tl; s++) d[s] = 0.0f;
         }
-        /* dQ[t0:tl] += dS[t0:tl, 0:tl] · K[0:tl] */
-        pack_a_panel(S, T, 0, t0, mr, 0, tl, Aa);
+        /* dQ[t0:tl] += dS[t0:tl, cs:tl] · K[cs:tl] */
+        pack_a_panel(S, T, 0, t0, mr, cs, tl - cs, Aa);
         for (int64_t j0 = 0; j0 < hd; j0 += NR)
-          ukernel(tl, Aa, Kb + j0 * T, dQ + t0 * stride + j0, stride, 1.0f, 1.0f, mr, min64(NR, hd - j0));
+          ukernel(tl - cs, Aa, Kb + j0 * T + cs * NR, dQ + t0 * stride + j0, stride, 1.0f, 1.0f, mr,
+                  min64(NR, hd - j0));
       }
-      for (int64_t s0 = 0; s0 < T; s0 += MR) {
-        const int64_t mr = min64(MR, T - s0), depth = T - s0; /* rows t >= s0 only */
+      for (int64_t s0 = 0, te = 0; s0 < T; s0 += MR) {
+        const int64_t mr = min64(MR, T - s0);
+        /* rows t >= s0 only, and with a document mask only those whose document starts inside this
+         * block or before it (te grows with s0 because starts grow with t) */
+        if (te < s0) te = s0;
+        while (te < T && (!st || st[te] < s0 + mr)) te++;
+        const int64_t depth = te - s0;
         /* dK[s0:s0+mr] += dS[s0:T, s0:s0+mr]^T · Q[s0:T] */
         pack_a_panel(S, T, 1, s0, mr, s0, depth, Aa);
         for (int64_t j0 = 0; j0 < hd; j0 += NR)

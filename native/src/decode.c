@@ -1,6 +1,10 @@
-/* The decode path of the sampler: a key/value cache laid out [slot, kv head, position, hd], a
- * write of N new rows into it, and attention of N query rows, each over positions 0..pos[r] of
- * its own slot. Prefill (many rows of one slot) and decode (one row per slot) are the same call. */
+/* The decode path of the sampler: a key/value cache with keys laid out [slot, kv head, hd, position]
+ * (transposed, so the scores of 16 positions are one vector FMA per key dimension, with no horizontal
+ * sums) and values [slot, kv head, position, hd], a write of N new rows into it, and attention of N
+ * query rows, each over positions 0..pos[r] of its own slot. Prefill (many rows of one slot) and
+ * decode (one row per slot) are the same call. The cache holds float32 or, to halve the memory traffic
+ * that bounds decoding, IEEE half precision (rounded to nearest even on write, attention in float32):
+ * both variants are instances of one template. */
 #include "common.h"
 #include "kernels.h"
 
@@ -13,81 +17,151 @@
 #define NTH 1
 #endif
 
-/* kc/vc[slot[r], g, pos[r], :] = the k/v of head g of packed row r of qkv [N, (H + 2·Hkv)·hd]. */
-void k_kv_write(float *kc, float *vc, const float *qkv, const int32_t *slot, const int32_t *pos, int64_t N, int64_t H,
-                int64_t Hkv, int64_t hd, int64_t Tmax) {
-  const int64_t stride = (H + 2 * Hkv) * hd;
-  for (int64_t r = 0; r < N; r++) {
-    const float *k = qkv + r * stride + H * hd, *v = k + Hkv * hd;
-    for (int64_t g = 0; g < Hkv; g++) {
-      const int64_t at = (((int64_t)slot[r] * Hkv + g) * Tmax + pos[r]) * hd;
-      for (int64_t i = 0; i < hd; i++) {
-        kc[at + i] = k[g * hd + i];
-        vc[at + i] = v[g * hd + i];
-      }
-    }
-  }
+#define DECODE_KERNELS(SUF, T, TO, FROM) \
+/* kc[slot[r], g, :, pos[r]] and vc[slot[r], g, pos[r], :] = the k and v of head g of packed row r of \
+ * qkv [N, (H + 2·Hkv)·hd]. */ \
+static inline void kv_write_##SUF(T *kc, T *vc, const float *qkv, const int32_t *slot, const int32_t *pos, int64_t N, int64_t H, \
+                int64_t Hkv, int64_t hd, int64_t Tmax) { \
+  const int64_t stride = (H + 2 * Hkv) * hd; \
+  for (int64_t r = 0; r < N; r++) { \
+    const float *k = qkv + r * stride + H * hd, *v = k + Hkv * hd; \
+    for (int64_t g = 0; g < Hkv; g++) { \
+      const int64_t base = ((int64_t)slot[r] * Hkv + g) * Tmax * hd; \
+      for (int64_t i = 0; i < hd; i++) { \
+        kc[base + i * Tmax + pos[r]] = TO(k[g * hd + i]); \
+        vc[base + (int64_t)pos[r] * hd + i] = TO(v[g * hd + i]); \
+      } \
+    } \
+  } \
+} \
+ \
+/* out[r, h·hd:(h+1)·hd] = softmax(q·Kᵀ/√hd) V over positions 0..pos[r] of slot[r], kv head h/(H/Hkv). \
+ * One task per (row, kv head): the keys and values of the group are read once for all of its query \
+ * heads (decoding is bound by reading the cache). Scores of the G heads go to a scratch block \
+ * (sc[j, s] += q_j[i]·Kᵀ[i, s], vectorised over positions), then a stable softmax per head, then the \
+ * weighted sum of values into a local accumulator. */ \
+static inline void attention_cached_##SUF(float *out, const float *qkv, const T *kc, const T *vc, const int32_t *slot, \
+                        const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax) { \
+  if (N == 0 || H == 0) return; \
+  const int64_t stride = (H + 2 * Hkv) * hd, G = H / Hkv, ntask = N * Hkv; \
+  const float scale = (float)(1.0 / sqrt((double)hd)); \
+  double work = 0.0; \
+  for (int64_t r = 0; r < N; r++) work += (double)(pos[r] + 1) * hd * H; \
+  int nt = ip_threads; \
+  if (ntask < 2 || work < 65536.0) nt = 1; \
+  const int64_t ld = (Tmax + 15) / 16 * 16, per = G * ld + G * hd; \
+  float *scratch = ip_scratch(0, (size_t)(nt > 0 ? nt : 1) * (size_t)per); \
+_Pragma("omp parallel num_threads(nt) if (nt > 1)") \
+  { \
+    float *sc = scratch + (int64_t)TID * per; \
+    float *acc = sc + G * ld; \
+    int64_t lo, hi; \
+    ip_split(ntask, NTH, TID, &lo, &hi); \
+    for (int64_t task = lo; task < hi; task++) { \
+      const int64_t r = task / Hkv, g = task % Hkv, n = (int64_t)pos[r] + 1; \
+      const float *q0 = qkv + r * stride + g * G * hd; \
+      const T *K = kc + ((int64_t)slot[r] * Hkv + g) * Tmax * hd; \
+      const T *V = vc + ((int64_t)slot[r] * Hkv + g) * Tmax * hd; \
+      for (int64_t j = 0; j < G; j++) { \
+        float *row = sc + j * ld; \
+        const float *q = q0 + j * hd; \
+        for (int64_t s = 0; s < n; s++) row[s] = 0.0f; \
+        for (int64_t i = 0; i < hd; i++) { \
+          const float qi = q[i] * scale; \
+          const T *k = K + i * Tmax; \
+_Pragma("omp simd") \
+          for (int64_t s = 0; s < n; s++) row[s] += qi * FROM(k[s]); \
+        } \
+        float mx = row[0]; \
+        for (int64_t s = 1; s < n; s++) mx = row[s] > mx ? row[s] : mx; \
+        float sum = 0.0f; \
+        for (int64_t s = 0; s < n; s++) { \
+          const float e = ip_expf(row[s] - mx); \
+          row[s] = e; \
+          sum += e; \
+        } \
+        const float inv = 1.0f / sum; \
+        for (int64_t s = 0; s < n; s++) row[s] *= inv; \
+        for (int64_t i = 0; i < hd; i++) acc[j * hd + i] = 0.0f; \
+      } \
+      for (int64_t s = 0; s < n; s++) { \
+        const T *v = V + s * hd; \
+        for (int64_t j = 0; j < G; j++) { \
+          const float w = sc[j * ld + s]; \
+          float *o = acc + j * hd; \
+_Pragma("omp simd") \
+          for (int64_t i = 0; i < hd; i++) o[i] += w * FROM(v[i]); \
+        } \
+      } \
+      for (int64_t j = 0; j < G; j++) \
+        for (int64_t i = 0; i < hd; i++) out[r * H * hd + (g * G + j) * hd + i] = acc[j * hd + i]; \
+    } \
+  } \
 }
 
-/* out[r, h·hd:(h+1)·hd] = softmax(q·Kᵀ/√hd) V over positions 0..pos[r] of slot[r], kv head h/(H/Hkv).
- * One task per (row, kv head): the keys and values of the group are read once for all of its query
- * heads (decoding is bound by reading the cache). Two passes: scores into a scratch block, then a
- * stable softmax per head and the weighted sum of values. */
+#define F32_ID(x) (x)
+DECODE_KERNELS(f32, float, F32_ID, F32_ID)
+
+#if defined(__FLT16_MAX__)
+typedef _Float16 ip_half;
+#define HALF_TO(x) ((_Float16)(x))
+#define HALF_FROM(x) ((float)(x))
+#else /* no _Float16: the same round-to-nearest-even conversions by hand */
+typedef uint16_t ip_half;
+static inline ip_half ip_f2h(float f) {
+  uint32_t b;
+  memcpy(&b, &f, 4);
+  const uint32_t sign = (b >> 16) & 0x8000u, e = (b >> 23) & 0xffu;
+  uint32_t m = b & 0x7fffffu;
+  if (e == 0xffu) return (ip_half)(sign | 0x7c00u | (m ? 0x200u : 0u));
+  const int32_t ex = (int32_t)e - 112;
+  if (ex >= 31) return (ip_half)(sign | 0x7c00u);
+  if (ex <= 0) {
+    if (ex < -10) return (ip_half)sign;
+    m |= 0x800000u;
+    const uint32_t shift = (uint32_t)(14 - ex), rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    uint32_t h = m >> shift;
+    if (rem > half || (rem == half && (h & 1u))) h++;
+    return (ip_half)(sign | h);
+  }
+  uint32_t h = ((uint32_t)ex << 10) | (m >> 13);
+  const uint32_t rem = m & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;
+  return (ip_half)(sign | h);
+}
+static inline float ip_h2f(ip_half h) {
+  const uint32_t sign = ((uint32_t)h & 0x8000u) << 16, e = ((uint32_t)h >> 10) & 0x1fu, m = (uint32_t)h & 0x3ffu;
+  uint32_t b;
+  if (e == 0x1fu) b = sign | 0x7f800000u | (m << 13);
+  else if (e != 0) b = sign | ((e + 112u) << 23) | (m << 13);
+  else if (m == 0) b = sign;
+  else {
+    float f = (float)m * 5.9604644775390625e-8f; /* m · 2^-24 */
+    memcpy(&b, &f, 4);
+    b |= sign;
+  }
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
+}
+#define HALF_TO(x) ip_f2h(x)
+#define HALF_FROM(x) ip_h2f(x)
+#endif
+DECODE_KERNELS(f16, ip_half, HALF_TO, HALF_FROM)
+
+void k_kv_write(float *kc, float *vc, const float *qkv, const int32_t *slot, const int32_t *pos, int64_t N, int64_t H,
+                int64_t Hkv, int64_t hd, int64_t Tmax) {
+  kv_write_f32(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax);
+}
+void k_kv_write_f16(uint16_t *kc, uint16_t *vc, const float *qkv, const int32_t *slot, const int32_t *pos, int64_t N,
+                    int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax) {
+  kv_write_f16((ip_half *)kc, (ip_half *)vc, qkv, slot, pos, N, H, Hkv, hd, Tmax);
+}
 void k_attention_cached(float *out, const float *qkv, const float *kc, const float *vc, const int32_t *slot,
                         const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax) {
-  if (N == 0 || H == 0) return;
-  const int64_t stride = (H + 2 * Hkv) * hd, G = H / Hkv, ntask = N * Hkv;
-  const float scale = (float)(1.0 / sqrt((double)hd));
-  double work = 0.0;
-  for (int64_t r = 0; r < N; r++) work += (double)(pos[r] + 1) * hd * H;
-  int nt = ip_threads;
-  if (ntask < 2 || work < 65536.0) nt = 1;
-  const int64_t per = G * (Tmax + 16);
-  float *scratch = ip_scratch(0, (size_t)(nt > 0 ? nt : 1) * (size_t)per);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    float *sc = scratch + (int64_t)TID * per;
-    int64_t lo, hi;
-    ip_split(ntask, NTH, TID, &lo, &hi);
-    for (int64_t task = lo; task < hi; task++) {
-      const int64_t r = task / Hkv, g = task % Hkv, n = (int64_t)pos[r] + 1;
-      const float *q0 = qkv + r * stride + g * G * hd;
-      const float *K = kc + ((int64_t)slot[r] * Hkv + g) * Tmax * hd;
-      const float *V = vc + ((int64_t)slot[r] * Hkv + g) * Tmax * hd;
-      for (int64_t s = 0; s < n; s++) {
-        const float *k = K + s * hd;
-        for (int64_t j = 0; j < G; j++) {
-          const float *q = q0 + j * hd;
-          float d = 0.0f;
-#pragma omp simd reduction(+ : d)
-          for (int64_t i = 0; i < hd; i++) d += q[i] * k[i];
-          sc[j * (Tmax + 16) + s] = d * scale;
-        }
-      }
-      for (int64_t j = 0; j < G; j++) {
-        float *row = sc + j * (Tmax + 16);
-        float mx = row[0];
-        for (int64_t s = 1; s < n; s++) mx = row[s] > mx ? row[s] : mx;
-        float sum = 0.0f;
-        for (int64_t s = 0; s < n; s++) {
-          const float e = ip_expf(row[s] - mx);
-          row[s] = e;
-          sum += e;
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t s = 0; s < n; s++) row[s] *= inv;
-        float *o = out + r * H * hd + (g * G + j) * hd;
-        for (int64_t i = 0; i < hd; i++) o[i] = 0.0f;
-      }
-      for (int64_t s = 0; s < n; s++) {
-        const float *v = V + s * hd;
-        for (int64_t j = 0; j < G; j++) {
-          const float w = sc[j * (Tmax + 16) + s];
-          float *o = out + r * H * hd + (g * G + j) * hd;
-#pragma omp simd
-          for (int64_t i = 0; i < hd; i++) o[i] += w * v[i];
-        }
-      }
-    }
-  }
+  attention_cached_f32(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax);
+}
+void k_attention_cached_f16(float *out, const float *qkv, const uint16_t *kc, const uint16_t *vc, const int32_t *slot,
+                            const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax) {
+  attention_cached_f16(out, qkv, (const ip_half *)kc, (const ip_half *)vc, slot, pos, N, H, Hkv, hd, Tmax);
 }

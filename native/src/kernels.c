@@ -373,6 +373,49 @@ void k_scale_rows(float *x, const float *w, int64_t M, int64_t N) {
   }
 }
 
+/* tokens[r] = a draw from softmax(logits[r, :]·invT) by inverse CDF at u[r]·sum (u in [0, 1)), or the
+ * argmax (first of equals) when invT is 0: the sampler's plain path (no top-k or top-p), one row per
+ * active sequence. Exponentials in float32, sums in float64. */
+void k_draw_rows(int32_t *tokens, const float *logits, const double *u, int64_t L, int64_t V, float invT) {
+  const int nt IP_MAYBE_UNUSED = ip_threads_for(L * V / 4);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t lo, hi;
+    ip_split(L, NTH, TID, &lo, &hi);
+    float *p = ip_scratch(2, (size_t)V); /* thread-local */
+    for (int64_t r = lo; r < hi; r++) {
+      const float *x = logits + r * V;
+      int64_t best = 0;
+      for (int64_t j = 1; j < V; j++)
+        if (x[j] > x[best]) best = j;
+      if (invT == 0.0f) {
+        tokens[r] = (int32_t)best;
+        continue;
+      }
+      const float mx = x[best];
+      double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < V; j++) {
+        p[j] = ip_expf((x[j] - mx) * invT);
+        sum += (double)p[j];
+      }
+      double t = u[r] * sum;
+      int64_t pick = -1;
+      for (int64_t j = 0; j < V; j++) {
+        t -= (double)p[j];
+        if (t < 0.0) {
+          pick = j;
+          break;
+        }
+      }
+      if (pick < 0) /* rounding left t a hair above 0: the last token with mass */
+        for (pick = V - 1; pick > 0 && p[pick] == 0.0f; pick--) {
+        }
+      tokens[r] = (int32_t)pick;
+    }
+  }
+}
+
 double k_sum_squares(const float *x, int64_t n) {
   double total = 0.0;
   const int nt IP_MAYBE_UNUSED = ip_threads_for(n / 2);

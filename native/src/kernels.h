@@ -14,14 +14,20 @@ void k_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
 void k_rope(float *qkv, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd, double theta, int64_t pos0,
             int inverse);
 void k_attention_forward(float *out, float *probs, const float *qkv, int64_t B, int64_t T, int64_t H, int64_t Hkv,
-                         int64_t hd);
+                         int64_t hd, const int32_t *start);
 void k_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs, int64_t B, int64_t T,
-                          int64_t H, int64_t Hkv, int64_t hd);
+                          int64_t H, int64_t Hkv, int64_t hd, const int32_t *start);
 void k_rope_rows(float *qkv, const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, double theta);
 void k_kv_write(float *kc, float *vc, const float *qkv, const int32_t *slot, const int32_t *pos, int64_t N, int64_t H,
                 int64_t Hkv, int64_t hd, int64_t Tmax);
 void k_attention_cached(float *out, const float *qkv, const float *kc, const float *vc, const int32_t *slot,
                         const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax);
+/* The same on a half-precision cache (IEEE binary16 bits). */
+void k_kv_write_f16(uint16_t *kc, uint16_t *vc, const float *qkv, const int32_t *slot, const int32_t *pos, int64_t N,
+                    int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax);
+void k_attention_cached_f16(float *out, const float *qkv, const uint16_t *kc, const uint16_t *vc, const int32_t *slot,
+                            const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax);
+void k_draw_rows(int32_t *tokens, const float *logits, const double *u, int64_t L, int64_t V, float invT);
 void k_swiglu_forward(float *out, const float *gu, int64_t M, int64_t F);
 void k_swiglu_backward(float *dgu, const float *dout, const float *gu, int64_t M, int64_t F);
 double k_cross_entropy(float *dlogits, float *losses, const float *logits, const int32_t *targets, int64_t M,

@@ -29,6 +29,7 @@ interface EvalOpts {
   seed: number;
   out: string;
   batch: number;
+  kvCache: string;
   backend: BackendChoice;
 }
 
@@ -67,8 +68,11 @@ export function registerEval(program: Command): void {
     .option("--seed <n>", "seed of the problem grid and of sampling", parseNat("--seed"), 1_000_003)
     .requiredOption("--out <dir>", "evaluation folder (an interrupted run resumes there)")
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
+    .option("--kv-cache <p>", "key/value cache precision: f32, or f16 (faster, logits move by ~1e-3)", "f32")
     .option("--backend <name>", "auto, native or reference", "auto")
     .action(async (o: EvalOpts) => {
+      if (o.kvCache !== "f32" && o.kvCache !== "f16")
+        throw new Error(`--kv-cache must be f32 or f16, got ${JSON.stringify(o.kvCache)}`);
       let problems: EvalProblem[];
       let source: string;
       if (o.problems !== undefined) {
@@ -101,6 +105,7 @@ export function registerEval(program: Command): void {
         topK: o.topK,
         maxNew: o.maxNew,
         seed: o.seed,
+        ...(o.kvCache === "f16" ? { kvCache: "f16" as const } : {}),
       };
       const { results, stats } = runEvaluation({
         model,

@@ -20,6 +20,7 @@ interface TrainCliOpts {
   batch?: number;
   seqLen?: number;
   packing?: Packing;
+  docMask?: boolean;
   accum?: number;
   lr?: number;
   minLr?: number;
@@ -49,7 +50,11 @@ function register(program: Command, stage: Stage): void {
     .option("--backend <name>", "auto, native or reference", "auto")
     .option("--batch <n>", "sequences per micro-batch", parsePos("--batch"))
     .option("--seq-len <n>", "tokens per sequence", parsePos("--seq-len"))
-    .option("--packing <how>", "aligned (rows start at problems, padded) or stream (rows cut anywhere)")
+    .option(
+      "--packing <how>",
+      "aligned (rows start at problems, padded), fit (as aligned, problems placed first-fit across the batch) or stream (rows cut anywhere)",
+    )
+    .option("--doc-mask", "document-masked attention: a packed problem attends only to itself")
     .option("--accum <n>", "micro-batches per optimizer step", parsePos("--accum"))
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
@@ -61,6 +66,7 @@ function register(program: Command, stage: Stage): void {
       if (o.batch !== undefined) overrides.batch = o.batch;
       if (o.seqLen !== undefined) overrides.seqLen = o.seqLen;
       if (o.packing !== undefined) overrides.packing = o.packing;
+      if (o.docMask) overrides.docMask = true;
       if (o.accum !== undefined) overrides.accum = o.accum;
       if (o.lr !== undefined) overrides.lr = o.lr;
       if (o.minLr !== undefined) overrides.minLr = o.minLr;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { toHalf } from "./half.js";
 import { native } from "./native.js";
 import { reference as ref } from "./reference.js";
 import { close, FWD_TOL, rand, rng } from "./testutil.test.js";
@@ -82,6 +83,33 @@ describe("kvWrite + attentionCached", () => {
       native.attentionCached(got, qkv, kc, vc, slot, pos, T, H, Hkv, hd, T, S);
       close(got, want, FWD_TOL, `H=${H} Hkv=${Hkv} hd=${hd}`);
     }
+  });
+
+  test("a half-precision cache: native writes the reference's bits and attends as the reference does", () => {
+    const r = rng(11);
+    for (const [H, Hkv, hd] of shapes) {
+      const [S, Tmax, N] = [2, 29, 8];
+      const D = (H + 2 * Hkv) * hd;
+      const qkv = rand(r, N * D);
+      const slot = Int32Array.from({ length: N }, () => Math.floor(r() * S));
+      const pos = Int32Array.from({ length: N }, (_, i) => (i === 0 ? Tmax - 1 : Math.floor(r() * Tmax)));
+      const bits = Uint16Array.from({ length: S * Hkv * Tmax * hd }, () => toHalf(r() * 2 - 1));
+      const [k1, v1, k2, v2] = [bits.slice(), bits.slice().reverse(), bits.slice(), bits.slice().reverse()];
+      ref.kvWrite(k1, v1, qkv, slot, pos, N, H, Hkv, hd, Tmax, S);
+      native.kvWrite(k2, v2, qkv, slot, pos, N, H, Hkv, hd, Tmax, S);
+      assert.deepEqual(k2, k1);
+      assert.deepEqual(v2, v1);
+      const want = new Float32Array(N * H * hd);
+      const got = new Float32Array(N * H * hd);
+      ref.attentionCached(want, qkv, k1, v1, slot, pos, N, H, Hkv, hd, Tmax, S);
+      native.attentionCached(got, qkv, k1, v1, slot, pos, N, H, Hkv, hd, Tmax, S);
+      close(got, want, FWD_TOL, `f16 H=${H} Hkv=${Hkv} hd=${hd}`);
+    }
+    const f = new Float32Array(4 * 8 * 8);
+    const h = new Uint16Array(4 * 8 * 8);
+    const args = [new Float32Array(8), Int32Array.of(0), Int32Array.of(0), 1, 1, 1, 2, 8, 4] as const;
+    for (const k of [native, ref])
+      assert.throws(() => k.kvWrite(f, h, ...args), TypeError, "mixed element types");
   });
 
   test("rows outside the cache throw a RangeError in both backends", () => {

@@ -284,6 +284,63 @@ describe("attention", () => {
   }
 });
 
+describe("document-masked attention", () => {
+  test("native matches reference; each document equals attention over it alone", () => {
+    const r = rng(21);
+    const [B, T, H, Hkv, hd] = [2, 77, 4, 2, 16];
+    const D = (H + 2 * Hkv) * hd;
+    const qkv = rand(r, B * T * D, 1.5);
+    // Row 0: documents [0,30), [30,31), [31,77); row 1: one document.
+    const start = Int32Array.from({ length: B * T }, (_, i) => {
+      const t = i % T;
+      return i >= T ? 0 : t < 30 ? 0 : t < 31 ? 30 : 31;
+    });
+    const outW = new Float32Array(B * T * H * hd);
+    const probsW = new Float32Array(B * H * T * T);
+    ref.attentionForward(outW, probsW, qkv, B, T, H, Hkv, hd, start);
+    const outG = new Float32Array(B * T * H * hd).fill(7);
+    const probsG = new Float32Array(B * H * T * T).fill(7);
+    native.attentionForward(outG, probsG, qkv, B, T, H, Hkv, hd, start);
+    close(outG, outW, FWD_TOL, "out");
+    close(probsG, probsW, FWD_TOL, "probs");
+    // The third document of row 0 on its own (positions 31..76) gives the same outputs.
+    const L = T - 31;
+    const alone = new Float32Array(L * H * hd);
+    native.attentionForward(alone, new Float32Array(H * L * L), qkv.slice(31 * D, T * D), 1, L, H, Hkv, hd);
+    close(outG.subarray(31 * H * hd, T * H * hd), alone, FWD_TOL, "a document alone");
+    // Row 1 (no mask inside) equals the unmasked kernel.
+    const plain = new Float32Array(B * T * H * hd);
+    native.attentionForward(plain, new Float32Array(B * H * T * T), qkv, B, T, H, Hkv, hd);
+    close(outG.subarray(T * H * hd), plain.subarray(T * H * hd), FWD_TOL, "unmasked row");
+    // Backward through masked probabilities matches the reference.
+    const dout = rand(r, B * T * H * hd);
+    const dW = new Float32Array(B * T * D);
+    const dG = new Float32Array(B * T * D);
+    ref.attentionBackward(dW, dout, qkv, probsW, B, T, H, Hkv, hd);
+    native.attentionBackward(dG, dout, qkv, probsG, B, T, H, Hkv, hd, start);
+    close(dG, dW, BWD_TOL, "dqkv (masked tiles skipped)");
+    // Many short documents (tiles skipped on both sides of the block boundaries).
+    const T2 = 150;
+    const q2 = rand(r, T2 * D, 1.5);
+    const st2 = Int32Array.from({ length: T2 }, (_, t) => t - (t % 23));
+    const [o2w, p2w, o2g, p2g] = [T2 * H * hd, H * T2 * T2, T2 * H * hd, H * T2 * T2].map(
+      (n) => new Float32Array(n),
+    );
+    ref.attentionForward(o2w, p2w, q2, 1, T2, H, Hkv, hd, st2);
+    native.attentionForward(o2g, p2g, q2, 1, T2, H, Hkv, hd, st2);
+    close(o2g, o2w, FWD_TOL, "short documents out");
+    const d2 = rand(r, T2 * H * hd);
+    const [g2w, g2g] = [new Float32Array(T2 * D), new Float32Array(T2 * D)];
+    ref.attentionBackward(g2w, d2, q2, p2w, 1, T2, H, Hkv, hd, st2);
+    native.attentionBackward(g2g, d2, q2, p2g, 1, T2, H, Hkv, hd, st2);
+    close(g2g, g2w, BWD_TOL, "short documents dqkv");
+    const bad = start.slice();
+    bad[5] = 6;
+    for (const k of [native, ref])
+      assert.throws(() => k.attentionForward(outG, probsG, qkv, B, T, H, Hkv, hd, bad), RangeError);
+  });
+});
+
 describe("swiglu", () => {
   const r = rng(17);
   for (const [M, F] of [

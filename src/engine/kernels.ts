@@ -9,6 +9,9 @@
  * [B, T, (H + 2·Hkv)·hd] holding q heads, then k heads, then v heads of each token.
  */
 
+/** A key/value cache: float32, or IEEE half-precision bits (Uint16Array) for half the memory traffic. */
+export type KVCache = Float32Array | Uint16Array;
+
 /** Which matrix-product path a backend runs. */
 export type MatmulPath = "blas" | "portable" | "reference";
 
@@ -91,6 +94,8 @@ export interface Kernels {
   /**
    * Causal grouped-query attention: out[B,T,H·hd]; probs[B,H,T,T] saves the softmax (row t holds
    * T entries, those past t are 0). Query head h uses key/value head floor(h·Hkv/H). Scale hd^−0.5.
+   * With `start[B·T]` (a document mask for packed rows), token t of row b attends only to positions
+   * start[b·T+t]..t (its own document); probabilities outside are 0, so the backward is unchanged.
    */
   attentionForward(
     out: Float32Array,
@@ -101,8 +106,12 @@ export interface Kernels {
     H: number,
     Hkv: number,
     hd: number,
+    start?: Int32Array | null,
   ): void;
-  /** dqkv[B,T,(H+2Hkv)·hd] += gradients of q, k and v. */
+  /**
+   * dqkv[B,T,(H+2Hkv)·hd] += gradients of q, k and v. Give the forward's `start` (if any): the
+   * masked tiles are skipped (their probabilities are 0).
+   */
   attentionBackward(
     dqkv: Float32Array,
     dout: Float32Array,
@@ -113,9 +122,10 @@ export interface Kernels {
     H: number,
     Hkv: number,
     hd: number,
+    start?: Int32Array | null,
   ): void;
 
-  // ---- decode path (the sampler): a key/value cache kc, vc of [S, Hkv, Tmax, hd] -----------------
+  // ---- decode path (the sampler): a key/value cache per layer, keys kc [S, Hkv, hd, Tmax] (transposed), values vc [S, Hkv, Tmax, hd] --
 
   /** Rotary embedding of N packed rows qkv[N,(H+2Hkv)·hd], row r at position pos[r] (as `rope`). */
   ropeRows(
@@ -127,10 +137,10 @@ export interface Kernels {
     hd: number,
     theta: number,
   ): void;
-  /** kc/vc[slot[r], g, pos[r], :] = k/v head g of row r of qkv[N,(H+2Hkv)·hd]. */
+  /** kc[slot[r], g, :, pos[r]] (keys transposed) and vc[slot[r], g, pos[r], :] = k and v head g of row r of qkv[N,(H+2Hkv)·hd]. */
   kvWrite(
-    kc: Float32Array,
-    vc: Float32Array,
+    kc: KVCache,
+    vc: KVCache,
     qkv: Float32Array,
     slot: Int32Array,
     pos: Int32Array,
@@ -148,8 +158,8 @@ export interface Kernels {
   attentionCached(
     out: Float32Array,
     qkv: Float32Array,
-    kc: Float32Array,
-    vc: Float32Array,
+    kc: KVCache,
+    vc: KVCache,
     slot: Int32Array,
     pos: Int32Array,
     N: number,
@@ -186,6 +196,18 @@ export interface Kernels {
   scale(x: Float32Array, n: number, s: number): void;
   /** x[i, :] *= w[i] for the rows of x[M, N]. */
   scaleRows(x: Float32Array, w: Float32Array, M: number, N: number): void;
+  /**
+   * tokens[r] = a draw from softmax(logits[r,:]·invT) at uniform u[r] ∈ [0,1) (inverse CDF over token
+   * ids), or the argmax when invT is 0; L rows of V logits (the sampler's plain path).
+   */
+  drawRows(
+    tokens: Int32Array,
+    logits: Float32Array,
+    u: Float64Array,
+    L: number,
+    V: number,
+    invT: number,
+  ): void;
   /** Σ x². */
   sumSquares(x: Float32Array, n: number): number;
   /**

@@ -158,12 +158,12 @@ export const native: Kernels = {
   rmsnormBackward: (dx, dw, dout, x, w, rstd, M, C) => load().rmsnormBackward(dx, dw, dout, x, w, rstd, M, C),
   rope: (qkv, B, T, H, Hkv, hd, theta, pos0, inverse) =>
     load().rope(qkv, B, T, H, Hkv, hd, theta, pos0, inverse),
-  attentionForward: (out, probs, qkv, B, T, H, Hkv, hd) => {
-    load().attentionForward(out, probs, qkv, B, T, H, Hkv, hd);
+  attentionForward: (out, probs, qkv, B, T, H, Hkv, hd, start) => {
+    load().attentionForward(out, probs, qkv, B, T, H, Hkv, hd, start ?? null);
     executedFlops.attention += 4 * hd * B * H * ((T * (T + 1)) / 2);
   },
-  attentionBackward: (dqkv, dout, qkv, probs, B, T, H, Hkv, hd) => {
-    load().attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd);
+  attentionBackward: (dqkv, dout, qkv, probs, B, T, H, Hkv, hd, start) => {
+    load().attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd, start ?? null);
     executedFlops.attention += 8 * hd * B * H * ((T * (T + 1)) / 2);
   },
   ropeRows: (qkv, pos, N, H, Hkv, hd, theta) => load().ropeRows(qkv, pos, N, H, Hkv, hd, theta),
@@ -182,6 +182,7 @@ export const native: Kernels = {
   add: (out, a, b, n) => load().add(out, a, b, n),
   scale: (x, n, s) => load().scale(x, n, s),
   scaleRows: (x, w, M, N) => load().scaleRows(x, w, M, N),
+  drawRows: (tokens, logits, u, L, V, invT) => load().drawRows(tokens, logits, u, L, V, invT),
   sumSquares: (x, n) => load().sumSquares(x, n),
   adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, t) =>
     load().adamw(p, g, m, v, n, lr, beta1, beta2, eps, wd, t),

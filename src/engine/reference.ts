@@ -2,10 +2,30 @@
  * Reference kernels: the naive definition of every kernel, in TypeScript with float64 accumulation.
  * Slow on purpose and easy to read; tests compare the native kernels against these.
  */
-import type { BackendInfo, Kernels } from "./kernels.js";
+import { fromHalf, toHalf } from "./half.js";
+import type { BackendInfo, Kernels, KVCache } from "./kernels.js";
 
 const silu = (x: number) => x / (1 + Math.exp(-x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** A cache's element writer and reader: float32 as is, Uint16Array as half precision (rounded to nearest even). */
+function cacheIo(kc: KVCache, vc: KVCache) {
+  const half = kc instanceof Uint16Array;
+  if (half !== vc instanceof Uint16Array) throw new TypeError("kc and vc must have the same element type");
+  return half
+    ? { put: (x: number) => toHalf(x), get: (h: number) => fromHalf(h) }
+    : { put: (x: number) => x, get: (x: number) => x };
+}
+
+/** Throws a RangeError, as the native kernels do, unless document starts are in [0, t] and non-decreasing in t. */
+function checkStarts(start: Int32Array, B: number, T: number): void {
+  if (start.length < B * T) throw new RangeError(`start has ${start.length} entries, needs ${B * T}`);
+  for (let i = 0; i < B * T; i++) {
+    const t = i % T;
+    if (!(start[i] >= 0 && start[i] <= t) || (t > 0 && start[i] < start[i - 1]))
+      throw new RangeError(`start[${i}] must be in [0, ${t}] and non-decreasing in t`);
+  }
+}
 
 /** Throws a RangeError, as the native kernels do, when a decode row points outside the cache. */
 function checkRows(slot: Int32Array, pos: Int32Array, N: number, S: number, Tmax: number): void {
@@ -113,13 +133,14 @@ export const reference: Kernels = {
 
   kvWrite(kc, vc, qkv, slot, pos, N, H, Hkv, hd, Tmax, S) {
     const stride = (H + 2 * Hkv) * hd;
+    const { put } = cacheIo(kc, vc);
     checkRows(slot, pos, N, S, Tmax);
     for (let r = 0; r < N; r++) {
       for (let g = 0; g < Hkv; g++) {
-        const at = ((slot[r] * Hkv + g) * Tmax + pos[r]) * hd;
+        const base = (slot[r] * Hkv + g) * Tmax * hd;
         for (let i = 0; i < hd; i++) {
-          kc[at + i] = qkv[r * stride + (H + g) * hd + i];
-          vc[at + i] = qkv[r * stride + (H + Hkv + g) * hd + i];
+          kc[base + i * Tmax + pos[r]] = put(qkv[r * stride + (H + g) * hd + i]);
+          vc[base + pos[r] * hd + i] = put(qkv[r * stride + (H + Hkv + g) * hd + i]);
         }
       }
     }
@@ -127,6 +148,7 @@ export const reference: Kernels = {
 
   attentionCached(out, qkv, kc, vc, slot, pos, N, H, Hkv, hd, Tmax, S) {
     const stride = (H + 2 * Hkv) * hd;
+    const { get } = cacheIo(kc, vc);
     const scale = 1 / Math.sqrt(hd);
     checkRows(slot, pos, N, S, Tmax);
     for (let r = 0; r < N; r++) {
@@ -138,7 +160,7 @@ export const reference: Kernels = {
         let mx = Number.NEGATIVE_INFINITY;
         for (let s = 0; s < n; s++) {
           let d = 0;
-          for (let i = 0; i < hd; i++) d += qkv[r * stride + h * hd + i] * kc[base + s * hd + i];
+          for (let i = 0; i < hd; i++) d += qkv[r * stride + h * hd + i] * get(kc[base + i * Tmax + s]);
           w[s] = d * scale;
           mx = Math.max(mx, w[s]);
         }
@@ -149,24 +171,27 @@ export const reference: Kernels = {
         }
         for (let i = 0; i < hd; i++) {
           let o = 0;
-          for (let s = 0; s < n; s++) o += w[s] * vc[base + s * hd + i];
+          for (let s = 0; s < n; s++) o += w[s] * get(vc[base + s * hd + i]);
           out[r * H * hd + h * hd + i] = o / sum;
         }
       }
     }
   },
 
-  attentionForward(out, probs, qkv, B, T, H, Hkv, hd) {
+  attentionForward(out, probs, qkv, B, T, H, Hkv, hd, start) {
     const stride = (H + 2 * Hkv) * hd;
     const scale = 1 / Math.sqrt(hd);
     const row = new Float64Array(T);
+    if (start) checkStarts(start, B, T);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         const kvh = Math.floor((h * Hkv) / H);
         for (let t = 0; t < T; t++) {
           const q = (b * T + t) * stride + h * hd;
+          const s0 = start ? start[b * T + t] : 0;
           let max = Number.NEGATIVE_INFINITY;
-          for (let s = 0; s <= t; s++) {
+          row.fill(0, 0, s0);
+          for (let s = s0; s <= t; s++) {
             const k = (b * T + s) * stride + (H + kvh) * hd;
             let d = 0;
             for (let i = 0; i < hd; i++) d += qkv[q + i] * qkv[k + i];
@@ -174,7 +199,7 @@ export const reference: Kernels = {
             if (row[s] > max) max = row[s];
           }
           let sum = 0;
-          for (let s = 0; s <= t; s++) {
+          for (let s = s0; s <= t; s++) {
             row[s] = Math.exp(row[s] - max);
             sum += row[s];
           }
@@ -192,7 +217,9 @@ export const reference: Kernels = {
     }
   },
 
-  attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd) {
+  attentionBackward(dqkv, dout, qkv, probs, B, T, H, Hkv, hd, start) {
+    // Masked probabilities are 0, so the plain backward is already the masked one.
+    if (start) checkStarts(start, B, T);
     const stride = (H + 2 * Hkv) * hd;
     const scale = 1 / Math.sqrt(hd);
     const dp = new Float64Array(T);
@@ -284,6 +311,35 @@ export const reference: Kernels = {
   scaleRows(x, w, M, N) {
     if (w.length < M) throw new RangeError(`scaleRows: w has ${w.length} elements, needs ${M}`);
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) x[i * N + j] *= w[i];
+  },
+
+  drawRows(tokens, logits, u, L, V, invT) {
+    if (!(V >= 1)) throw new RangeError("drawRows: V must be positive");
+    if (!(invT >= 0 && Number.isFinite(invT))) throw new RangeError("drawRows: invT must be finite and >= 0");
+    const p = new Float64Array(V);
+    for (let r = 0; r < L; r++) {
+      const x = logits.subarray(r * V, (r + 1) * V);
+      let best = 0;
+      for (let j = 1; j < V; j++) if (x[j] > x[best]) best = j;
+      if (invT === 0) {
+        tokens[r] = best;
+        continue;
+      }
+      let sum = 0;
+      for (let j = 0; j < V; j++) {
+        p[j] = Math.exp((x[j] - x[best]) * invT);
+        sum += p[j];
+      }
+      let t = u[r] * sum;
+      let pick = -1;
+      for (let j = 0; j < V && pick < 0; j++) {
+        t -= p[j];
+        if (t < 0) pick = j;
+      }
+      // Rounding left t a hair above 0: the last token with mass.
+      if (pick < 0) for (pick = V - 1; pick > 0 && p[pick] === 0; pick--);
+      tokens[r] = pick;
+    }
   },
 
   sumSquares(x, n) {

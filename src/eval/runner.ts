@@ -7,8 +7,10 @@
  * Lines are appended as completions finish; a killed run resumes from its complete lines (a line cut
  * by the kill is dropped, results are rebuilt from samples), never repeating or losing a sample.
  */
+
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { KVPrecision } from "../model/decode.js";
 import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
@@ -33,6 +35,8 @@ export interface EvalSettings {
   topK: number;
   maxNew: number;
   seed: number;
+  /** Key/value cache precision of the sampler; absent means float32. */
+  kvCache?: KVPrecision;
 }
 
 /** One line of results.jsonl. */
@@ -111,6 +115,7 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
     maxNew: s.maxNew,
     seed: s.seed,
     batch: o.batch,
+    kvCache: s.kvCache,
   };
   sampleOptions(sopts); // validates before anything is written
   const ids = new Map<string, number>();

@@ -68,6 +68,27 @@ describe("KVDecoder", () => {
     assert.ok(worst < 1e-4, `decode logits relative error ${worst}`);
   });
 
+  it("a half-precision cache stays close to the full forward and keeps the greedy tokens", () => {
+    const m = model(4);
+    const rng = new Rng(5);
+    const V = cfg.vocabSize;
+    const a = seq(rng, 40);
+    const want = fullLogits(m, a);
+    const dec = new KVDecoder(m, 2, 48, "f16");
+    let worst = 0;
+    let agree = 0;
+    for (let t = 0; t < a.length; t++) {
+      const got = dec.forward([{ token: a[t], slot: 1, pos: t }], [0]);
+      const w = want.subarray(t * V, (t + 1) * V);
+      worst = Math.max(worst, relErr(got, w));
+      const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
+      if (argmax(got) === argmax(w)) agree++;
+    }
+    assert.ok(worst < 1e-2, `f16 cache logits relative error ${worst}`);
+    assert.ok(worst > 1e-7, "the half-precision cache is really used");
+    assert.ok(agree >= a.length - 1, `greedy tokens agree at ${agree} of ${a.length} positions`);
+  });
+
   it("copySlot shares a prefill: continuing from a copy equals continuing the original", () => {
     const m = model(3);
     const rng = new Rng(4);

@@ -3,9 +3,10 @@
  * sequence, with keys and values kept in a preallocated cache of S slots × Tmax positions per layer.
  * Prefill (the P rows of a prompt in one slot) and a decode step (one row per active slot) are the
  * same call. Logits are computed only for the rows asked for. Shapes: N rows, C hidden, V vocab,
- * F mlp, hd head dim, Q = H·hd, D = (H + 2·Hkv)·hd; cache [S, Hkv, Tmax, hd] per layer.
+ * F mlp, hd head dim, Q = H·hd, D = (H + 2·Hkv)·hd; cache per layer: keys [S, Hkv, hd, Tmax] (transposed),
+ * values [S, Hkv, Tmax, hd].
  */
-import type { Kernels } from "../engine/kernels.js";
+import type { Kernels, KVCache } from "../engine/kernels.js";
 import type { ModelConfig } from "./config.js";
 import { dims, type Model } from "./model.js";
 
@@ -50,10 +51,13 @@ export interface DecodeRow {
   pos: number;
 }
 
+/** Element type of the cache: float32, or half precision (half the bytes read per decode step). */
+export type KVPrecision = "f32" | "f16";
+
 /** A model with a key/value cache of `slots` sequences of up to `maxLen` tokens. */
 export class KVDecoder {
-  readonly kc: Float32Array[]; // per layer [S, Hkv, Tmax, hd]
-  readonly vc: Float32Array[];
+  readonly kc: KVCache[]; // per layer [S, Hkv, hd, Tmax]
+  readonly vc: KVCache[]; // per layer [S, Hkv, Tmax, hd]
   private acts: RowActs | null = null;
   private lnf: Float32Array = new Float32Array(0);
   private rstdf: Float32Array = new Float32Array(0);
@@ -63,6 +67,7 @@ export class KVDecoder {
     readonly model: Model,
     readonly slots: number,
     readonly maxLen: number,
+    readonly cache: KVPrecision = "f32",
   ) {
     const c = model.config;
     if (!(Number.isInteger(slots) && slots >= 1))
@@ -70,9 +75,16 @@ export class KVDecoder {
     if (!(Number.isInteger(maxLen) && maxLen >= 1 && maxLen <= c.context))
       throw new Error(`maxLen must be an integer in [1, ${c.context}] (the model context), got ${maxLen}`);
     const { hd, Hkv } = dims(c, 1, 1);
+    if (cache !== "f32" && cache !== "f16") throw new Error(`cache must be "f32" or "f16", got ${cache}`);
     const n = slots * Hkv * maxLen * hd;
-    this.kc = Array.from({ length: c.layers }, () => model.kernels.alloc(n));
-    this.vc = Array.from({ length: c.layers }, () => model.kernels.alloc(n));
+    const k = model.kernels;
+    const alloc = (): KVCache => {
+      if (cache === "f32") return k.alloc(n);
+      const f = k.alloc(Math.ceil(n / 2)); // aligned memory of the backend, viewed as half-precision bits
+      return new Uint16Array(f.buffer, f.byteOffset, n);
+    };
+    this.kc = Array.from({ length: c.layers }, alloc);
+    this.vc = Array.from({ length: c.layers }, alloc);
   }
 
   private rows(n: number): RowActs {
@@ -90,7 +102,7 @@ export class KVDecoder {
       for (let g = 0; g < Hkv; g++) {
         const from = (src * Hkv + g) * T * hd;
         const to = (dst * Hkv + g) * T * hd;
-        this.kc[l].copyWithin(to, from, from + len * hd);
+        for (let i = 0; i < hd; i++) this.kc[l].copyWithin(to + i * T, from + i * T, from + i * T + len);
         this.vc[l].copyWithin(to, from, from + len * hd);
       }
     }

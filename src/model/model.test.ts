@@ -51,42 +51,44 @@ describe("model", () => {
     assert.ok(PRESETS.paper.kvHeads === 2);
   });
 
-  it("whole-model gradients match central finite differences (float64 reference kernels)", () => {
-    const rng = new Rng(7);
-    const m = new Model(reference64, micro);
-    m.init(() => rng.next(), 0.3);
-    // Perturb norms and biases too so their gradients are non-trivial.
-    for (const s of m.params.specs) {
-      if (!s.decay) {
-        const v = m.params.byName.get(s.name)!;
-        for (let i = 0; i < v.length; i++) v[i] += 0.2 * (rng.next() - 0.5);
+  for (const masked of [false, true])
+    it(`whole-model gradients match central finite differences (float64 reference kernels${masked ? ", document mask" : ""})`, () => {
+      const rng = new Rng(7);
+      const m = new Model(reference64, micro);
+      m.init(() => rng.next(), 0.3);
+      // Perturb norms and biases too so their gradients are non-trivial.
+      for (const s of m.params.specs) {
+        if (!s.decay) {
+          const v = m.params.byName.get(s.name)!;
+          for (let i = 0; i < v.length; i++) v[i] += 0.2 * (rng.next() - 0.5);
+        }
       }
-    }
-    const B = 2;
-    const T = 5;
-    const { tokens, targets } = batch(rng, B * T, micro.vocabSize, true);
-    m.zeroGrad();
-    m.forward(tokens, B, T, targets);
-    m.backward();
-    const grad = Float64Array.from(m.grads.flat);
-    const p = m.params.flat;
-    const h = 1e-5;
-    let worst = 0;
-    // Every parameter of this micro model.
-    for (let i = 0; i < p.length; i++) {
-      const old = p[i];
-      p[i] = old + h;
-      const up = m.forward(tokens, B, T, targets).loss;
-      p[i] = old - h;
-      const down = m.forward(tokens, B, T, targets).loss;
-      p[i] = old;
-      const fd = (up - down) / (2 * h);
-      const err = Math.abs(fd - grad[i]) / Math.max(1e-4, Math.abs(fd) + Math.abs(grad[i]));
-      worst = Math.max(worst, err);
-      assert.ok(err < 1e-4, `param ${i}: analytic ${grad[i]} vs numeric ${fd}`);
-    }
-    assert.ok(worst < 1e-4);
-  });
+      const B = 2;
+      const T = 5;
+      const { tokens, targets } = batch(rng, B * T, micro.vocabSize, true);
+      const start = masked ? Int32Array.of(0, 0, 2, 2, 2, 0, 1, 1, 3, 3) : undefined;
+      m.zeroGrad();
+      m.forward(tokens, B, T, targets, start);
+      m.backward();
+      const grad = Float64Array.from(m.grads.flat);
+      const p = m.params.flat;
+      const h = 1e-5;
+      let worst = 0;
+      // Every parameter of this micro model.
+      for (let i = 0; i < p.length; i++) {
+        const old = p[i];
+        p[i] = old + h;
+        const up = m.forward(tokens, B, T, targets, start).loss;
+        p[i] = old - h;
+        const down = m.forward(tokens, B, T, targets, start).loss;
+        p[i] = old;
+        const fd = (up - down) / (2 * h);
+        const err = Math.abs(fd - grad[i]) / Math.max(1e-4, Math.abs(fd) + Math.abs(grad[i]));
+        worst = Math.max(worst, err);
+        assert.ok(err < 1e-4, `param ${i}: analytic ${grad[i]} vs numeric ${fd}`);
+      }
+      assert.ok(worst < 1e-4);
+    });
 
   it("row-weighted backward is the gradient of Σ w_t·(−log p_t) (finite differences, 60 parameters)", () => {
     const rng = new Rng(11);

@@ -101,6 +101,7 @@ export class Model {
   private shape: [number, number] = [0, 0];
   private capacity: [number, number] = [0, 0];
   private tokens: Int32Array = new Int32Array(0);
+  private start: Int32Array | undefined = undefined;
   private targets: Int32Array = new Int32Array(0);
   private count = 0;
 
@@ -165,10 +166,11 @@ export class Model {
   }
 
   /**
-   * Forward pass over tokens[B·T]; with targets[B·T] (negative = ignored) also the loss.
+   * Forward pass over tokens[B·T]; with targets[B·T] (negative = ignored) also the loss; with
+   * start[B·T] each token attends only within its document (packed rows, see `attentionForward`).
    * Logits stay in `logits()` until the next backward.
    */
-  forward(tokens: Int32Array, B: number, T: number, targets?: Int32Array): ForwardResult {
+  forward(tokens: Int32Array, B: number, T: number, targets?: Int32Array, start?: Int32Array): ForwardResult {
     const k = this.kernels;
     const c = this.config;
     const a = this.ensure(B, T);
@@ -179,6 +181,7 @@ export class Model {
         throw new Error(`token id ${tokens[i]} at ${i} is outside the vocabulary`);
     }
     this.tokens = tokens;
+    this.start = start;
     k.embeddingForward(a.layers.length ? a.layers[0].x : a.xf, tokens, this.params.embed, M, C);
     for (let l = 0; l < c.layers; l++) {
       const L = a.layers[l];
@@ -188,7 +191,7 @@ export class Model {
       k.matmul(L.qkv, L.ln1, w.wqkv, M, D, C, false, true, 1, 0); // [M,C]·[D,C]ᵀ
       k.addBias(L.qkv, w.bqkv, M, D);
       k.rope(L.qkv, B, T, H, Hkv, hd, c.ropeTheta, 0, false);
-      k.attentionForward(L.atty, L.probs, L.qkv, B, T, H, Hkv, hd);
+      k.attentionForward(L.atty, L.probs, L.qkv, B, T, H, Hkv, hd, start);
       k.matmul(L.xmid, L.atty, w.wo, M, C, Q, false, true, 1, 0); // [M,Q]·[C,Q]ᵀ
       k.add(L.xmid, L.xmid, L.x, M * C);
       k.rmsnormForward(L.ln2, L.rstd2, L.xmid, w.postNorm, M, C, c.rmsEps);
@@ -271,7 +274,7 @@ export class Model {
       k.matmul(a.datty, a.dres, w.wo, M, Q, C, false, false, 1, 0); // [M,C]·[C,Q]
       k.matmul(gw.wo, a.dres, L.atty, C, Q, M, true, false, 1, 1); // [C,M]·[M,Q]
       a.dqkv.fill(0);
-      k.attentionBackward(a.dqkv, a.datty, L.qkv, L.probs, B, T, H, Hkv, hd);
+      k.attentionBackward(a.dqkv, a.datty, L.qkv, L.probs, B, T, H, Hkv, hd, this.start);
       k.rope(a.dqkv, B, T, H, Hkv, hd, c.ropeTheta, 0, true);
       k.biasBackward(gw.bqkv, a.dqkv, M, D);
       k.matmul(a.dln, a.dqkv, w.wqkv, M, C, D, false, false, 1, 0); // [M,D]·[D,C]

@@ -5,7 +5,9 @@
  * one prompt share its prefill (computed once, copied to their slots). Every sample draws from its
  * own random stream, seeded by (seed, request, sample), so results do not depend on batching.
  */
-import { KVDecoder } from "../model/decode.js";
+
+import { reference } from "../engine/reference.js";
+import { KVDecoder, type KVPrecision } from "../model/decode.js";
 import type { Model } from "../model/model.js";
 import { hashSeed, Rng } from "../util/rng.js";
 
@@ -25,6 +27,11 @@ export interface SampleOptions {
   seed?: number;
   /** Sequences decoded together (cache slots). Default 64. */
   batch?: number;
+  /**
+   * Key/value cache precision: "f32" (default; logits equal a full forward within 1e-4) or "f16"
+   * (half the memory traffic that bounds decoding; logits move by ~1e-3).
+   */
+  kvCache?: KVPrecision;
 }
 
 /** A prompt and how many completions to draw from it. */
@@ -63,6 +70,7 @@ export function sampleOptions(o: SampleOptions = {}): Required<SampleOptions> {
     stop: o.stop ?? [],
     seed: o.seed ?? 0,
     batch: o.batch ?? 64,
+    kvCache: o.kvCache ?? "f32",
   };
   if (!(Number.isFinite(r.temperature) && r.temperature >= 0))
     throw new Error(`temperature must be >= 0, got ${r.temperature}`);
@@ -74,6 +82,8 @@ export function sampleOptions(o: SampleOptions = {}): Required<SampleOptions> {
   if (!(Number.isInteger(r.batch) && r.batch >= 1))
     throw new Error(`batch must be a positive integer, got ${r.batch}`);
   if (!Number.isInteger(r.seed)) throw new Error(`seed must be an integer, got ${r.seed}`);
+  if (r.kvCache !== "f32" && r.kvCache !== "f16")
+    throw new Error(`kv cache must be "f32" or "f16", got ${JSON.stringify(r.kvCache)}`);
   return r;
 }
 
@@ -88,62 +98,56 @@ export function drawToken(
   scratch?: Float64Array,
 ): number {
   const V = logits.length;
-  if (o.temperature === 0) {
-    let best = 0;
-    for (let j = 1; j < V; j++) if (logits[j] > logits[best]) best = j;
-    return best;
+  if (plainDraw(o, V)) {
+    // The plain path is the kernel's (one definition): argmax at temperature 0, else inverse CDF.
+    const out = new Int32Array(1);
+    const u = Float64Array.of(o.temperature === 0 ? 0 : rng.next());
+    reference.drawRows(out, logits, u, 1, V, o.temperature === 0 ? 0 : 1 / o.temperature);
+    return out[0];
   }
   let mx = Number.NEGATIVE_INFINITY;
   for (let j = 0; j < V; j++) if (logits[j] > mx) mx = logits[j];
   const p = scratch && scratch.length >= V ? scratch : new Float64Array(V);
   const invT = 1 / o.temperature;
-  let sum = 0;
-  for (let j = 0; j < V; j++) {
-    const e = Math.exp((logits[j] - mx) * invT);
-    p[j] = e;
-    sum += e;
-  }
-  if ((o.topK > 0 && o.topK < V) || o.topP < 1) {
-    // Sort token ids by probability, keep the head, sample within it.
-    const ids = Array.from({ length: V }, (_, j) => j).sort((a, b) => p[b] - p[a] || a - b);
-    let keep = o.topK > 0 ? Math.min(o.topK, V) : V;
-    if (o.topP < 1) {
-      let mass = 0;
-      for (let i = 0; i < keep; i++) {
-        mass += p[ids[i]] / sum;
-        if (mass >= o.topP) {
-          keep = i + 1;
-          break;
-        }
+  for (let j = 0; j < V; j++) p[j] = Math.exp((logits[j] - mx) * invT);
+  // Sort token ids by probability, keep the head, sample within it.
+  const ids = Array.from({ length: V }, (_, j) => j).sort((a, b) => p[b] - p[a] || a - b);
+  let keep = o.topK > 0 ? Math.min(o.topK, V) : V;
+  if (o.topP < 1) {
+    let sum = 0;
+    for (let j = 0; j < V; j++) sum += p[j];
+    let mass = 0;
+    for (let i = 0; i < keep; i++) {
+      mass += p[ids[i]] / sum;
+      if (mass >= o.topP) {
+        keep = i + 1;
+        break;
       }
     }
-    let kept = 0;
-    for (let i = 0; i < keep; i++) kept += p[ids[i]];
-    let u = rng.next() * kept;
-    for (let i = 0; i < keep; i++) {
-      u -= p[ids[i]];
-      if (u < 0) return ids[i];
-    }
-    return ids[keep - 1];
   }
-  let u = rng.next() * sum;
-  for (let j = 0; j < V; j++) {
-    u -= p[j];
-    if (u < 0) return j;
+  let kept = 0;
+  for (let i = 0; i < keep; i++) kept += p[ids[i]];
+  let u = rng.next() * kept;
+  for (let i = 0; i < keep; i++) {
+    u -= p[ids[i]];
+    if (u < 0) return ids[i];
   }
-  // Rounding left u a hair above 0: the last token with mass.
-  for (let j = V - 1; j >= 0; j--) if (p[j] > 0) return j;
-  return V - 1;
+  return ids[keep - 1];
+}
+
+/** Whether a draw needs neither top-k nor top-p (the batched kernel's path; greedy included). */
+function plainDraw(o: Required<SampleOptions>, V: number): boolean {
+  return o.temperature === 0 || ((o.topK === 0 || o.topK >= V) && o.topP >= 1);
 }
 
 /** The last decoder of each model, reused while it is large enough (its cache is hundreds of MB). */
 const decoders = new WeakMap<Model, KVDecoder>();
 
-function decoderFor(model: Model, slots: number, maxLen: number): KVDecoder {
+function decoderFor(model: Model, slots: number, maxLen: number, cache: KVPrecision): KVDecoder {
   const d = decoders.get(model);
-  if (d && d.slots >= slots && d.maxLen >= maxLen) return d;
+  if (d && d.slots >= slots && d.maxLen >= maxLen && d.cache === cache) return d;
   decoders.delete(model); // let the old cache go before allocating the new one
-  const fresh = new KVDecoder(model, slots, maxLen);
+  const fresh = new KVDecoder(model, slots, maxLen, cache);
   decoders.set(model, fresh);
   return fresh;
 }
@@ -198,7 +202,7 @@ export function sampleBatched(
     for (let s = 0; s < r.n; s++) if (!hooks.skip?.(i, s)) pending.push([i, s]);
   });
   const slots = Math.max(1, Math.min(o.batch, pending.length));
-  const dec = decoderFor(model, slots, maxLen);
+  const dec = decoderFor(model, slots, maxLen, o.kvCache);
   const free: number[] = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   let active: Active[] = [];
   const done: Completion[] = [];
@@ -210,6 +214,11 @@ export function sampleBatched(
     seconds: 0,
   };
   const scratch = new Float64Array(V);
+  const k = model.kernels;
+  const plain = plainDraw(o, V);
+  const invT = o.temperature === 0 ? 0 : 1 / o.temperature;
+  const u = new Float64Array(slots);
+  const drawn = new Int32Array(slots);
   const t0 = performance.now();
   let next = 0;
   const finish = (a: Active, why: FinishReason) => {
@@ -262,16 +271,31 @@ export function sampleBatched(
       for (const a of g) {
         dec.copySlot(a.slot, g[0].slot, plen);
         stepped.push(a);
-        a.last = drawToken(row, o, a.rng, scratch);
+        if (plain) {
+          u[0] = o.temperature === 0 ? 0 : a.rng.next();
+          k.drawRows(drawn, row, u, 1, V, invT);
+          a.last = drawn[0];
+        } else a.last = drawToken(row, o, a.rng, scratch);
       }
     }
-    for (const a of active) {
-      const row = logits.subarray(li * V, (li + 1) * V);
-      li++;
-      a.pos++;
-      stepped.push(a);
-      a.last = drawToken(row, o, a.rng, scratch);
-    }
+    if (plain && active.length > 0) {
+      // One kernel call draws every active row (each with its own stream's uniform).
+      const L = active.length;
+      for (let i = 0; i < L; i++) u[i] = o.temperature === 0 ? 0 : active[i].rng.next();
+      k.drawRows(drawn, logits.subarray(li * V, (li + L) * V), u, L, V, invT);
+      active.forEach((a, i) => {
+        a.pos++;
+        stepped.push(a);
+        a.last = drawn[i];
+      });
+    } else
+      for (const a of active) {
+        const row = logits.subarray(li * V, (li + 1) * V);
+        li++;
+        a.pos++;
+        stepped.push(a);
+        a.last = drawToken(row, o, a.rng, scratch);
+      }
     active = [];
     for (const a of stepped) {
       a.tokens.push(a.last);

@@ -8,10 +8,14 @@ import { hashSeed } from "../util/rng.js";
 import { type Mixture, mixtureKey } from "../world/mixture.js";
 import { generateProblem, modelText } from "../world/problem.js";
 
-/** Where a stream stands: the next problem index and the offset inside its tokens. */
+/**
+ * Where a stream stands: the next problem index and the offset inside its tokens (`fit` packing:
+ * also the earlier problems that fitted no row of the last batch and open the next one).
+ */
 export interface Cursor {
   index: number;
   offset: number;
+  pending?: number[];
 }
 
 /** Split names: each draws from its own seed, so validation problems are not training ones. */
@@ -25,13 +29,38 @@ export function splitSeed(seed: number, split: Split): number {
 /**
  * How problems fill rows: `stream` concatenates them and cuts rows anywhere (no padding, but a cut
  * problem is seen without its start); `aligned` starts every row at a problem and pads the rest of
- * the row when the next problem does not fit (pad targets are ignored by the loss).
+ * the row when the next problem does not fit (pad targets are ignored by the loss); `fit` also starts
+ * rows at problems but places each problem in the first row of the batch with room for it, so rows
+ * are nearly full (a problem that fits nowhere waits for the next batch, in order).
  */
-export type Packing = "stream" | "aligned";
+export type Packing = "stream" | "aligned" | "fit";
+
+/**
+ * Document starts of packed rows, for a document-masked attention: start[b·T+t] is the position
+ * after the last <eos> before t in row b (0 if none), so each problem attends only to itself.
+ */
+export function documentStarts(
+  tokens: Int32Array,
+  B: number,
+  T: number,
+  eos: number,
+  out: Int32Array,
+): Int32Array {
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let t = 0; t < T; t++) {
+      out[b * T + t] = s;
+      if (tokens[b * T + t] === eos) s = t + 1;
+    }
+  }
+  return out;
+}
 
 /** A deterministic token stream over a mixture. */
 export class TokenStream {
   private current: number[] = [];
+  /** Tokens of the problems waiting under `fit` packing (so a wait costs no second encoding). */
+  private waitingIds = new Map<number, number[]>();
   readonly cursor: Cursor;
 
   constructor(
@@ -41,7 +70,7 @@ export class TokenStream {
     cursor: Cursor = { index: 0, offset: 0 },
     readonly packing: Packing = "stream",
   ) {
-    this.cursor = { ...cursor };
+    this.cursor = { ...cursor, ...(cursor.pending ? { pending: [...cursor.pending] } : {}) };
     if (this.cursor.offset > 0) this.current = this.encode(this.cursor.index);
   }
 
@@ -74,6 +103,7 @@ export class TokenStream {
    */
   nextBatch(B: number, T: number, tokens: Int32Array, targets: Int32Array): number {
     if (this.packing === "aligned") return this.nextAligned(B, T, tokens, targets);
+    if (this.packing === "fit") return this.nextFit(B, T, tokens, targets);
     const buf = new Int32Array(B * T + 1);
     this.fill(buf);
     tokens.set(buf.subarray(0, B * T));
@@ -114,6 +144,58 @@ export class TokenStream {
         tokens[b * T + t] = row[t];
         targets[b * T + t] = t + 1 < used ? row[t + 1] : -1;
         if (t + 1 < used) counted++;
+      }
+    }
+    return counted;
+  }
+
+  /**
+   * Fit packing: problems, in stream order (waiting ones first), go to the first row of the batch
+   * with room for them (an empty row takes any problem, truncated to T+1); a problem that fits no
+   * row waits for the next batch. The batch closes after B such misses in a row. Pads as `aligned`.
+   */
+  private nextFit(B: number, T: number, tokens: Int32Array, targets: Int32Array): number {
+    const W = T + 1;
+    const rows = new Int32Array(B * W).fill(this.tok.padId);
+    const used = new Int32Array(B);
+    const waiting: number[] = [];
+    const place = (ids: number[]): boolean => {
+      for (let b = 0; b < B; b++) {
+        if (used[b] > 0 && used[b] + ids.length > W) continue;
+        const take = Math.min(ids.length, W - used[b]);
+        for (let k = 0; k < take; k++) rows[b * W + used[b] + k] = ids[k];
+        used[b] += take;
+        return true;
+      }
+      return false;
+    };
+    const ids = new Map<number, number[]>();
+    const wait = (index: number, tokens: number[]) => {
+      waiting.push(index);
+      ids.set(index, tokens);
+    };
+    for (const index of this.cursor.pending ?? []) {
+      const tokens = this.waitingIds.get(index) ?? this.encode(index);
+      if (!place(tokens)) wait(index, tokens);
+    }
+    for (let misses = waiting.length; misses < B; ) {
+      const index = this.cursor.index++;
+      const tokens = this.encode(index);
+      if (place(tokens)) misses = 0;
+      else {
+        wait(index, tokens);
+        misses++;
+      }
+    }
+    this.cursor.pending = waiting;
+    this.waitingIds = ids;
+    let counted = 0;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        tokens[b * T + t] = rows[b * W + t];
+        const counts = t + 1 < used[b];
+        targets[b * T + t] = counts ? rows[b * W + t + 1] : -1;
+        if (counts) counted++;
       }
     }
     return counted;

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { reference } from "../engine/reference.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { resolveMixture } from "../world/mixture.js";
-import { TokenStream } from "./data.js";
+import { documentStarts, TokenStream } from "./data.js";
 import { lrAt } from "./schedule.js";
 import { type StepMetrics, type TrainOptions, train } from "./trainer.js";
 
@@ -89,6 +89,62 @@ describe("aligned packing", () => {
     b2.nextBatch(B, T, x2, y2);
     assert.deepEqual(x2, x);
     assert.deepEqual(y2, y);
+  });
+});
+
+describe("document starts", () => {
+  it("start each token's document after the last <eos> before it, per row", () => {
+    const E = 9;
+    const tokens = Int32Array.of(1, 2, E, 3, E, 4, /* row 2 */ E, 5, 6, 7, 8, E);
+    const got = documentStarts(tokens, 2, 6, E, new Int32Array(12));
+    assert.deepEqual([...got], [0, 0, 0, 3, 3, 5, 0, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe("fit packing", () => {
+  it("fills rows with whole problems first-fit, loses and repeats none, and resumes with its waiting list", () => {
+    const tok = new WorldTokenizer();
+    const mix = resolveMixture("rl_op2-3");
+    const B = 4;
+    const T = 300;
+    const q = tok.encode("<question>")[0];
+    const a = new TokenStream(tok, mix, 3, undefined, "fit");
+    const al = new TokenStream(tok, mix, 3, undefined, "aligned");
+    const x = new Int32Array(B * T);
+    const y = new Int32Array(B * T);
+    let questions = 0;
+    let fit = 0;
+    let aligned = 0;
+    let cursor = { ...a.cursor };
+    for (let i = 0; i < 30; i++) {
+      if (i === 17) cursor = { ...a.cursor, pending: [...(a.cursor.pending ?? [])] };
+      fit += a.nextBatch(B, T, x, y);
+      aligned += al.nextBatch(B, T, new Int32Array(B * T), new Int32Array(B * T));
+      for (let b = 0; b < B; b++) {
+        assert.equal(x[b * T], q, `batch ${i} row ${b} starts a problem`);
+        const ids = x.subarray(b * T, (b + 1) * T);
+        const row = tok.decode(ids);
+        const [nq, na] = [row.split("<question>").length, row.split("</answer>").length];
+        // Whole problems only, except one longer than a row, which fills it alone (truncated).
+        if (nq !== na) assert.ok(nq === 2 && na === 1 && !ids.includes(tok.padId), `batch ${i} row ${b}`);
+      }
+      for (const t of x) if (t === q) questions++;
+    }
+    // Every problem drawn so far was placed exactly once or is still waiting.
+    assert.equal(questions + (a.cursor.pending?.length ?? 0), a.cursor.index);
+    assert.ok(fit > aligned, `fit packs more targets (${fit}) than aligned (${aligned})`);
+    // Resuming from the cursor saved at batch 17 reproduces batches 17.. exactly.
+    const b2 = new TokenStream(tok, mix, 3, cursor, "fit");
+    const r = new TokenStream(tok, mix, 3, undefined, "fit");
+    const x2 = new Int32Array(B * T);
+    const y2 = new Int32Array(B * T);
+    for (let i = 0; i < 17; i++) r.nextBatch(B, T, x2, y2);
+    for (let i = 17; i < 20; i++) {
+      r.nextBatch(B, T, x, y);
+      b2.nextBatch(B, T, x2, y2);
+      assert.deepEqual(x2, x);
+      assert.deepEqual(y2, y);
+    }
   });
 });
 

@@ -15,7 +15,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { Rng } from "../util/rng.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
-import { type Packing, splitSeed, TokenStream } from "./data.js";
+import { documentStarts, type Packing, splitSeed, TokenStream } from "./data.js";
 import { adamwStep } from "./optimizer.js";
 import { lrAt } from "./schedule.js";
 
@@ -36,6 +36,8 @@ export interface TrainConfig {
   seqLen: number;
   /** How problems fill rows (older runs without the field used "stream"). */
   packing: Packing;
+  /** Document-masked attention: a packed problem attends only to itself (as at evaluation). */
+  docMask?: boolean;
   accum: number;
   lr: number;
   minLr: number;
@@ -88,6 +90,7 @@ const PRETRAIN_DEFAULTS = {
   batch: 16,
   seqLen: 256,
   packing: "aligned" as Packing,
+  docMask: false,
   accum: 1,
   lr: 2e-3,
   minLr: 1e-4,
@@ -157,10 +160,12 @@ export function resolveConfig(o: TrainOptions): TrainConfig {
   }
   if (!(d.lr > 0) || !(d.minLr >= 0) || d.minLr > d.lr)
     throw new Error(`learning rates must satisfy 0 <= minLr <= lr, lr > 0`);
-  if (d.packing !== "stream" && d.packing !== "aligned")
-    throw new Error(`packing must be "stream" or "aligned", got ${JSON.stringify(d.packing)}`);
+  if (d.packing !== "stream" && d.packing !== "aligned" && d.packing !== "fit")
+    throw new Error(`packing must be "stream", "aligned" or "fit", got ${JSON.stringify(d.packing)}`);
   if (!(d.warmup >= 0 && d.warmup < 1))
     throw new Error(`warmup must be a fraction in [0, 1), got ${d.warmup}`);
+  if (typeof d.docMask !== "boolean")
+    throw new Error(`docMask must be true or false, got ${JSON.stringify(d.docMask)}`);
   return { stage: o.stage, preset, model, mixture, seed: o.seed, tokens: o.tokens, from, ...d };
 }
 
@@ -192,12 +197,12 @@ export interface TrainResult {
 /** Validation loss over fixed held-out batches. */
 function validate(
   model: Model,
-  batches: { tokens: Int32Array; targets: Int32Array }[],
+  batches: { tokens: Int32Array; targets: Int32Array; start?: Int32Array }[],
   B: number,
   T: number,
 ): number {
   let s = 0;
-  for (const b of batches) s += model.forward(b.tokens, B, T, b.targets).loss;
+  for (const b of batches) s += model.forward(b.tokens, B, T, b.targets, b.start).loss;
   return s / batches.length;
 }
 
@@ -245,10 +250,12 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   const packing = cfg.packing ?? "stream";
   const stream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "train"), state.cursor, packing);
   const valStream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "val"), undefined, packing);
+  const starts = (x: Int32Array) =>
+    cfg.docMask ? documentStarts(x, B, T, tok.eosId, new Int32Array(B * T)) : undefined;
   const valBatches = Array.from({ length: cfg.evalBatches }, () => {
     const b = { tokens: new Int32Array(B * T), targets: new Int32Array(B * T) };
     valStream.nextBatch(B, T, b.tokens, b.targets);
-    return b;
+    return { ...b, start: starts(b.tokens) };
   });
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
@@ -271,7 +278,7 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     let loss = 0;
     for (let a = 0; a < cfg.accum; a++) {
       stream.nextBatch(B, T, tokens, targets);
-      loss += model.forward(tokens, B, T, targets).loss / cfg.accum;
+      loss += model.forward(tokens, B, T, targets, starts(tokens)).loss / cfg.accum;
       model.backward(1 / cfg.accum);
     }
     const gradNorm = model.gradNorm();

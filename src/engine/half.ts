@@ -1,0 +1,44 @@
+/**
+ * IEEE 754 half precision (binary16) bits ⇄ numbers, rounding to nearest even: the element type of
+ * the sampler's half-precision key/value cache (Node 20 has no Float16Array).
+ */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The binary16 bits nearest to x (ties to even; overflow → ±Infinity; NaN stays NaN). */
+export function toHalf(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  const e = (b >>> 23) & 0xff;
+  let m = b & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const ex = e - 112; // rebias 127 → 15
+  if (ex >= 31) return sign | 0x7c00;
+  if (ex <= 0) {
+    // A subnormal half (or zero): h = round(1.m · 2^(ex−1) / 2^−24).
+    if (ex < -10) return sign;
+    m |= 0x800000;
+    const shift = 14 - ex;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    let h = m >>> shift;
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (ex << 10) | (m >>> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is the right result
+  return sign | h;
+}
+
+/** The number binary16 bits h stand for. */
+export function fromHalf(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0x1f) return m ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  if (e === 0) return sign * m * 2 ** -24;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
