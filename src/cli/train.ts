@@ -54,7 +54,7 @@ function register(program: Command, stage: Stage): void {
       "--packing <how>",
       "aligned (rows start at problems, padded), fit (as aligned, problems placed first-fit across the batch) or stream (rows cut anywhere)",
     )
-    .option("--doc-mask", "document-masked attention: a packed problem attends only to itself")
+    .option("--no-doc-mask", "let packed problems attend to the ones before them in their row")
     .option("--accum <n>", "micro-batches per optimizer step", parsePos("--accum"))
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
@@ -66,7 +66,7 @@ function register(program: Command, stage: Stage): void {
       if (o.batch !== undefined) overrides.batch = o.batch;
       if (o.seqLen !== undefined) overrides.seqLen = o.seqLen;
       if (o.packing !== undefined) overrides.packing = o.packing;
-      if (o.docMask) overrides.docMask = true;
+      if (o.docMask === false) overrides.docMask = false;
       if (o.accum !== undefined) overrides.accum = o.accum;
       if (o.lr !== undefined) overrides.lr = o.lr;
       if (o.minLr !== undefined) overrides.minLr = o.minLr;

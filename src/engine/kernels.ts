@@ -125,7 +125,7 @@ export interface Kernels {
     start?: Int32Array | null,
   ): void;
 
-  // ---- decode path (the sampler): a key/value cache per layer, keys kc [S, Hkv, hd, Tmax] (transposed), values vc [S, Hkv, Tmax, hd] --
+  // ---- decode path (the sampler): a key/value cache kc, vc of [S, Hkv, Tmax, hd] per layer -------------
 
   /** Rotary embedding of N packed rows qkv[N,(H+2Hkv)·hd], row r at position pos[r] (as `rope`). */
   ropeRows(
@@ -137,7 +137,7 @@ export interface Kernels {
     hd: number,
     theta: number,
   ): void;
-  /** kc[slot[r], g, :, pos[r]] (keys transposed) and vc[slot[r], g, pos[r], :] = k and v head g of row r of qkv[N,(H+2Hkv)·hd]. */
+  /** kc/vc[slot[r], g, pos[r], :] = k/v head g of row r of qkv[N,(H+2Hkv)·hd]. */
   kvWrite(
     kc: KVCache,
     vc: KVCache,

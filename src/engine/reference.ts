@@ -137,10 +137,10 @@ export const reference: Kernels = {
     checkRows(slot, pos, N, S, Tmax);
     for (let r = 0; r < N; r++) {
       for (let g = 0; g < Hkv; g++) {
-        const base = (slot[r] * Hkv + g) * Tmax * hd;
+        const at = ((slot[r] * Hkv + g) * Tmax + pos[r]) * hd;
         for (let i = 0; i < hd; i++) {
-          kc[base + i * Tmax + pos[r]] = put(qkv[r * stride + (H + g) * hd + i]);
-          vc[base + pos[r] * hd + i] = put(qkv[r * stride + (H + Hkv + g) * hd + i]);
+          kc[at + i] = put(qkv[r * stride + (H + g) * hd + i]);
+          vc[at + i] = put(qkv[r * stride + (H + Hkv + g) * hd + i]);
         }
       }
     }
@@ -160,7 +160,7 @@ export const reference: Kernels = {
         let mx = Number.NEGATIVE_INFINITY;
         for (let s = 0; s < n; s++) {
           let d = 0;
-          for (let i = 0; i < hd; i++) d += qkv[r * stride + h * hd + i] * get(kc[base + i * Tmax + s]);
+          for (let i = 0; i < hd; i++) d += qkv[r * stride + h * hd + i] * get(kc[base + s * hd + i]);
           w[s] = d * scale;
           mx = Math.max(mx, w[s]);
         }

@@ -3,8 +3,7 @@
  * sequence, with keys and values kept in a preallocated cache of S slots × Tmax positions per layer.
  * Prefill (the P rows of a prompt in one slot) and a decode step (one row per active slot) are the
  * same call. Logits are computed only for the rows asked for. Shapes: N rows, C hidden, V vocab,
- * F mlp, hd head dim, Q = H·hd, D = (H + 2·Hkv)·hd; cache per layer: keys [S, Hkv, hd, Tmax] (transposed),
- * values [S, Hkv, Tmax, hd].
+ * F mlp, hd head dim, Q = H·hd, D = (H + 2·Hkv)·hd; cache [S, Hkv, Tmax, hd] per layer.
  */
 import type { Kernels, KVCache } from "../engine/kernels.js";
 import type { ModelConfig } from "./config.js";
@@ -56,8 +55,8 @@ export type KVPrecision = "f32" | "f16";
 
 /** A model with a key/value cache of `slots` sequences of up to `maxLen` tokens. */
 export class KVDecoder {
-  readonly kc: KVCache[]; // per layer [S, Hkv, hd, Tmax]
-  readonly vc: KVCache[]; // per layer [S, Hkv, Tmax, hd]
+  readonly kc: KVCache[]; // per layer [S, Hkv, Tmax, hd]
+  readonly vc: KVCache[];
   private acts: RowActs | null = null;
   private lnf: Float32Array = new Float32Array(0);
   private rstdf: Float32Array = new Float32Array(0);
@@ -102,7 +101,7 @@ export class KVDecoder {
       for (let g = 0; g < Hkv; g++) {
         const from = (src * Hkv + g) * T * hd;
         const to = (dst * Hkv + g) * T * hd;
-        for (let i = 0; i < hd; i++) this.kc[l].copyWithin(to + i * T, from + i * T, from + i * T + len);
+        this.kc[l].copyWithin(to, from, from + len * hd);
         this.vc[l].copyWithin(to, from, from + len * hd);
       }
     }

@@ -36,7 +36,10 @@ export interface TrainConfig {
   seqLen: number;
   /** How problems fill rows (older runs without the field used "stream"). */
   packing: Packing;
-  /** Document-masked attention: a packed problem attends only to itself (as at evaluation). */
+  /**
+   * Document-masked attention: a packed problem attends only to itself, as when it is evaluated
+   * alone (older runs without the field trained without it).
+   */
   docMask?: boolean;
   accum: number;
   lr: number;
@@ -90,7 +93,7 @@ const PRETRAIN_DEFAULTS = {
   batch: 16,
   seqLen: 256,
   packing: "aligned" as Packing,
-  docMask: false,
+  docMask: true,
   accum: 1,
   lr: 2e-3,
   minLr: 1e-4,
