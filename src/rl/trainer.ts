@@ -104,28 +104,31 @@ export const RL_DEFAULTS: Record<string, Partial<RlConfig>> = {
   },
 };
 
-const BASE: Omit<RlConfig, "stage" | "preset" | "model" | "digits" | "from" | "prompts" | "seed" | "steps"> =
-  {
-    reward: "composite",
-    alpha: 0.2,
-    advantage: "grpo",
-    promptsPerStep: 16,
-    rollouts: 6,
-    miniBatches: 2,
-    epochs: 1,
-    micro: 8,
-    clip: 0.2,
-    klCoef: 1e-3,
-    lr: 2e-5,
-    weightDecay: 0,
-    gradClip: 1,
-    temperature: 1,
-    maxNew: 256,
-    evalEvery: 10,
-    evalProblems: 32,
-    ckptEvery: 10,
-    rlConstant: 5 / 3,
-  };
+/** Defaults every preset starts from. */
+export const RL_BASE_DEFAULTS: Omit<
+  RlConfig,
+  "stage" | "preset" | "model" | "digits" | "from" | "prompts" | "seed" | "steps"
+> = {
+  reward: "composite",
+  alpha: 0.2,
+  advantage: "grpo",
+  promptsPerStep: 16,
+  rollouts: 6,
+  miniBatches: 2,
+  epochs: 1,
+  micro: 8,
+  clip: 0.2,
+  klCoef: 1e-3,
+  lr: 2e-5,
+  weightDecay: 0,
+  gradClip: 1,
+  temperature: 1,
+  maxNew: 256,
+  evalEvery: 10,
+  evalProblems: 32,
+  ckptEvery: 10,
+  rlConstant: 5 / 3,
+};
 
 /** Options a user gives. */
 export interface RlOptions {
@@ -216,7 +219,7 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
     prompts = { kind: "file", path: o.prompts, count: readPromptFile(o.prompts).length };
   else prompts = { kind: "mixture", mixture: resolveMixture(o.prompts) };
   const c: RlConfig = {
-    ...BASE,
+    ...RL_BASE_DEFAULTS,
     ...(RL_DEFAULTS[src.preset] ?? {}),
     ...(o.overrides ?? {}),
     stage: "rl",

@@ -20,9 +20,9 @@ import { paramCount } from "../model/params.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { forwardFlops, paperRlTokens, trainFlops } from "../rl/compute.js";
-import { type RlConfig, trainRl } from "../rl/trainer.js";
+import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, trainRl } from "../rl/trainer.js";
 import { loadAnyModel } from "../train/load.js";
-import { type TrainConfig, train } from "../train/trainer.js";
+import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
@@ -102,6 +102,13 @@ export interface StageRecord {
   dir: string;
   seconds: number;
   result: Record<string, unknown>;
+}
+
+/** The defaults a stage kind resolves its options against (part of its cache key). */
+function stageDefaults(kind: StageSpec["kind"]): { defaults?: unknown } {
+  if (kind === "pretrain" || kind === "midtrain") return { defaults: STAGE_DEFAULTS[kind] };
+  if (kind === "rl") return { defaults: { base: RL_BASE_DEFAULTS, presets: RL_DEFAULTS } };
+  return {};
 }
 
 const hashOf = (x: unknown) => createHash("sha256").update(JSON.stringify(x)).digest("hex").slice(0, 12);
@@ -198,12 +205,14 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
         : null,
     ];
     const { id: _id, ...body } = st;
-    // An evaluation's summary depends on the study's bands too.
+    // An evaluation's summary depends on the study's bands too; a training stage on the defaults
+    // its options are merged into (a changed default must not reuse an old model).
     const hash = hashOf({
       body,
       upstream,
       seed: s.seed,
       ...(st.kind === "eval" ? { bands: s.bands ?? null } : {}),
+      ...stageDefaults(st.kind),
     });
     hashes.set(st.id, hash);
     const dir = join(cache, `${st.kind}-${hash}`);
