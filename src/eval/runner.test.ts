@@ -59,6 +59,30 @@ describe("runEvaluation", () => {
     assert.deepEqual(b.results, a.results);
   });
 
+  it("runs with a half-precision cache and records it in eval.json", () => {
+    const out = join(dir, "f16");
+    const r = runEvaluation({
+      model,
+      tokenizer: tok,
+      problems,
+      out,
+      settings: { ...settings, kvCache: "f16" },
+    });
+    assert.equal(r.results.length, problems.length * 3);
+    assert.equal(JSON.parse(readFileSync(join(out, "eval.json"), "utf8")).kvCache, "f16");
+    assert.throws(
+      () =>
+        runEvaluation({
+          model,
+          tokenizer: tok,
+          problems,
+          out: join(dir, "f8"),
+          settings: { ...settings, kvCache: "f8" as never },
+        }),
+      /kv cache must be "f32" or "f16"/,
+    );
+  });
+
   it("completions stop at </answer> (a model that always writes it)", () => {
     // Every embedding row is u = 1 except " </answer>", 2u; all other weights 0: the residual stream
     // is the input row, and the tied head gives " </answer>" twice the logit of any other token.
@@ -87,6 +111,12 @@ describe("runEvaluation", () => {
     assert.throws(
       () => runEvaluation({ model, tokenizer: tok, problems, out, settings: { ...settings, samples: 4 } }),
       /other settings \(samples: 3 → 4\)/,
+    );
+    assert.throws(
+      () =>
+        runEvaluation({ model, tokenizer: tok, problems, out, settings: { ...settings, kvCache: "f16" } }),
+      /other settings \(kvCache: undefined → f16\)/,
+      "a half-precision cache is a different evaluation",
     );
     const o2 = join(dir, "bad");
     assert.throws(
