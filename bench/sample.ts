@@ -2,8 +2,9 @@
  * W2 (benchmarks.md): sampling from the 3.3M-parameter benchmark model — 64 sequences, 64-token
  * prompts, 192 new tokens each, KV cache, prefill included; generated tokens/s as the median of
  * runs after a warm-up, with the PyTorch CPU anchor (same workload, preallocated float32 cache) side by
- * side. The headline is our float32 cache (the same precision as the anchor); the half-precision cache
- * (`kvCache: "f16"`, half the bytes read per step) is measured in the same run and reported beside it.
+ * side. The headline is all-float32 (the precision of the anchor); the half-precision cache
+ * (`kvCache: "f16"`, half the bytes read per step) and, on top of it, bf16 matrix products
+ * (`products: "bf16"`, AVX512_BF16) are measured in the same run and reported beside it.
  *
  *   node dist/bench/sample.js [--json] [--reps N] [--portable]
  */
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     prompt: Array.from({ length: prompt }, () => rng.int(0, c.vocabSize - 1)),
     n: 1,
   }));
-  const measure = (kvCache: "f32" | "f16"): number => {
+  const measure = (kvCache: "f32" | "f16", products: "f32" | "bf16" = "f32"): number => {
     const times: number[] = [];
     for (let r = 0; r < 1 + reps; r++) {
       const t0 = performance.now();
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   };
   const tokensPerSec = measure("f32");
   const half = measure("f16");
+  const bf16 = measure("f16", "bf16");
   const anchor = runAnchor("sample");
   const ratio = anchor ? tokensPerSec / anchor.tokensPerSec : null;
   const out = {
@@ -67,6 +69,10 @@ async function main(): Promise<void> {
       tokensPerSec: Math.round(half),
       ratio: anchor ? +(half / anchor.tokensPerSec).toFixed(3) : null,
     },
+    bf16: {
+      tokensPerSec: Math.round(bf16),
+      ratio: anchor ? +(bf16 / anchor.tokensPerSec).toFixed(3) : null,
+    },
     engine: { path: info.path, threads: info.threads, simd: info.simd },
   };
   if (json) console.log(JSON.stringify(out));
@@ -78,6 +84,9 @@ async function main(): Promise<void> {
       `  interplay (${info.path}, ${info.threads} threads, float32 cache): ${out.tokensPerSec} generated tokens/s`,
     );
     console.log(`  interplay, half-precision cache: ${out.f16.tokensPerSec} generated tokens/s`);
+    console.log(
+      `  interplay, half-precision cache + bf16 products: ${out.bf16.tokensPerSec} generated tokens/s`,
+    );
     console.log(
       anchor
         ? `  ${anchor.name} (${anchor.config}): ${out.anchor!.tokensPerSec} generated tokens/s`

@@ -53,7 +53,10 @@ static int throw_type(Ctx *c, const char *what) {
 /* A typed array of the given type with at least `need` elements (need computed in double so
  * that huge dimension products cannot wrap around). */
 static const char *type_name(napi_typedarray_type t) {
-  return t == napi_int32_array ? "Int32Array" : t == napi_float64_array ? "Float64Array" : "Float32Array";
+  return t == napi_int32_array     ? "Int32Array"
+         : t == napi_float64_array ? "Float64Array"
+         : t == napi_uint16_array  ? "Uint16Array"
+                                   : "Float32Array";
 }
 
 static int arg_array(Ctx *c, size_t i, const char *name, napi_typedarray_type want, double need, void **out,
@@ -573,6 +576,50 @@ static napi_value js_scale_rows(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static int arg_u16(Ctx *c, size_t i, const char *name, double need, uint16_t **out) {
+  bool is = false;
+  napi_is_typedarray(c->env, c->argv[i], &is);
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  napi_value ab;
+  size_t off;
+  if (!is || napi_get_typedarray_info(c->env, c->argv[i], &type, &len, &data, &ab, &off) != napi_ok ||
+      type != napi_uint16_array) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s must be a Uint16Array", name);
+    return throw_type(c, msg);
+  }
+  return arg_array(c, i, name, napi_uint16_array, need, (void **)out, NULL);
+}
+
+/* packBf16(dst, W, N, K) */
+static napi_value js_pack_bf16(napi_env env, napi_callback_info info) {
+  Ctx c;
+  uint16_t *dst;
+  float *W;
+  int64_t N, K;
+  if (!ctx_init(&c, env, info, "packBf16", 4) || !arg_dim(&c, 2, "N", &N) || !arg_dim(&c, 3, "K", &K) ||
+      !arg_f32(&c, 1, "w", (double)N * K, &W) || !arg_u16(&c, 0, "dst", (double)k_bf16_packed_size(N, K), &dst))
+    return NULL;
+  k_pack_bf16(dst, W, N, K);
+  return undefined(env);
+}
+
+/* matmulBf16(C, A, Wp, M, N, K) */
+static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
+  Ctx c;
+  float *C, *A;
+  uint16_t *Wp;
+  int64_t M, N, K;
+  if (!ctx_init(&c, env, info, "matmulBf16", 6) || !arg_dim(&c, 3, "M", &M) || !arg_dim(&c, 4, "N", &N) ||
+      !arg_dim(&c, 5, "K", &K) || !arg_f32(&c, 0, "c", (double)M * N, &C) || !arg_f32(&c, 1, "a", (double)M * K, &A) ||
+      !arg_u16(&c, 2, "wp", (double)k_bf16_packed_size(N, K), &Wp))
+    return NULL;
+  k_matmul_bf16(C, A, Wp, M, N, K);
+  return undefined(env);
+}
+
 /* drawRows(tokens, logits, u, L, V, invT) */
 static napi_value js_draw_rows(napi_env env, napi_callback_info info) {
   Ctx c;
@@ -669,6 +716,8 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("scale", js_scale),
       FN("scaleRows", js_scale_rows),
       FN("drawRows", js_draw_rows),
+      FN("packBf16", js_pack_bf16),
+      FN("matmulBf16", js_matmul_bf16),
       FN("sumSquares", js_sum_squares),
       FN("adamw", js_adamw),
 #undef FN

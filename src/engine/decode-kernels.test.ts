@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { toHalf } from "./half.js";
+import { bf16PackedSize } from "./kernels.js";
 import { native } from "./native.js";
 import { reference as ref } from "./reference.js";
 import { close, FWD_TOL, rand, rng } from "./testutil.test.js";
@@ -165,5 +166,45 @@ describe("drawRows", () => {
       assert.equal(out[0], 0);
       assert.throws(() => k.drawRows(out, row, Float64Array.of(0), 1, 4, -1), RangeError);
     }
+  });
+});
+
+describe("bf16 products", () => {
+  test("native packs the reference's bits and multiplies as the reference does (odd sizes)", () => {
+    const r = rng(17);
+    for (const [M, N, K] of [
+      [1, 1, 1],
+      [3, 17, 5],
+      [8, 32, 64],
+      [13, 40, 33],
+      [64, 70, 256],
+    ]) {
+      const w = rand(r, N * K);
+      const a = rand(r, M * K, 3);
+      const want = new Uint16Array(bf16PackedSize(N, K));
+      const got = new Uint16Array(bf16PackedSize(N, K)).fill(7);
+      ref.packBf16(want, w, N, K);
+      native.packBf16(got, w, N, K);
+      assert.deepEqual(got, want, `pack ${N}×${K}`);
+      const cw = new Float32Array(M * N);
+      const cg = new Float32Array(M * N).fill(Number.NaN);
+      ref.matmulBf16(cw, a, want, M, N, K);
+      native.matmulBf16(cg, a, got, M, N, K);
+      close(cg, cw, FWD_TOL, `bf16 ${M}×${N}×${K}`);
+      // And it is the float32 product to bf16 accuracy (8 bits of mantissa per input).
+      const exact = new Float32Array(M * N);
+      ref.matmul(exact, a, w, M, N, K, false, true, 1, 0);
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < M * N; i++) {
+        worst = Math.max(worst, Math.abs(cg[i] - exact[i]));
+        scale = Math.max(scale, Math.abs(exact[i]));
+      }
+      assert.ok(worst <= 0.02 * Math.max(scale, 1e-3) + 1e-6, `bf16 vs f32 ${worst} (scale ${scale})`);
+    }
+    assert.throws(
+      () => native.matmulBf16(new Float32Array(4), new Float32Array(4), new Uint16Array(3), 2, 2, 2),
+      RangeError,
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
- * IEEE 754 half precision (binary16) bits ⇄ numbers, rounding to nearest even: the element type of
- * the sampler's half-precision key/value cache (Node 20 has no Float16Array).
+ * IEEE 754 half precision (binary16) and bfloat16 bits ⇄ numbers, rounding to nearest even: the
+ * element types of the sampler's half-precision key/value cache and of its bf16 matrix products
+ * (Node 20 has no Float16Array).
  */
 
 const f32 = new Float32Array(1);
@@ -31,6 +32,20 @@ export function toHalf(x: number): number {
   const rem = m & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is the right result
   return sign | h;
+}
+
+/** The bfloat16 bits nearest to x (ties to even; NaN stays a quiet NaN). */
+export function toBf16(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  if ((b & 0x7fffffff) > 0x7f800000) return ((b >>> 16) | 0x40) & 0xffff;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** The number bfloat16 bits h stand for. */
+export function fromBf16(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0];
 }
 
 /** The number binary16 bits h stand for. */

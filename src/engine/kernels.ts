@@ -12,6 +12,9 @@
 /** A key/value cache: float32, or IEEE half-precision bits (Uint16Array) for half the memory traffic. */
 export type KVCache = Float32Array | Uint16Array;
 
+/** Elements (Uint16) of W[N,K] packed for `matmulBf16`: 16-column panels of k pairs, both padded. */
+export const bf16PackedSize = (N: number, K: number): number => Math.ceil(N / 16) * 16 * Math.ceil(K / 2) * 2;
+
 /** Which matrix-product path a backend runs. */
 export type MatmulPath = "blas" | "portable" | "reference";
 
@@ -196,6 +199,10 @@ export interface Kernels {
   scale(x: Float32Array, n: number, s: number): void;
   /** x[i, :] *= w[i] for the rows of x[M, N]. */
   scaleRows(x: Float32Array, w: Float32Array, M: number, N: number): void;
+  /** wp = W[N,K] rounded to bfloat16 (nearest even) in the panel layout of `matmulBf16` (see `bf16PackedSize`). */
+  packBf16(wp: Uint16Array, w: Float32Array, N: number, K: number): void;
+  /** c[M,N] = bf16(a)[M,K]·bf16(W)ᵀ with float32 accumulation; wp from `packBf16` (decoding only). */
+  matmulBf16(c: Float32Array, a: Float32Array, wp: Uint16Array, M: number, N: number, K: number): void;
   /**
    * tokens[r] = a draw from softmax(logits[r,:]·invT) at uniform u[r] ∈ [0,1) (inverse CDF over token
    * ids), or the argmax when invT is 0; L rows of V logits (the sampler's plain path).

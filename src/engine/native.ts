@@ -183,6 +183,11 @@ export const native: Kernels = {
   scale: (x, n, s) => load().scale(x, n, s),
   scaleRows: (x, w, M, N) => load().scaleRows(x, w, M, N),
   drawRows: (tokens, logits, u, L, V, invT) => load().drawRows(tokens, logits, u, L, V, invT),
+  packBf16: (wp, w, N, K) => load().packBf16(wp, w, N, K),
+  matmulBf16: (c, a, wp, M, N, K) => {
+    load().matmulBf16(c, a, wp, M, N, K);
+    executedFlops.matmul += 2 * M * N * K;
+  },
   sumSquares: (x, n) => load().sumSquares(x, n),
   adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, t) =>
     load().adamw(p, g, m, v, n, lr, beta1, beta2, eps, wd, t),

@@ -2,8 +2,8 @@
  * Reference kernels: the naive definition of every kernel, in TypeScript with float64 accumulation.
  * Slow on purpose and easy to read; tests compare the native kernels against these.
  */
-import { fromHalf, toHalf } from "./half.js";
-import type { BackendInfo, Kernels, KVCache } from "./kernels.js";
+import { fromBf16, fromHalf, toBf16, toHalf } from "./half.js";
+import { type BackendInfo, bf16PackedSize, type Kernels, type KVCache } from "./kernels.js";
 
 const silu = (x: number) => x / (1 + Math.exp(-x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -311,6 +311,34 @@ export const reference: Kernels = {
   scaleRows(x, w, M, N) {
     if (w.length < M) throw new RangeError(`scaleRows: w has ${w.length} elements, needs ${M}`);
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) x[i * N + j] *= w[i];
+  },
+
+  packBf16(wp, w, N, K) {
+    const need = bf16PackedSize(N, K);
+    if (wp.length < need) throw new RangeError(`packBf16: wp has ${wp.length} elements, needs ${need}`);
+    const K2 = Math.ceil(K / 2);
+    for (let p = 0; p < Math.ceil(N / 16); p++)
+      for (let k2 = 0; k2 < K2; k2++)
+        for (let j = 0; j < 16; j++)
+          for (let e = 0; e < 2; e++) {
+            const n = p * 16 + j;
+            const k = 2 * k2 + e;
+            wp[((p * K2 + k2) * 16 + j) * 2 + e] = n < N && k < K ? toBf16(w[n * K + k]) : 0;
+          }
+  },
+
+  matmulBf16(c, a, wp, M, N, K) {
+    const K2 = Math.ceil(K / 2);
+    if (wp.length < bf16PackedSize(N, K)) throw new RangeError("matmulBf16: wp is too small");
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        const p = Math.floor(n / 16);
+        const j = n % 16;
+        let s = 0;
+        for (let k = 0; k < K; k++)
+          s += fromBf16(toBf16(a[m * K + k])) * fromBf16(wp[((p * K2 + (k >> 1)) * 16 + j) * 2 + (k & 1)]);
+        c[m * N + n] = s;
+      }
   },
 
   drawRows(tokens, logits, u, L, V, invT) {

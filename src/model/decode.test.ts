@@ -89,6 +89,27 @@ describe("KVDecoder", () => {
     assert.ok(agree >= a.length - 1, `greedy tokens agree at ${agree} of ${a.length} positions`);
   });
 
+  it("bf16 products stay close to the full forward, and follow the weights after refreshWeights()", () => {
+    const m = model(6);
+    const rng = new Rng(7);
+    const V = cfg.vocabSize;
+    const a = seq(rng, 30);
+    const want = fullLogits(m, a);
+    const dec = new KVDecoder(m, 1, 32, "f16", "bf16");
+    let worst = 0;
+    for (let t = 0; t < a.length; t++) {
+      const got = dec.forward([{ token: a[t], slot: 0, pos: t }], [0]);
+      worst = Math.max(worst, relErr(got, want.subarray(t * V, (t + 1) * V)));
+    }
+    assert.ok(worst < 5e-2 && worst > 1e-6, `bf16 logits relative error ${worst}`);
+    // Change the weights: the packed copy is stale until refreshed.
+    for (let i = 0; i < m.params.flat.length; i++) m.params.flat[i] *= -1;
+    const flipped = fullLogits(m, a.slice(0, 1));
+    dec.refreshWeights();
+    const got = dec.forward([{ token: a[0], slot: 0, pos: 0 }], [0]);
+    assert.ok(relErr(got, flipped) < 5e-2, "refreshed weights are used");
+  });
+
   it("copySlot shares a prefill: continuing from a copy equals continuing the original", () => {
     const m = model(3);
     const rng = new Rng(4);

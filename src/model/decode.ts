@@ -5,7 +5,7 @@
  * same call. Logits are computed only for the rows asked for. Shapes: N rows, C hidden, V vocab,
  * F mlp, hd head dim, Q = H·hd, D = (H + 2·Hkv)·hd; cache [S, Hkv, Tmax, hd] per layer.
  */
-import type { Kernels, KVCache } from "../engine/kernels.js";
+import { bf16PackedSize, type Kernels, type KVCache } from "../engine/kernels.js";
 import type { ModelConfig } from "./config.js";
 import { dims, type Model } from "./model.js";
 
@@ -52,6 +52,21 @@ export interface DecodeRow {
 
 /** Element type of the cache: float32, or half precision (half the bytes read per decode step). */
 export type KVPrecision = "f32" | "f16";
+/** Matrix products of decoding: float32, or bfloat16 inputs with float32 sums (AVX512_BF16). */
+export type ProductPrecision = "f32" | "bf16";
+
+/** A weight [N,K] in bf16 panels (see `Kernels.packBf16`). */
+interface Packed {
+  wp: Uint16Array;
+  N: number;
+  K: number;
+}
+
+/** Per layer [qkv, o, gate-up, down], and the tied head. */
+interface PackedWeights {
+  layers: Packed[][];
+  head: Packed;
+}
 
 /** A model with a key/value cache of `slots` sequences of up to `maxLen` tokens. */
 export class KVDecoder {
@@ -61,12 +76,14 @@ export class KVDecoder {
   private lnf: Float32Array = new Float32Array(0);
   private rstdf: Float32Array = new Float32Array(0);
   private logitBuf: Float32Array = new Float32Array(0);
+  private packed: PackedWeights | null = null;
 
   constructor(
     readonly model: Model,
     readonly slots: number,
     readonly maxLen: number,
     readonly cache: KVPrecision = "f32",
+    readonly products: ProductPrecision = "f32",
   ) {
     const c = model.config;
     if (!(Number.isInteger(slots) && slots >= 1))
@@ -75,6 +92,8 @@ export class KVDecoder {
       throw new Error(`maxLen must be an integer in [1, ${c.context}] (the model context), got ${maxLen}`);
     const { hd, Hkv } = dims(c, 1, 1);
     if (cache !== "f32" && cache !== "f16") throw new Error(`cache must be "f32" or "f16", got ${cache}`);
+    if (products !== "f32" && products !== "bf16")
+      throw new Error(`products must be "f32" or "bf16", got ${products}`);
     const n = slots * Hkv * maxLen * hd;
     const k = model.kernels;
     const alloc = (): KVCache => {
@@ -84,6 +103,33 @@ export class KVDecoder {
     };
     this.kc = Array.from({ length: c.layers }, alloc);
     this.vc = Array.from({ length: c.layers }, alloc);
+  }
+
+  /**
+   * Rounds the model's current weights into the bf16 panels (bf16 products only; call again after
+   * the weights change — the sampler does at every call).
+   */
+  refreshWeights(): void {
+    if (this.products !== "bf16") return;
+    const k = this.model.kernels;
+    const c = this.model.config;
+    const p = this.model.params;
+    const { C, Q, D, F } = dims(c, 1, 1);
+    const pack = (w: Float32Array, N: number, K: number, old?: Packed): Packed => {
+      const wp = old?.wp ?? new Uint16Array(bf16PackedSize(N, K));
+      k.packBf16(wp, w, N, K);
+      return { wp, N, K };
+    };
+    const old = this.packed;
+    this.packed = {
+      layers: p.layers.map((w, l) => [
+        pack(w.wqkv, D, C, old?.layers[l][0]),
+        pack(w.wo, C, Q, old?.layers[l][1]),
+        pack(w.wgu, 2 * F, C, old?.layers[l][2]),
+        pack(w.wdown, C, F, old?.layers[l][3]),
+      ]),
+      head: pack(p.embed, c.vocabSize, C, old?.head),
+    };
   }
 
   private rows(n: number): RowActs {
@@ -131,21 +177,35 @@ export class KVDecoder {
       a.slot[r] = row.slot;
       a.pos[r] = row.pos;
     }
+    const bf = this.products === "bf16";
+    if (bf && !this.packed) this.refreshWeights();
+    const mm = (
+      out: Float32Array,
+      x: Float32Array,
+      w: Float32Array,
+      l: number,
+      i: number,
+      Nout: number,
+      K: number,
+    ) => {
+      if (bf) k.matmulBf16(out, x, (this.packed as PackedWeights).layers[l][i].wp, N, Nout, K);
+      else k.matmul(out, x, w, N, Nout, K, false, true, 1, 0);
+    };
     k.embeddingForward(a.x, a.tokens, p.embed, N, C);
     for (let l = 0; l < c.layers; l++) {
       const w = p.layers[l];
       k.rmsnormForward(a.ln, a.rstd, a.x, w.inNorm, N, C, c.rmsEps);
-      k.matmul(a.qkv, a.ln, w.wqkv, N, D, C, false, true, 1, 0); // [N,C]·[D,C]ᵀ
+      mm(a.qkv, a.ln, w.wqkv, l, 0, D, C); // [N,C]·[D,C]ᵀ
       k.addBias(a.qkv, w.bqkv, N, D);
       k.ropeRows(a.qkv, a.pos, N, H, Hkv, hd, c.ropeTheta);
       k.kvWrite(this.kc[l], this.vc[l], a.qkv, a.slot, a.pos, N, H, Hkv, hd, T, S);
       k.attentionCached(a.atty, a.qkv, this.kc[l], this.vc[l], a.slot, a.pos, N, H, Hkv, hd, T, S);
-      k.matmul(a.xmid, a.atty, w.wo, N, C, Q, false, true, 1, 0); // [N,Q]·[C,Q]ᵀ
+      mm(a.xmid, a.atty, w.wo, l, 1, C, Q); // [N,Q]·[C,Q]ᵀ
       k.add(a.xmid, a.xmid, a.x, N * C);
       k.rmsnormForward(a.ln, a.rstd, a.xmid, w.postNorm, N, C, c.rmsEps);
-      k.matmul(a.gu, a.ln, w.wgu, N, 2 * F, C, false, true, 1, 0); // [N,C]·[2F,C]ᵀ
+      mm(a.gu, a.ln, w.wgu, l, 2, 2 * F, C); // [N,C]·[2F,C]ᵀ
       k.swigluForward(a.h, a.gu, N, F);
-      k.matmul(a.x, a.h, w.wdown, N, C, F, false, true, 1, 0); // [N,F]·[C,F]ᵀ
+      mm(a.x, a.h, w.wdown, l, 3, C, F); // [N,F]·[C,F]ᵀ
       k.add(a.x, a.x, a.xmid, N * C);
     }
     const L = logitRows.length;
@@ -161,7 +221,9 @@ export class KVDecoder {
       a.ln.set(a.x.subarray(r * C, r * C + C), i * C);
     }
     k.rmsnormForward(this.lnf, this.rstdf, a.ln, p.finalNorm, L, C, c.rmsEps);
-    k.matmul(this.logitBuf, this.lnf, p.embed, L, V, C, false, true, 1, 0); // [L,C]·[V,C]ᵀ
+    if (bf) {
+      k.matmulBf16(this.logitBuf, this.lnf, (this.packed as PackedWeights).head.wp, L, V, C); // [L,C]·[V,C]ᵀ
+    } else k.matmul(this.logitBuf, this.lnf, p.embed, L, V, C, false, true, 1, 0); // [L,C]·[V,C]ᵀ
     return this.logitBuf.subarray(0, L * V);
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { reference } from "../engine/reference.js";
-import { KVDecoder, type KVPrecision } from "../model/decode.js";
+import { KVDecoder, type KVPrecision, type ProductPrecision } from "../model/decode.js";
 import type { Model } from "../model/model.js";
 import { hashSeed, Rng } from "../util/rng.js";
 
@@ -32,6 +32,11 @@ export interface SampleOptions {
    * (half the memory traffic that bounds decoding; logits move by ~1e-3).
    */
   kvCache?: KVPrecision;
+  /**
+   * Matrix products: "f32" (default) or "bf16" (inputs rounded to bfloat16, float32 sums; AVX512_BF16
+   * runs them at twice the float32 rate; logits move by ~1e-2).
+   */
+  products?: ProductPrecision;
 }
 
 /** A prompt and how many completions to draw from it. */
@@ -71,6 +76,7 @@ export function sampleOptions(o: SampleOptions = {}): Required<SampleOptions> {
     seed: o.seed ?? 0,
     batch: o.batch ?? 64,
     kvCache: o.kvCache ?? "f32",
+    products: o.products ?? "f32",
   };
   if (!(Number.isFinite(r.temperature) && r.temperature >= 0))
     throw new Error(`temperature must be >= 0, got ${r.temperature}`);
@@ -84,6 +90,8 @@ export function sampleOptions(o: SampleOptions = {}): Required<SampleOptions> {
   if (!Number.isInteger(r.seed)) throw new Error(`seed must be an integer, got ${r.seed}`);
   if (r.kvCache !== "f32" && r.kvCache !== "f16")
     throw new Error(`kv cache must be "f32" or "f16", got ${JSON.stringify(r.kvCache)}`);
+  if (r.products !== "f32" && r.products !== "bf16")
+    throw new Error(`products must be "f32" or "bf16", got ${JSON.stringify(r.products)}`);
   return r;
 }
 
@@ -143,11 +151,20 @@ function plainDraw(o: Required<SampleOptions>, V: number): boolean {
 /** The last decoder of each model, reused while it is large enough (its cache is hundreds of MB). */
 const decoders = new WeakMap<Model, KVDecoder>();
 
-function decoderFor(model: Model, slots: number, maxLen: number, cache: KVPrecision): KVDecoder {
+function decoderFor(
+  model: Model,
+  slots: number,
+  maxLen: number,
+  cache: KVPrecision,
+  products: ProductPrecision,
+): KVDecoder {
   const d = decoders.get(model);
-  if (d && d.slots >= slots && d.maxLen >= maxLen && d.cache === cache) return d;
+  if (d && d.slots >= slots && d.maxLen >= maxLen && d.cache === cache && d.products === products) {
+    d.refreshWeights(); // the model may have been trained since (RL)
+    return d;
+  }
   decoders.delete(model); // let the old cache go before allocating the new one
-  const fresh = new KVDecoder(model, slots, maxLen, cache);
+  const fresh = new KVDecoder(model, slots, maxLen, cache, products);
   decoders.set(model, fresh);
   return fresh;
 }
@@ -202,7 +219,7 @@ export function sampleBatched(
     for (let s = 0; s < r.n; s++) if (!hooks.skip?.(i, s)) pending.push([i, s]);
   });
   const slots = Math.max(1, Math.min(o.batch, pending.length));
-  const dec = decoderFor(model, slots, maxLen, o.kvCache);
+  const dec = decoderFor(model, slots, maxLen, o.kvCache, o.products);
   const free: number[] = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   let active: Active[] = [];
   const done: Completion[] = [];
