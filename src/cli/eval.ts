@@ -30,6 +30,7 @@ interface EvalOpts {
   out: string;
   batch: number;
   kvCache: string;
+  products: string;
   backend: BackendChoice;
 }
 
@@ -69,10 +70,17 @@ export function registerEval(program: Command): void {
     .requiredOption("--out <dir>", "evaluation folder (an interrupted run resumes there)")
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
     .option("--kv-cache <p>", "key/value cache precision: f32, or f16 (faster, logits move by ~1e-3)", "f32")
+    .option(
+      "--products <p>",
+      "matrix products: f32, or bf16 (AVX512_BF16; faster, logits move by ~1e-2)",
+      "f32",
+    )
     .option("--backend <name>", "auto, native or reference", "auto")
     .action(async (o: EvalOpts) => {
       if (o.kvCache !== "f32" && o.kvCache !== "f16")
         throw new Error(`--kv-cache must be f32 or f16, got ${JSON.stringify(o.kvCache)}`);
+      if (o.products !== "f32" && o.products !== "bf16")
+        throw new Error(`--products must be f32 or bf16, got ${JSON.stringify(o.products)}`);
       let problems: EvalProblem[];
       let source: string;
       if (o.problems !== undefined) {
@@ -106,6 +114,7 @@ export function registerEval(program: Command): void {
         maxNew: o.maxNew,
         seed: o.seed,
         ...(o.kvCache === "f16" ? { kvCache: "f16" as const } : {}),
+        ...(o.products === "bf16" ? { products: "bf16" as const } : {}),
       };
       const { results, stats } = runEvaluation({
         model,

@@ -10,7 +10,7 @@
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KVPrecision } from "../model/decode.js";
+import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
@@ -37,6 +37,8 @@ export interface EvalSettings {
   seed: number;
   /** Key/value cache precision of the sampler; absent means float32. */
   kvCache?: KVPrecision;
+  /** Matrix products of the sampler; absent means float32. */
+  products?: ProductPrecision;
 }
 
 /** One line of results.jsonl. */
@@ -116,6 +118,7 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
     seed: s.seed,
     batch: o.batch,
     kvCache: s.kvCache,
+    products: s.products,
   };
   sampleOptions(sopts); // validates before anything is written
   const ids = new Map<string, number>();
