@@ -46,6 +46,7 @@ async function main(): Promise<void> {
         seed: r,
         batch: nseq,
         kvCache,
+        products,
       });
       if (stats.generatedTokens !== nseq * maxNew)
         throw new Error(`generated ${stats.generatedTokens} tokens`);
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     );
     if (ratio !== null)
       console.log(
-        `  ratio: ${ratio.toFixed(2)}× (float32 cache), ${out.f16.ratio?.toFixed(2)}× (half-precision cache)`,
+        `  ratio: ${ratio.toFixed(2)}× (float32 cache), ${out.f16.ratio?.toFixed(2)}× (half-precision cache), ${out.bf16.ratio?.toFixed(2)}× (half-precision cache + bf16 products)`,
       );
   }
 }
