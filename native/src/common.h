@@ -42,7 +42,11 @@ static inline void ip_split(int64_t n, int parts, int i, int64_t *lo, int64_t *h
 
 #if defined(__AVX512F__)
 #define IP_VL 16
+#if defined(__AVX512BF16__)
+#define IP_SIMD "avx512+bf16" /* bf16 products (bf16.c) run on vdpbf16ps */
+#else
 #define IP_SIMD "avx512"
+#endif
 #elif defined(__AVX2__) && defined(__FMA__)
 #define IP_VL 8
 #define IP_SIMD "avx2"

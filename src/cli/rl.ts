@@ -40,6 +40,18 @@ const FLAGS: [
   ],
   ["--lr <x>", "lr", "constant learning rate (preset default)", num("--lr")],
   ["--temperature <t>", "temperature", "rollout temperature (default 1)", num("--temperature")],
+  [
+    "--rollout-cache <p>",
+    "rolloutCache",
+    "rollout KV cache: f32 (default) or f16 (half the bytes; old log-probs stay float32)",
+    String,
+  ],
+  [
+    "--rollout-products <p>",
+    "rolloutProducts",
+    "rollout matrix products: f32 (default) or bf16 (AVX512_BF16, ~1.6× faster sampling)",
+    String,
+  ],
   ["--max-new <n>", "maxNew", "most response tokens (preset default)", parsePos("--max-new")],
   ["--eval-every <n>", "evalEvery", "steps between validation (greedy, verified)", parsePos("--eval-every")],
   ["--eval-problems <n>", "evalProblems", "validation problems", parsePos("--eval-problems")],

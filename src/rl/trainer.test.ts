@@ -81,6 +81,21 @@ describe("GRPO trainer", () => {
     }
   });
 
+  it("reduced-precision rollouts run, are recorded in the config, and change only the samples", async () => {
+    const fast = join(dir, "fast");
+    await trainRl(
+      opts(fast, { steps: 1, overrides: { ...opts("").overrides, rolloutCache: "f16", rolloutProducts: "bf16" } }),
+    );
+    const cfg = JSON.parse(readFileSync(join(fast, "config.json"), "utf8"));
+    assert.equal(cfg.rolloutCache, "f16");
+    assert.equal(cfg.rolloutProducts, "bf16");
+    const [m] = metrics(fast);
+    assert.ok(m.reward >= 0 && m.reward <= 1 && Number.isFinite(m.loss) && m.responseLength >= 1);
+    // Without the options the resolved config carries neither key (older runs and cache keys stay valid).
+    const plain = resolveRlConfig(opts(join(dir, "plain")));
+    assert.ok(!("rolloutCache" in plain) && !("rolloutProducts" in plain));
+  });
+
   it("prompt files cycle in a seeded order; bad settings are clear errors", () => {
     const file = join(dir, "prompts.jsonl");
     const ps = gridProblems({ ops: [2], perOp: 5, seed: 9, modes: ["forward"] });
@@ -98,6 +113,8 @@ describe("GRPO trainer", () => {
     bad({ overrides: { rollouts: 1 } }, /rollouts must be at least 2/);
     bad({ overrides: { promptsPerStep: 3, miniBatches: 2 } }, /mini-batches/);
     bad({ overrides: { reward: "bogus" as never } }, /--reward/);
+    bad({ overrides: { rolloutCache: "f8" as never } }, /--rollout-cache must be f32 or f16/);
+    bad({ overrides: { rolloutProducts: "int8" as never } }, /--rollout-products must be f32 or bf16/);
     bad({ prompts: join(dir, "missing.jsonl") }, /does not exist/);
     bad({ prompts: "op99-100" }, /.+/);
     bad({ from: join(dir, "nope") }, /config.json/);

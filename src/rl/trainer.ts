@@ -12,6 +12,7 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
 import { flopsExecuted } from "../engine/native.js";
 import type { ModelConfig } from "../model/config.js";
+import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { sampleBatched } from "../sample/sampler.js";
@@ -65,6 +66,10 @@ export interface RlConfig {
   gradClip: number;
   temperature: number;
   maxNew: number;
+  /** Rollout sampler's KV cache; absent means float32 (old log-probs are recomputed in float32). */
+  rolloutCache?: KVPrecision;
+  /** Rollout sampler's matrix products; absent means float32. */
+  rolloutProducts?: ProductPrecision;
   evalEvery: number;
   evalProblems: number;
   ckptEvery: number;
@@ -256,6 +261,10 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
   if (!(c.clip > 0 && c.clip < 1)) throw new Error(`--clip must be in (0, 1), got ${c.clip}`);
   if (!(c.klCoef >= 0)) throw new Error(`--kl-coef must be >= 0, got ${c.klCoef}`);
   if (!(c.temperature > 0)) throw new Error(`--temperature must be > 0, got ${c.temperature}`);
+  if (c.rolloutCache !== undefined && c.rolloutCache !== "f32" && c.rolloutCache !== "f16")
+    throw new Error(`--rollout-cache must be f32 or f16, got ${JSON.stringify(c.rolloutCache)}`);
+  if (c.rolloutProducts !== undefined && c.rolloutProducts !== "f32" && c.rolloutProducts !== "bf16")
+    throw new Error(`--rollout-products must be f32 or bf16, got ${JSON.stringify(c.rolloutProducts)}`);
   return c;
 }
 
@@ -473,6 +482,8 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
         stop,
         seed: hashSeed(c.seed, state.step, "rollout"),
         batch: 64,
+        kvCache: c.rolloutCache ?? "f32",
+        products: c.rolloutProducts ?? "f32",
       },
     );
     const t1 = performance.now();
