@@ -84,7 +84,10 @@ describe("GRPO trainer", () => {
   it("reduced-precision rollouts run, are recorded in the config, and change only the samples", async () => {
     const fast = join(dir, "fast");
     await trainRl(
-      opts(fast, { steps: 1, overrides: { ...opts("").overrides, rolloutCache: "f16", rolloutProducts: "bf16" } }),
+      opts(fast, {
+        steps: 1,
+        overrides: { ...opts("").overrides, rolloutCache: "f16", rolloutProducts: "bf16" },
+      }),
     );
     const cfg = JSON.parse(readFileSync(join(fast, "config.json"), "utf8"));
     assert.equal(cfg.rolloutCache, "f16");
