@@ -3,6 +3,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { nextTurn } from "../util/turn.js";
 import {
   measureGflops,
   native,
@@ -15,6 +18,24 @@ import { reference as ref } from "./reference.js";
 import { close, FWD_TOL, rand, rng } from "./testutil.test.js";
 
 describe("native backend", () => {
+  test("dropped buffers are returned to the system when the event loop turns (nextTurn)", async () => {
+    // 16 × 128 MB allocated and dropped, a full collection each time: Node runs the finalizers that
+    // free them from the event loop, so the loop yields; without that the process grows by ~2 GB.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    await nextTurn();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    for (let i = 0; i < 16; i++) {
+      gc();
+      await nextTurn();
+      const a = native.alloc(32 * 1024 * 1024);
+      a.fill(1); // touch every page
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    assert.ok(peak - before < 1024 * 1024 * 1024, `grew by ${((peak - before) / 2 ** 20).toFixed(0)} MB`);
+  });
+
   test("loads and reports itself (INTERPLAY_PORTABLE=1 selects the portable path)", () => {
     assert.equal(nativeAvailable(), true);
     const info = native.info();

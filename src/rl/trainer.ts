@@ -21,6 +21,7 @@ import { adamwStep } from "../train/optimizer.js";
 import { readJson, type TrainConfig, trimMetrics } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { hashSeed, Rng } from "../util/rng.js";
+import { nextTurn } from "../util/turn.js";
 import { type RewardName, verifySample } from "../verify/index.js";
 import { slotKey } from "../world/corpus.js";
 import type { GoldProblem } from "../world/load.js";
@@ -469,6 +470,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
       supervised,
     } as TrainState);
   while (state.step < c.steps) {
+    await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
     const t0 = performance.now();
     const f0 = flopsExecuted();
     const problems = stepPrompts(c, state.step, file);

@@ -24,6 +24,7 @@ import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, trainRl } from "../rl/tra
 import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { nextTurn } from "../util/turn.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
 import { studyReport } from "./report.js";
@@ -226,6 +227,7 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
     log(`${st.id}: ${st.kind} → ${dir}`);
     mkdirSync(dir, { recursive: true });
     const t0 = performance.now();
+    await nextTurn(); // free the previous stage's native buffers (src/util/turn.ts)
     const result = await runStage(st, dir, s, records, k, log);
     const rec: StageRecord = {
       id: st.id,

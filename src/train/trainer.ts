@@ -13,6 +13,7 @@ import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { Rng } from "../util/rng.js";
+import { nextTurn } from "../util/turn.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
 import { documentStarts, type Packing, splitSeed, TokenStream } from "./data.js";
@@ -276,6 +277,7 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
       { ...state, cursor: { ...stream.cursor } },
     );
   while (state.step < steps) {
+    await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
     const t0 = performance.now();
     model.zeroGrad();
     let loss = 0;
