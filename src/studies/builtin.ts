@@ -77,8 +77,10 @@ export const SCALE_SPECS: Record<Scale, ScaleSpec> = {
     samples: 8,
     maxNew: 320,
     rlSteps: 16,
-    // Placeholders until the edge finder has measured the base (docs/results.md); the RL arm "at the
-    // edge" always uses the measured edge.
+    // Placeholders: the edge finder measured this base on 2026-11-30 (docs/results.md, "Depth at
+    // small") at pass@1 7.0 / 3.9 / 0.8 / 0.8 % on op 2 / 3 / 4 / 5 and 0 above, edge band op 2–2:
+    // no op is solved reliably, so there is no ID band to place until the base is stronger. The RL
+    // arm "at the edge" always uses the measured edge.
     bands: [
       { name: "ID", lo: 2, hi: 4 },
       { name: "OOD-edge", lo: 5, hi: 6 },
