@@ -4,10 +4,14 @@
  * the 230 GFLOP/s peak of the 2-core Zen 4 machine, and side by side with PyTorch when
  * `python3 -c "import torch"` works (OpenMP OpenBLAS, 2 threads: the anchor's configuration).
  *
+ * Then the sampler's decode shapes (64 rows) with float32 and with bf16 products (`matmulBf16`,
+ * AVX512_BF16; the `products: "bf16"` option of the sampler) side by side.
+ *
  *   node dist/bench/matmul.js [--reps N] [--no-torch] [--no-portable]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { bf16PackedSize } from "../src/engine/kernels.js";
 import { native, nativeHasBlas, setMatmulPath } from "../src/engine/native.js";
 
 const PEAK = 230;
@@ -55,8 +59,8 @@ function args() {
   };
 }
 
-/** Best seconds of `reps` runs after one warm-up. */
-function timeNative(s: Shape, reps: number): number {
+/** Operands of a shape filled with fixed pseudo-random values in [-0.5, 0.5). */
+function operands(s: Shape) {
   const a = native.alloc(s.M * s.K);
   const b = native.alloc(s.K * s.N);
   const c = native.alloc(s.M * s.N);
@@ -66,14 +70,54 @@ function timeNative(s: Shape, reps: number): number {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;
       buf[i] = x / 2 ** 32 - 0.5;
     }
-  native.matmul(c, a, b, s.M, s.N, s.K, s.transA, s.transB, 1, 0);
-  let best = Number.POSITIVE_INFINITY;
+  return { a, b, c };
+}
+
+/** Best seconds of `reps` runs of `run` after one warm-up. */
+function best(run: () => void, reps: number): number {
+  run();
+  let t = Number.POSITIVE_INFINITY;
   for (let r = 0; r < reps; r++) {
     const t0 = process.hrtime.bigint();
-    native.matmul(c, a, b, s.M, s.N, s.K, s.transA, s.transB, 1, 0);
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+    run();
+    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  return best;
+  return t;
+}
+
+/** Best seconds of the float32 product of a shape. */
+function timeNative(s: Shape, reps: number): number {
+  const { a, b, c } = operands(s);
+  return best(() => native.matmul(c, a, b, s.M, s.N, s.K, s.transA, s.transB, 1, 0), reps);
+}
+
+/** The sampler's decode products: 64 rows against each weight of the W2 model ([N,K], used as x·Wᵀ). */
+const DECODE: Shape[] = [
+  ["qkv", 768, 256],
+  ["o", 256, 256],
+  ["gate|up", 1376, 256],
+  ["down", 256, 688],
+  ["head", 512, 256],
+].map(([name, N, K]) => ({
+  name: `${name} decode`,
+  M: 64,
+  N: +N,
+  K: +K,
+  transA: false,
+  transB: true,
+  perStep: 0,
+}));
+
+/** Float32 and bf16 seconds of one decode shape (the bf16 weights packed once, as the sampler does). */
+function timeDecode(s: Shape, reps: number): [number, number] {
+  const { a, b, c } = operands(s);
+  const wp = new Uint16Array(bf16PackedSize(s.N, s.K));
+  native.packBf16(wp, b, s.N, s.K);
+  reps *= 20; // microseconds each: more runs for a stable best
+  return [
+    best(() => native.matmul(c, a, b, s.M, s.N, s.K, false, true, 1, 0), reps),
+    best(() => native.matmulBf16(c, a, wp, s.M, s.N, s.K), reps),
+  ];
 }
 
 const TORCH_SCRIPT = `
@@ -189,6 +233,15 @@ function main() {
       ? `PyTorch anchor: not run (${torch})`
       : `PyTorch anchor config: ${torch.config}`,
   );
+  console.log(
+    `\nDecode products (64 rows; bf16 ${info.simd.includes("bf16") ? "on vdpbf16ps" : "in plain C"}):`,
+  );
+  for (const s of DECODE) {
+    const [f32, bf16] = timeDecode(s, opt.reps);
+    console.log(
+      `  ${s.name.padEnd(15)} ${label(s).padEnd(14)} f32 ${gf(s, f32).toFixed(0).padStart(4)} GF/s  bf16 ${gf(s, bf16).toFixed(0).padStart(4)} GF/s  ×${(f32 / bf16).toFixed(2)}`,
+    );
+  }
 }
 
 main();

@@ -61,6 +61,13 @@ async function main(): Promise<void> {
   const bf16 = measure("f16", "bf16");
   const anchor = runAnchor("sample");
   const ratio = anchor ? tokensPerSec / anchor.tokensPerSec : null;
+  const [bestName, bestTps] = (
+    [
+      ["float32 cache, float32 products", tokensPerSec],
+      ["half-precision cache, float32 products", half],
+      ["half-precision cache, bf16 products", bf16],
+    ] as [string, number][]
+  ).reduce((a, b) => (b[1] > a[1] ? b : a));
   const out = {
     tokensPerSec: Math.round(tokensPerSec),
     anchor: anchor
@@ -75,19 +82,12 @@ async function main(): Promise<void> {
       tokensPerSec: Math.round(bf16),
       ratio: anchor ? +(bf16 / anchor.tokensPerSec).toFixed(3) : null,
     },
-    best: { config: "", tokensPerSec: 0, ratio: null as number | null },
+    best: {
+      config: bestName,
+      tokensPerSec: Math.round(bestTps),
+      ratio: anchor ? +(bestTps / anchor.tokensPerSec).toFixed(3) : null,
+    },
     engine: { path: info.path, threads: info.threads, simd: info.simd },
-  };
-  const variants: [string, number][] = [
-    ["float32 cache, float32 products", tokensPerSec],
-    ["half-precision cache, float32 products", half],
-    ["half-precision cache, bf16 products", bf16],
-  ];
-  const [bestName, bestTps] = variants.reduce((a, b) => (b[1] > a[1] ? b : a));
-  out.best = {
-    config: bestName,
-    tokensPerSec: Math.round(bestTps),
-    ratio: anchor ? +(bestTps / anchor.tokensPerSec).toFixed(3) : null,
   };
   if (json) console.log(JSON.stringify(out));
   else {

@@ -49,7 +49,7 @@ const FLAGS: [
   [
     "--rollout-products <p>",
     "rolloutProducts",
-    "rollout matrix products: f32 (default) or bf16 (AVX512_BF16, ~1.6× faster sampling)",
+    "rollout matrix products: f32 (default) or bf16 (AVX512_BF16; ≈2× faster products)",
     String,
   ],
   ["--max-new <n>", "maxNew", "most response tokens (preset default)", parsePos("--max-new")],

@@ -81,7 +81,7 @@ describe("GRPO trainer", () => {
     }
   });
 
-  it("reduced-precision rollouts run, are recorded in the config, and change only the samples", async () => {
+  it("reduced-precision rollouts run and are recorded in the config; absent, the config has neither key", async () => {
     const fast = join(dir, "fast");
     await trainRl(
       opts(fast, {

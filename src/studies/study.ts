@@ -226,8 +226,8 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
     }
     log(`${st.id}: ${st.kind} → ${dir}`);
     mkdirSync(dir, { recursive: true });
-    const t0 = performance.now();
     await nextTurn(); // free the previous stage's native buffers (src/util/turn.ts)
+    const t0 = performance.now();
     const result = await runStage(st, dir, s, records, k, log);
     const rec: StageRecord = {
       id: st.id,
