@@ -34,7 +34,7 @@ function register(program: Command, stage: Stage): void {
   const cmd = program.command(stage);
   if (stage === "pretrain") {
     cmd.description("pre-train a model from scratch on a mixture streamed from the generator");
-    cmd.option("--preset <name>", "model preset: micro, tiny, small, paper, bench", "tiny");
+    cmd.option("--preset <name>", "model preset: micro, tiny, compact, small, paper, bench", "tiny");
     cmd.option("--digits", "digit-level number tokens instead of one token per integer 0–1000");
   } else {
     cmd.description("continue training a run's latest checkpoint on another mixture and schedule");

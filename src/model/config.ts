@@ -16,7 +16,7 @@ export interface ModelConfig {
 }
 
 /** Preset names: `bench` is the W1/W2 benchmark model of benchmarks.md. */
-export type PresetName = "micro" | "tiny" | "small" | "paper" | "bench";
+export type PresetName = "micro" | "tiny" | "compact" | "small" | "paper" | "bench";
 
 /** Presets without the vocabulary size (it comes from the tokenizer; `bench` fixes 512). */
 export const PRESETS: Record<PresetName, Omit<ModelConfig, "vocabSize"> & { vocabSize?: number }> = {
@@ -39,6 +39,20 @@ export const PRESETS: Record<PresetName, Omit<ModelConfig, "vocabSize"> & { voca
     kvHeads: 2,
     mlp: 352,
     context: 1024,
+    ropeTheta: 10000,
+    rmsEps: 1e-6,
+  },
+  /**
+   * ≈5M parameters: the `small` study scale. At 2 cores' compute for about an hour, a model of this
+   * size trained on more tokens beats `small` trained on fewer (docs/results.md, "Depth at small").
+   */
+  compact: {
+    hidden: 256,
+    layers: 6,
+    heads: 4,
+    kvHeads: 2,
+    mlp: 704,
+    context: 768,
     ropeTheta: 10000,
     rmsEps: 1e-6,
   },

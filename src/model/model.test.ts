@@ -43,6 +43,8 @@ describe("model", () => {
     assert.ok(n > 3.2e6 && n < 3.4e6, `bench has ${n} parameters`);
     const tiny = paramCount(presetConfig("tiny", 2400));
     assert.ok(tiny >= 1e6 && tiny <= 3e6, `tiny has ${tiny}`);
+    const compact = paramCount(presetConfig("compact", 2400));
+    assert.ok(compact >= 4e6 && compact <= 6e6, `compact has ${compact}`);
     const small = paramCount(presetConfig("small", 2400));
     assert.ok(small >= 10e6 && small <= 20e6, `small has ${small}`);
     const paper = paramCount(presetConfig("paper", 2200));

@@ -90,6 +90,15 @@ export const RL_DEFAULTS: Record<string, Partial<RlConfig>> = {
     maxNew: 256,
     evalProblems: 32,
   },
+  compact: {
+    promptsPerStep: 16,
+    rollouts: 6,
+    miniBatches: 2,
+    micro: 8,
+    lr: 5e-5,
+    maxNew: 320,
+    evalProblems: 32,
+  },
   small: {
     promptsPerStep: 32,
     rollouts: 6,

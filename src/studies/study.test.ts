@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { builtinStudy, demoStudy, SCALES, STUDY_NAMES } from "./builtin.js";
+import { validateMixture } from "../world/mixture.js";
+import { builtinStudy, demoStudy, SCALE_SPECS, SCALES, STUDY_NAMES } from "./builtin.js";
 import { runStudy, type Study, studyPlan, validateStudy } from "./study.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-study-"));
@@ -50,6 +51,26 @@ describe("studies", () => {
     validateStudy(demoStudy());
     const paper = studyPlan(builtinStudy("depth", "paper"));
     assert.ok(paper.totalFlops > 1e18, "the paper's pre-training alone is ≈6e18 FLOPs");
+  });
+
+  it("a scale's op weights reach the pre-training mixture of every study that pre-trains", () => {
+    const w = SCALE_SPECS.small.pretrainWeights;
+    assert.ok(w, "the small scale weights its pre-training ops");
+    for (const n of ["depth", "reward", "allocation"] as const) {
+      const base = builtinStudy(n, "small").stages.find((st) => st.id === "base");
+      assert.ok(base && base.kind === "pretrain");
+      const m = validateMixture(base.mixture);
+      for (const c of m.contexts)
+        for (const [op, p] of Object.entries(w)) {
+          const got = c.ops.find((o) => o.op === Number(op))?.p;
+          assert.ok(got !== undefined && Math.abs(got - p) < 1e-12, `${n}/${c.id} op ${op}: ${got} vs ${p}`);
+        }
+    }
+    // Unweighted scales stay uniform over their range.
+    const tiny = builtinStudy("depth", "tiny").stages[0];
+    assert.ok(tiny.kind === "pretrain");
+    const t = validateMixture(tiny.mixture).contexts[0].ops;
+    assert.ok(t.every((o) => Math.abs(o.p - 1 / t.length) < 1e-12));
   });
 
   it("bad references are clear errors", () => {
