@@ -42,10 +42,7 @@ export const PRESETS: Record<PresetName, Omit<ModelConfig, "vocabSize"> & { voca
     ropeTheta: 10000,
     rmsEps: 1e-6,
   },
-  /**
-   * ≈5M parameters: the `small` study scale. At 2 cores' compute for about an hour, a model of this
-   * size trained on more tokens beats `small` trained on fewer (docs/results.md, "Depth at small").
-   */
+  /** ≈5M parameters, ≈5.3k tokens/s on 2 cores: between `tiny` and `small` (docs/results.md, small-scale probes). */
   compact: {
     hidden: 256,
     layers: 6,

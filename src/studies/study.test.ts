@@ -53,7 +53,7 @@ describe("studies", () => {
     assert.ok(paper.totalFlops > 1e18, "the paper's pre-training alone is ≈6e18 FLOPs");
   });
 
-  it("a scale's op weights reach the pre-training mixture of every study that pre-trains", () => {
+  it("a scale's op weights and breadth budget reach the pre-training stages of its studies", () => {
     const w = SCALE_SPECS.small.pretrainWeights;
     assert.ok(w, "the small scale weights its pre-training ops");
     for (const n of ["depth", "reward", "allocation"] as const) {
@@ -66,6 +66,8 @@ describe("studies", () => {
           assert.ok(got !== undefined && Math.abs(got - p) < 1e-12, `${n}/${c.id} op ${op}: ${got} vs ${p}`);
         }
     }
+    const breadthBase = builtinStudy("breadth", "small").stages[0];
+    assert.ok(breadthBase.kind === "pretrain" && breadthBase.tokens === SCALE_SPECS.small.breadthTokens);
     // Unweighted scales stay uniform over their range.
     const tiny = builtinStudy("depth", "tiny").stages[0];
     assert.ok(tiny.kind === "pretrain");
