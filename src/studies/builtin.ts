@@ -36,6 +36,11 @@ interface ScaleSpec {
   idArm: string;
   hardArm: string;
   edgeFallback: string;
+  /**
+   * Also RL on the scale's OOD-edge band (bands[1]): where the base solves no op at pass@1 ≥ 0.5, the
+   * edge finder's band starts at the lowest op and overlaps the ID band.
+   */
+  bandArm?: boolean;
   train: Record<string, number | string>;
   rl: Record<string, number>;
   /** Letters of pre-training traces: sequential helps small models learn the format (docs/training.md). */
@@ -89,14 +94,18 @@ export const SCALE_SPECS: Record<Scale, ScaleSpec> = {
     samples: 8,
     maxNew: 320,
     rlSteps: 24,
+    // Calibrated on this base (docs/results.md, "Depth at small"): op 2–3 pass@1 27 / 42 % and
+    // pass@8 63 / 78 %; op 4–5 pass@1 12.5 / 7.8 %, pass@8 44 / 28 % (hard but not impossible);
+    // op 6–10 pass@8 0 (never solved). The edge finder's band is op 2–4: no op reaches pass@1 0.5.
     bands: [
       { name: "ID", lo: 2, hi: 3 },
-      { name: "OOD-edge", lo: 4, hi: 6 },
-      { name: "OOD-hard", lo: 7, hi: 10 },
+      { name: "OOD-edge", lo: 4, hi: 5 },
+      { name: "OOD-hard", lo: 6, hi: 10 },
     ],
     idArm: "op2-3_forward",
     hardArm: "op8-10_forward",
-    edgeFallback: "op5-6_forward",
+    edgeFallback: "op4-5_forward",
+    bandArm: true,
     train: { batch: 8, seqLen: 512, lr: 3e-3, packing: "fit" },
     rl: { promptsPerStep: 16, lr: 1e-4 },
     letters: "sequential",
@@ -206,7 +215,7 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
     });
     return {
       ...common,
-      description: `Depth: pre-train on op ${sc.pretrainOps}; measure the edge; RL on in-distribution ops, at the measured edge, and on too-hard ops; evaluate ops ${sc.evalOps[0]}–${sc.evalOps.at(-1)} before and after.`,
+      description: `Depth: pre-train on op ${sc.pretrainOps}; measure the edge; RL on in-distribution ops, at the measured edge, on too-hard ops${sc.bandArm ? `, and on the ${sc.bands[1].name} band (op ${sc.bands[1].lo}–${sc.bands[1].hi})` : ""}; evaluate ops ${sc.evalOps[0]}–${sc.evalOps.at(-1)} before and after.`,
       stages: [
         base,
         ev("eval-base", "base"),
@@ -214,14 +223,25 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
         rl("rl-id", "base", sc.idArm),
         rl("rl-edge", "base", { edge: "edge", fallback: sc.edgeFallback }),
         rl("rl-hard", "base", sc.hardArm),
+        ...(sc.bandArm ? [rl("rl-band", "base", `op${sc.bands[1].lo}-${sc.bands[1].hi}_forward`)] : []),
         ev("eval-rl-id", "rl-id"),
         ev("eval-rl-edge", "rl-edge"),
         ev("eval-rl-hard", "rl-hard"),
+        ...(sc.bandArm ? [ev("eval-rl-band", "rl-band")] : []),
       ],
       compare: [
         { label: "RL in distribution", before: "eval-base", after: "eval-rl-id" },
         { label: "RL at the edge", before: "eval-base", after: "eval-rl-edge" },
         { label: "RL too hard", before: "eval-base", after: "eval-rl-hard" },
+        ...(sc.bandArm
+          ? [
+              {
+                label: `RL on the ${sc.bands[1].name} band (op ${sc.bands[1].lo}–${sc.bands[1].hi})`,
+                before: "eval-base",
+                after: "eval-rl-band",
+              },
+            ]
+          : []),
       ],
     };
   }

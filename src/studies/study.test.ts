@@ -68,6 +68,13 @@ describe("studies", () => {
     }
     const breadthBase = builtinStudy("breadth", "small").stages[0];
     assert.ok(breadthBase.kind === "pretrain" && breadthBase.tokens === SCALE_SPECS.small.breadthTokens);
+    // The band arm trains on the scale's OOD-edge band, and only where the scale asks for it.
+    const depth = builtinStudy("depth", "small");
+    const band = depth.stages.find((st) => st.id === "rl-band");
+    const b = SCALE_SPECS.small.bands[1];
+    assert.ok(band && band.kind === "rl" && band.prompts === `op${b.lo}-${b.hi}_forward`);
+    assert.ok(depth.compare.some((c) => c.after === "eval-rl-band"));
+    assert.ok(!builtinStudy("depth", "paper").stages.some((st) => st.id === "rl-band"));
     // Unweighted scales stay uniform over their range.
     const tiny = builtinStudy("depth", "tiny").stages[0];
     assert.ok(tiny.kind === "pretrain");
