@@ -356,7 +356,17 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
         ev("eval-base", "base"),
         ...arms.flatMap(([tag, r]) => [rl(`rl-${tag}`, "base", edgeOps, r), ev(`eval-${tag}`, `rl-${tag}`)]),
       ],
-      compare: arms.map(([tag]) => ({ label: `reward ${tag}`, before: "eval-base", after: `eval-${tag}` })),
+      compare: [
+        ...arms.map(([tag]) => ({ label: `reward ${tag}`, before: "eval-base", after: `eval-${tag}` })),
+        // The paper's claim is relative to outcome-only RL: the same problems, paired arm against arm.
+        ...arms
+          .filter(([tag]) => tag !== "outcome")
+          .map(([tag]) => ({
+            label: `reward ${tag} vs outcome`,
+            before: "eval-outcome",
+            after: `eval-${tag}`,
+          })),
+      ],
     };
   }
   throw new Error(`unknown study "${name}" (${STUDY_NAMES.join(", ")})`);

@@ -75,6 +75,12 @@ describe("studies", () => {
     assert.ok(band && band.kind === "rl" && band.prompts === `op${b.lo}-${b.hi}_forward`);
     assert.ok(depth.compare.some((c) => c.after === "eval-rl-band"));
     assert.ok(!builtinStudy("depth", "paper").stages.some((st) => st.id === "rl-band"));
+    // The reward study also sets each process-aware arm against outcome-only RL.
+    const reward = builtinStudy("reward", "small");
+    assert.deepEqual(
+      reward.compare.filter((c) => c.before === "eval-outcome").map((c) => c.after),
+      ["eval-composite0.2", "eval-composite0.5", "eval-strict"],
+    );
     // Unweighted scales stay uniform over their range.
     const tiny = builtinStudy("depth", "tiny").stages[0];
     assert.ok(tiny.kind === "pretrain");
