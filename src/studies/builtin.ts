@@ -333,6 +333,9 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
         after: `eval-${tag}`,
       });
     }
+    // The paper's claims are between allocations at equal compute: each mix against RL alone (β = 1).
+    for (const beta of [0, 0.2, 0.5, 0.8])
+      compare.push({ label: `β = ${beta} vs RL alone (β = 1)`, before: "eval-b1", after: `eval-b${beta}` });
     return {
       ...common,
       description: `Allocation: a budget of ${total.toLocaleString("en")} supervised-token equivalents split into mid-training (1 − β) and RL β (5/3 rule), β ∈ {0, 0.2, 0.5, 0.8, 1}.`,

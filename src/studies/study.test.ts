@@ -81,6 +81,11 @@ describe("studies", () => {
       reward.compare.filter((c) => c.before === "eval-outcome").map((c) => c.after),
       ["eval-composite0.2", "eval-composite0.5", "eval-strict"],
     );
+    // The allocation study sets every mix against RL alone, and those stages exist.
+    const alloc = builtinStudy("allocation", "small");
+    const vsRl = alloc.compare.filter((c) => c.before === "eval-b1");
+    assert.equal(vsRl.length, 4);
+    for (const c of vsRl) assert.ok(alloc.stages.some((st) => st.id === c.after && st.kind === "eval"));
     // Unweighted scales stay uniform over their range.
     const tiny = builtinStudy("depth", "tiny").stages[0];
     assert.ok(tiny.kind === "pretrain");
