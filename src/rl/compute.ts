@@ -220,6 +220,14 @@ export function paperRlTokens(
   return resolveRlConstant(constant) * prompts * rollouts * lTotal;
 }
 
+/**
+ * L_total of the 5/3 rule for RL with a response cap: prompt + response, taken as twice the cap (1024
+ * without one), within the model's context and the paper's 2048.
+ */
+export function rlSequenceLength(context: number, maxNew?: number): number {
+  return Math.min(context, 2048, maxNew ? 2 * maxNew : 1024);
+}
+
 /** The β values of the allocation study (training.md §3). */
 export const ALLOCATION_BETAS: readonly number[] = [0, 0.2, 0.5, 0.8, 1];
 

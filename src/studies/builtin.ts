@@ -5,6 +5,8 @@
  * the calibration recorded in docs/results.md (how they were measured is written there).
  */
 import type { Band } from "../eval/summary.js";
+import { PRESETS, type PresetName } from "../model/config.js";
+import { ALLOCATION_BETAS, allocateBudget, paperRlTokens, rlSequenceLength } from "../rl/compute.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
 import type { EvalGrid, RlPrompts, StageSpec, Study } from "./study.js";
@@ -291,12 +293,15 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
     const total = sc.midTokens;
     // Supervised-token cost of one RL step by the paper's rule (5/3 · prompts · rollouts · L).
     const P = (sc.rl.promptsPerStep as number | undefined) ?? (scale === "tiny" ? 16 : 32);
-    const stepTokens = (5 / 3) * P * 6 * Math.min(sc.maxNew * 2, 2048);
+    const stepTokens = paperRlTokens(
+      P,
+      6,
+      rlSequenceLength(PRESETS[sc.preset as PresetName].context, sc.maxNew),
+    );
     const edgeOps = `${sc.bands[1].lo}-${sc.bands[1].hi}`;
-    for (const beta of [0, 0.2, 0.5, 0.8, 1]) {
+    for (const beta of ALLOCATION_BETAS) {
       const tag = `b${beta}`;
-      const mid = Math.round((1 - beta) * total);
-      const steps = Math.floor((beta * total) / stepTokens);
+      const { midTokens: mid, rlSteps: steps } = allocateBudget(total, beta, stepTokens);
       let from = "base";
       if (mid > 0) {
         stages.push({

@@ -93,6 +93,21 @@ describe("studies", () => {
     assert.ok(t.every((o) => Math.abs(o.p - 1 / t.length) < 1e-12));
   });
 
+  it("the allocation study spends the same budget at every β, by the plan's own accounting", () => {
+    for (const scale of SCALES) {
+      const st = builtinStudy("allocation", scale);
+      const plan = studyPlan(st);
+      const total = SCALE_SPECS[scale].midTokens;
+      const rl1 = plan.tokens.get("rl-b1") ?? 0;
+      const step = rl1 / (st.stages.find((x) => x.id === "rl-b1") as { steps: number }).steps;
+      for (const beta of [0, 0.2, 0.5, 0.8, 1]) {
+        const spent = (plan.tokens.get(`mid-b${beta}`) ?? 0) + (plan.tokens.get(`rl-b${beta}`) ?? 0);
+        assert.ok(spent <= total + 1e-6, `${scale} β=${beta}: ${spent} > budget ${total}`);
+        assert.ok(spent > total - step, `${scale} β=${beta}: ${spent} leaves more than one RL step unspent`);
+      }
+    }
+  });
+
   it("bad references are clear errors", () => {
     const bad = (mut: (s: Study) => void, re: RegExp) => {
       const s = structuredClone(micro);

@@ -19,7 +19,7 @@ import { Model } from "../model/model.js";
 import { paramCount } from "../model/params.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeEvalOutputs } from "../report/io.js";
-import { forwardFlops, paperRlTokens, trainFlops } from "../rl/compute.js";
+import { forwardFlops, paperRlTokens, rlSequenceLength, trainFlops } from "../rl/compute.js";
 import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, trainRl } from "../rl/trainer.js";
 import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
@@ -142,9 +142,14 @@ export function validateStudy(s: Study): void {
       if (seen.get(id) !== "eval") throw new Error(`comparison "${c.label}": "${id}" is not an eval stage`);
 }
 
-/** The compute plan of a study: per stage, tokens and FLOPs by the engine's accounting. */
-export function studyPlan(s: Study): { rows: (string | number)[][]; totalFlops: number } {
+/** The compute plan of a study: per stage, tokens (supervised-token equivalents for RL) and FLOPs. */
+export function studyPlan(s: Study): {
+  rows: (string | number)[][];
+  totalFlops: number;
+  tokens: Map<string, number>;
+} {
   const rows: (string | number)[][] = [];
+  const tokens = new Map<string, number>();
   let total = 0;
   const presets = new Map<string, string>();
   const vocab = new WorldTokenizer().vocabSize;
@@ -158,11 +163,15 @@ export function studyPlan(s: Study): { rows: (string | number)[][]; totalFlops: 
     if (st.kind === "pretrain" || st.kind === "midtrain") {
       const seq = st.train?.seqLen ?? Math.min(c.context, 512);
       flops = (st.tokens / seq) * trainFlops(c, seq);
+      tokens.set(st.id, st.tokens);
       what = `${st.tokens.toExponential(2)} tokens`;
     } else if (st.kind === "rl") {
       const P = st.rl?.promptsPerStep ?? 16;
       const r = st.rl?.rollouts ?? 6;
-      const eq = paperRlTokens(P, r, L, st.rl?.rlConstant ?? 5 / 3) * st.steps;
+      const eq =
+        paperRlTokens(P, r, rlSequenceLength(c.context, st.rl?.maxNew), st.rl?.rlConstant ?? 5 / 3) *
+        st.steps;
+      tokens.set(st.id, eq);
       flops = eq * 6 * paramCount(c);
       what = `${st.steps} steps × ${P}×${r} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`;
     } else {
@@ -174,7 +183,7 @@ export function studyPlan(s: Study): { rows: (string | number)[][]; totalFlops: 
     total += flops;
     rows.push([st.id, st.kind, preset, what, flops.toExponential(2)]);
   }
-  return { rows, totalFlops: total };
+  return { rows, totalFlops: total, tokens };
 }
 
 /** Options of {@link runStudy}. */
