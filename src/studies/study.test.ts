@@ -140,6 +140,17 @@ describe("studies", () => {
     const again = await runStudy(micro, { out: join(dir, "s2"), cache });
     for (const id of ["base", "eval-base", "rl"]) assert.equal(stamp(id), before[id], `${id} was not redone`);
     assert.deepEqual(again[3].result, recs[3].result, "the resumed evaluation ends where the first one did");
+    // "Kill" the RL stage after its last checkpoint: it resumes from that checkpoint and says so.
+    rmSync(join(recs[2].dir, "stage.json"));
+    rmSync(join(recs[3].dir, "stage.json"));
+    const logs: string[] = [];
+    const third = await runStudy(micro, { out: join(dir, "s2b"), cache, log: (m) => logs.push(m) });
+    assert.ok(
+      logs.some((m) => /rl: an earlier attempt stopped; resuming from step-\d+/.test(m)),
+      logs.join("\n"),
+    );
+    assert.equal(stamp("base"), before.base, "base was not redone");
+    assert.deepEqual(third[3].result, recs[3].result, "the resumed RL stage ends where the first one did");
     // A changed upstream config gives new folders downstream.
     const changed = structuredClone(micro);
     changed.seed = 3;

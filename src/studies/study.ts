@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
 import { measureEdge } from "../eval/edge-run.js";
@@ -21,6 +21,7 @@ import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { forwardFlops, paperRlTokens, rlSequenceLength, trainFlops } from "../rl/compute.js";
 import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, trainRl } from "../rl/trainer.js";
+import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -274,6 +275,10 @@ async function runStage(
   const seed = study.seed;
   const fromDir = "from" in st ? (done.get(st.from) as StageRecord).dir : "";
   const resume = existsSync(join(dir, "config.json"));
+  if (resume && st.kind !== "eval" && st.kind !== "edge") {
+    const ck = latestCheckpoint(dir);
+    log(`  ${st.id}: an earlier attempt stopped; resuming ${ck ? `from ${basename(ck)}` : "from the start"}`);
+  }
   const every = (n: number) => (m: { step: number }, total: number) => {
     if (m.step % n === 0 || m.step === total) log(`  ${st.id}: step ${m.step}/${total}`);
   };
