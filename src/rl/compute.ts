@@ -221,11 +221,11 @@ export function paperRlTokens(
 }
 
 /**
- * L_total of the 5/3 rule for RL with a response cap: prompt + response, taken as twice the cap (1024
- * without one), within the model's context and the paper's 2048.
+ * L_total of the 5/3 rule for RL with a response cap: prompt + response, taken as twice the cap,
+ * within the model's context and the paper's 2048.
  */
-export function rlSequenceLength(context: number, maxNew?: number): number {
-  return Math.min(context, 2048, maxNew ? 2 * maxNew : 1024);
+export function rlSequenceLength(context: number, maxNew: number): number {
+  return Math.min(context, 2048, 2 * maxNew);
 }
 
 /** The β values of the allocation study (training.md §3). */

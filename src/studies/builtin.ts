@@ -5,11 +5,10 @@
  * the calibration recorded in docs/results.md (how they were measured is written there).
  */
 import type { Band } from "../eval/summary.js";
-import { PRESETS, type PresetName } from "../model/config.js";
-import { ALLOCATION_BETAS, allocateBudget, paperRlTokens, rlSequenceLength } from "../rl/compute.js";
+import { ALLOCATION_BETAS, allocateBudget } from "../rl/compute.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
-import type { EvalGrid, RlPrompts, StageSpec, Study } from "./study.js";
+import { type EvalGrid, type RlPrompts, rlStepTokens, type StageSpec, type Study } from "./study.js";
 
 /** Study names. */
 export const STUDY_NAMES = ["depth", "breadth", "allocation", "reward"] as const;
@@ -84,7 +83,7 @@ export const SCALE_SPECS: Record<Scale, ScaleSpec> = {
     // token, bigger models did not learn faster here: `small` at 3M tokens and `compact` (5.0M,
     // 5.3k tokens/s) at 6.4M tokens of the learning check's recipe verified 3–12 % greedy at op 2,
     // where `tiny` verifies 68 % after 9M tokens; (3) RL at LR 1e-5 × 16 steps moved nothing (KL ≤
-    // 1.4e-3). So `small` buys tokens, not parameters: `tiny` (1.42M, ≈15k tokens/s) on 16M tokens,
+    // 1.4e-3). So `small` buys tokens, not parameters: `tiny` (1.42M, 13.5–15k tokens/s) on 16M tokens,
     // low ops weighted, and RL at LR 1e-4 for 24 steps.
     pretrainOps: "2-5",
     pretrainWeights: { "2": 0.3, "3": 0.3, "4": 0.25, "5": 0.15 },
@@ -160,6 +159,9 @@ function mix(
   return { name, contexts: c, modes: { forward: 1 }, letters };
 }
 
+/** The forward-problem mixture of a band's ops, by preset name ("op4-5_forward"). */
+const bandMix = (b: Band) => `op${b.lo}-${b.hi}_forward`;
+
 function grid(sc: ScaleSpec, extra: Partial<EvalGrid> = {}): EvalGrid {
   return {
     ops: sc.evalOps,
@@ -225,7 +227,7 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
         rl("rl-id", "base", sc.idArm),
         rl("rl-edge", "base", { edge: "edge", fallback: sc.edgeFallback }),
         rl("rl-hard", "base", sc.hardArm),
-        ...(sc.bandArm ? [rl("rl-band", "base", `op${sc.bands[1].lo}-${sc.bands[1].hi}_forward`)] : []),
+        ...(sc.bandArm ? [rl("rl-band", "base", bandMix(sc.bands[1]))] : []),
         ev("eval-rl-id", "rl-id"),
         ev("eval-rl-edge", "rl-edge"),
         ev("eval-rl-hard", "rl-hard"),
@@ -291,13 +293,8 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
     const stages: StageSpec[] = [base, ev("eval-base", "base")];
     const compare: Study["compare"] = [];
     const total = sc.midTokens;
-    // Supervised-token cost of one RL step by the paper's rule (5/3 · prompts · rollouts · L).
-    const P = (sc.rl.promptsPerStep as number | undefined) ?? (scale === "tiny" ? 16 : 32);
-    const stepTokens = paperRlTokens(
-      P,
-      6,
-      rlSequenceLength(PRESETS[sc.preset as PresetName].context, sc.maxNew),
-    );
+    // Supervised-token cost of one RL step by the paper's rule, as the study plan prices it.
+    const stepTokens = rlStepTokens(sc.preset, { ...sc.rl, maxNew: sc.maxNew });
     const edgeOps = `${sc.bands[1].lo}-${sc.bands[1].hi}`;
     for (const beta of ALLOCATION_BETAS) {
       const tag = `b${beta}`;
@@ -326,7 +323,7 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
       }
       if (steps > 0) {
         stages.push({
-          ...(rl(`rl-${tag}`, from, `op${edgeOps}_forward`) as StageSpec & { kind: "rl" }),
+          ...(rl(`rl-${tag}`, from, bandMix(sc.bands[1])) as StageSpec & { kind: "rl" }),
           steps,
         });
         from = `rl-${tag}`;
@@ -339,7 +336,7 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
       });
     }
     // The paper's claims are between allocations at equal compute: each mix against RL alone (β = 1).
-    for (const beta of [0, 0.2, 0.5, 0.8])
+    for (const beta of ALLOCATION_BETAS.filter((b) => b !== 1))
       compare.push({ label: `β = ${beta} vs RL alone (β = 1)`, before: "eval-b1", after: `eval-b${beta}` });
     return {
       ...common,
@@ -349,7 +346,7 @@ export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
     };
   }
   if (name === "reward") {
-    const edgeOps = `op${sc.bands[1].lo}-${sc.bands[1].hi}_forward`;
+    const edgeOps = bandMix(sc.bands[1]);
     const arms: [string, Record<string, unknown>][] = [
       ["outcome", { reward: "outcome" }],
       ["composite0.2", { reward: "composite", alpha: 0.2 }],

@@ -14,7 +14,7 @@ import { measureEdge } from "../eval/edge-run.js";
 import { buildEvalSummary } from "../eval/evaluation.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
 import type { Band } from "../eval/summary.js";
-import { presetConfig } from "../model/config.js";
+import { PRESETS, type PresetName, presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { paramCount } from "../model/params.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
@@ -143,6 +143,16 @@ export function validateStudy(s: Study): void {
       if (seen.get(id) !== "eval") throw new Error(`comparison "${c.label}": "${id}" is not an eval stage`);
 }
 
+/**
+ * Supervised-token equivalents of one RL step by the paper's 5/3 rule, priced with the options the
+ * stage resolves to (its own, then the preset's defaults, then the base defaults).
+ */
+export function rlStepTokens(preset: string, rl: Partial<RlConfig> = {}): number {
+  const c = { ...RL_BASE_DEFAULTS, ...(RL_DEFAULTS[preset] ?? {}), ...rl };
+  const L = rlSequenceLength(PRESETS[preset as PresetName].context, c.maxNew);
+  return paperRlTokens(c.promptsPerStep, c.rollouts, L, c.rlConstant);
+}
+
 /** The compute plan of a study: per stage, tokens (supervised-token equivalents for RL) and FLOPs. */
 export function studyPlan(s: Study): {
   rows: (string | number)[][];
@@ -167,14 +177,11 @@ export function studyPlan(s: Study): {
       tokens.set(st.id, st.tokens);
       what = `${st.tokens.toExponential(2)} tokens`;
     } else if (st.kind === "rl") {
-      const P = st.rl?.promptsPerStep ?? 16;
-      const r = st.rl?.rollouts ?? 6;
-      const eq =
-        paperRlTokens(P, r, rlSequenceLength(c.context, st.rl?.maxNew), st.rl?.rlConstant ?? 5 / 3) *
-        st.steps;
+      const rc = { ...RL_BASE_DEFAULTS, ...(RL_DEFAULTS[preset] ?? {}), ...st.rl };
+      const eq = rlStepTokens(preset, st.rl) * st.steps;
       tokens.set(st.id, eq);
       flops = eq * 6 * paramCount(c);
-      what = `${st.steps} steps × ${P}×${r} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`;
+      what = `${st.steps} steps × ${rc.promptsPerStep}×${rc.rollouts} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`;
     } else {
       const n =
         st.grid.ops.length * st.grid.perOp * st.grid.samples * (st.kind === "edge" && st.selectPerOp ? 2 : 1);
