@@ -16,6 +16,7 @@ interface ServeOpts {
   alpha: number;
   composite: string;
   allowExtra: boolean;
+  allowSlips?: boolean;
   maxBodyMb: number;
   maxBatch: number;
   workers: number;
@@ -37,6 +38,10 @@ export function registerServe(program: Command): void {
     .option("--alpha <a>", "default α of the composite reward", parseFloat, 0.2)
     .option("--composite <form>", "default composite form: gated or linear", "gated")
     .option("--no-allow-extra", "by default count extra nodes against `verified`")
+    .option(
+      "--allow-slips",
+      "by default let arithmetic slips pass (`verified`, processAcc and the penalty ignore them; the old lenient policy)",
+    )
     .option("--max-body-mb <n>", "largest request body, MiB", parsePos("--max-body-mb"), 32)
     .option("--max-batch <n>", "most completions per request", parsePos("--max-batch"), 8192)
     .option(
@@ -69,6 +74,7 @@ export function registerServe(program: Command): void {
           alpha: o.alpha,
           form: o.composite as never,
           allowExtra: o.allowExtra,
+          allowSlips: o.allowSlips === true,
         },
         maxBodyBytes: o.maxBodyMb * 1024 * 1024,
         maxBatch: o.maxBatch,
@@ -83,7 +89,8 @@ export function registerServe(program: Command): void {
       if (cluster.isPrimary) {
         console.error(
           `interplay reward service listening on http://${host}:${addr.port} ` +
-            `(${problems.size} loaded problems, regenerate ${o.regenerate ? "on" : "off"}, default reward ${o.reward})`,
+            `(${problems.size} loaded problems, regenerate ${o.regenerate ? "on" : "off"}, default reward ${o.reward}, ` +
+            `allowExtra ${o.allowExtra}, allowSlips ${o.allowSlips === true})`,
         );
       }
       let stopping = false;

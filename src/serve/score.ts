@@ -4,11 +4,14 @@
  */
 import {
   type CompositeForm,
+  DEFAULT_COMPOSITE_OPTIONS,
+  DEFAULT_VERIFY_OPTIONS,
   type PenaltyBreakdown,
   REWARD_NAMES,
   type RewardName,
   type RewardValues,
   type VerdictErrors,
+  type VerifyPolicy,
   verifySample,
 } from "../verify/index.js";
 import type { GoldResolver, ResolvedGold } from "./gold.js";
@@ -21,19 +24,22 @@ export interface ScoreOptions {
   alpha: number;
   /** Composite form. */
   form: CompositeForm;
-  /** Extra nodes do not block `verified`. */
+  /** Extra nodes do not block `verified` (default true, the reference's evaluation). */
   allowExtra: boolean;
-  /** Arithmetic slips with right values do not block `verified`. */
+  /**
+   * Arithmetic slips neither block `verified` nor count in the penalty (default false: a false
+   * equation is a process error; true is the old lenient policy).
+   */
   allowSlips: boolean;
 }
 
-/** The defaults of the reference setup (verification.md §4). */
+/** The library's defaults (verification.md §3–4): composite gated α = 0.2, extras allowed, slips not. */
 export const DEFAULT_SCORE_OPTIONS: Readonly<ScoreOptions> = {
   reward: "composite",
-  alpha: 0.2,
-  form: "gated",
-  allowExtra: true,
-  allowSlips: true,
+  alpha: DEFAULT_COMPOSITE_OPTIONS.alpha,
+  form: DEFAULT_COMPOSITE_OPTIONS.form,
+  allowExtra: DEFAULT_VERIFY_OPTIONS.allowExtra,
+  allowSlips: DEFAULT_VERIFY_OPTIONS.allowSlips,
 };
 
 /** A request error: answered with this status and message. */
@@ -104,7 +110,12 @@ export interface ScoreResult {
   /** Penalty parts of the process reward. */
   penalty: PenaltyBreakdown;
   answerCorrect: boolean;
+  /** Verified under the request's policies. */
   verified: boolean;
+  /** Verified with extra nodes allowed (the reference evaluator's figure), same slip policy. */
+  verifiedAllowExtra: boolean;
+  /** Verified and no extra node, same slip policy. */
+  verifiedNoExtra: boolean;
   processAcc: number;
   parseFailed: boolean;
   truncated: boolean;
@@ -112,6 +123,8 @@ export interface ScoreResult {
   answer: string | null;
   /** The error taxonomy: node names per category. */
   errors: VerdictErrors;
+  /** The verification policies the result was computed under. */
+  policy: VerifyPolicy;
   /** The gold it was scored against. */
   gold: { id: string | null; answer: string; nodes: number };
 }
@@ -137,11 +150,14 @@ export function scoreOne(completion: string, gold: ResolvedGold, o: ScoreOptions
     penalty: r.breakdown,
     answerCorrect: r.answerCorrect,
     verified: r.verified,
+    verifiedAllowExtra: r.verifiedAllowExtra,
+    verifiedNoExtra: r.verifiedNoExtra,
     processAcc: r.processAcc,
     parseFailed: r.parseFailed,
     truncated: r.truncated,
     answer: r.answer,
     errors: r.errors,
+    policy: r.policy,
     gold: { id: gold.id ?? null, answer: gold.answer, nodes: gold.graph.nodes.length },
   };
 }
@@ -336,12 +352,14 @@ export function openRlhfReward(
       composite: results.map((r) => r.rewards.composite),
       strict: results.map((r) => r.rewards.strict),
       verified: results.map((r) => (r.verified ? 1 : 0)),
+      verified_no_extra: results.map((r) => (r.verifiedNoExtra ? 1 : 0)),
       process_acc: results.map((r) => r.processAcc),
       parse_failed: results.map((r) => (r.parseFailed ? 1 : 0)),
       missing: results.map((r) => r.penalty.missing),
       extra: results.map((r) => r.penalty.extra),
       wrong_value: results.map((r) => r.penalty.wrongValue),
       wrong_dependency: results.map((r) => r.penalty.wrongDependency),
+      arithmetic_slips: results.map((r) => r.penalty.arithmeticSlips),
     },
   };
 }

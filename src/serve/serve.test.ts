@@ -33,11 +33,14 @@ function expected(completion: string, p: Problem, o: SampleOptions & { reward?: 
     penalty: r.breakdown,
     answerCorrect: r.answerCorrect,
     verified: r.verified,
+    verifiedAllowExtra: r.verifiedAllowExtra,
+    verifiedNoExtra: r.verifiedNoExtra,
     processAcc: r.processAcc,
     parseFailed: r.parseFailed,
     truncated: r.truncated,
     answer: r.answer,
     errors: r.errors,
+    policy: r.policy,
   };
 }
 
@@ -75,6 +78,8 @@ describe("reward service: rewards equal the library's", () => {
       { reward: "process", allowExtra: false },
       { reward: "composite", alpha: 0.5, form: "linear" },
       { reward: "outcome", allowSlips: false },
+      { reward: "process", allowSlips: true },
+      { reward: "strict", allowSlips: true, allowExtra: false },
     ];
     let checked = 0;
     for (const [v, opts] of variants.entries()) {
@@ -108,6 +113,7 @@ describe("reward service: rewards equal the library's", () => {
     assert.ok(verdicts.some((r) => r.errors.wrongValue.length > 0));
     assert.ok(verdicts.some((r) => r.errors.wrongDependency.length > 0));
     assert.ok(verdicts.some((r) => r.parseFailed));
+    assert.ok(verdicts.some((r) => r.errors.arithmeticSlips.length > 0));
     assert.ok(verdicts.some((r) => r.verified));
   });
 
@@ -149,6 +155,10 @@ describe("reward service: rewards equal the library's", () => {
       assert.deepEqual(
         out.extra_logs.verified,
         want.map((r) => (r.verified ? 1 : 0)),
+      );
+      assert.deepEqual(
+        out.extra_logs.arithmetic_slips,
+        want.map((r) => r.breakdown.arithmeticSlips),
       );
     }
   });

@@ -81,6 +81,7 @@ export const FAULTS = [
   "dropStep",
   "wrongAnswer",
   "wrongNumber",
+  "writtenResult",
   "truncated",
   "extraStep",
   "swapLetters",
@@ -111,6 +112,14 @@ export function faultyCompletion(p: Problem, kind: (typeof FAULTS)[number], rnd:
       if (nums.length === 0) return c;
       const m = nums[pick(nums.length)];
       const at = m.index! + 2;
+      return c.slice(0, at) + String(Number(m[1]) + 1 + pick(5)) + c.slice(at + m[1].length);
+    }
+    case "writtenResult": {
+      // The written result of an equation with operands changed (`= 3 + 2 = 12`): an arithmetic slip.
+      const results = [...c.matchAll(/ = [^=;.]+ = (\d+)[;.]/g)];
+      if (results.length === 0) return c;
+      const m = results[pick(results.length)];
+      const at = m.index! + m[0].length - 1 - m[1].length;
       return c.slice(0, at) + String(Number(m[1]) + 1 + pick(5)) + c.slice(at + m[1].length);
     }
     case "truncated":

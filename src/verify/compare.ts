@@ -20,13 +20,26 @@ export const ERROR_CATEGORIES: readonly ErrorCategory[] = [
 /** Node names per error category. */
 export type VerdictErrors = Record<ErrorCategory, string[]>;
 
+/** The verification policies a verdict was reached under (both always set). */
+export type VerifyPolicy = Readonly<Required<VerifyOptions>>;
+
 /** The outcome of checking one trace against its gold graph and answer. */
 export interface Verdict {
   /** The extracted answer equals the gold answer exactly. */
   answerCorrect: boolean;
   /** ProcessAcc = 1, the answer is right, the trace parsed, and the extra/slip policies hold. */
   verified: boolean;
-  /** Mean over gold nodes of s(v) (present, parents match, value matches); 0 on parse failure. */
+  /**
+   * Verified with extra nodes allowed, under the same slip policy: the reference evaluator's
+   * figure, which counts "perfect with extra" as a pass (the paper's published numbers).
+   */
+  verifiedAllowExtra: boolean;
+  /** Verified and no extra node, under the same slip policy (the strict training reward's view). */
+  verifiedNoExtra: boolean;
+  /**
+   * Mean over gold nodes of s(v) (present, parents match, value matches, and, unless slips are
+   * allowed, no arithmetic slip in its step); 0 on parse failure.
+   */
   processAcc: number;
   /** No `Define` step could be read. */
   parseFailed: boolean;
@@ -36,6 +49,8 @@ export interface Verdict {
   errors: VerdictErrors;
   /** The extracted answer (null when none). */
   answer: string | null;
+  /** The policies of `verified`, `processAcc` and the rewards computed from this verdict. */
+  policy: VerifyPolicy;
 }
 
 /** What a trace is checked against: a problem's gold graph and answer. */
@@ -48,15 +63,30 @@ export interface Gold {
 export interface VerifyOptions {
   /** Extra (hallucinated or distractor) nodes do not prevent `verified` (default true, as the reference). */
   allowExtra?: boolean;
-  /** Arithmetic slips whose node values are still right do not prevent `verified` (default true). */
+  /**
+   * Arithmetic slips neither prevent `verified` nor make a step incorrect nor count in the process
+   * penalty (default false: a trace that writes a false equation is not a correct process).
+   */
   allowSlips?: boolean;
 }
 
 /** Default verification policies. */
-export const DEFAULT_VERIFY_OPTIONS: Readonly<Required<VerifyOptions>> = {
+export const DEFAULT_VERIFY_OPTIONS: VerifyPolicy = {
   allowExtra: true,
-  allowSlips: true,
+  allowSlips: false,
 };
+
+/** Both policies, defaults filled in; a value that is neither absent nor boolean throws a TypeError. */
+export function verifyPolicy(opts: VerifyOptions = {}): VerifyPolicy {
+  for (const k of ["allowExtra", "allowSlips"] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== "boolean")
+      throw new TypeError(`${k} must be true or false, got ${JSON.stringify(opts[k])}`);
+  }
+  return {
+    allowExtra: opts.allowExtra ?? DEFAULT_VERIFY_OPTIONS.allowExtra,
+    allowSlips: opts.allowSlips ?? DEFAULT_VERIFY_OPTIONS.allowSlips,
+  };
+}
 
 /** A gold graph prepared for comparison: names, parent indices and target values per node. */
 interface CompiledGold {
@@ -100,8 +130,8 @@ function compileGold(graph: GoldGraph): CompiledGold {
  * malformed gold graph, never on model output.
  */
 export function verifyTrace(trace: ParsedTrace | string, gold: Gold, opts: VerifyOptions = {}): Verdict {
-  const allowExtra = opts.allowExtra ?? DEFAULT_VERIFY_OPTIONS.allowExtra;
-  const allowSlips = opts.allowSlips ?? DEFAULT_VERIFY_OPTIONS.allowSlips;
+  const policy = verifyPolicy(opts);
+  const { allowExtra, allowSlips } = policy;
   const parsed = typeof trace === "string" ? parseTrace(trace) : trace;
   const g = compileGold(gold.graph);
   const n = g.names.length;
@@ -135,23 +165,27 @@ export function verifyTrace(trace: ParsedTrace | string, gold: Gold, opts: Verif
     const valueOk = pn.value !== null && linEqual(pn.value, g.targets[i]);
     if (!parentsOk) errors.wrongDependency.push(g.names[i]);
     if (!valueOk) errors.wrongValue.push(g.names[i]);
-    if (parentsOk && valueOk) correct++;
+    if (parentsOk && valueOk && (allowSlips || !pn.slip)) correct++;
   }
   const processAcc = parsed.parseFailed ? 0 : n === 0 ? 1 : correct / n;
   const answerCorrect = parsed.answer !== null && parsed.answer === String(gold.answer);
-  const verified =
+  // Slips of extra nodes (not gold steps, so not in processAcc) block it too unless allowed.
+  const verifiedAllowExtra =
     processAcc === 1 &&
     answerCorrect &&
     !parsed.parseFailed &&
-    (allowExtra || errors.extra.length === 0) &&
     (allowSlips || errors.arithmeticSlips.length === 0);
+  const verifiedNoExtra = verifiedAllowExtra && errors.extra.length === 0;
   return {
     answerCorrect,
-    verified,
+    verified: allowExtra ? verifiedAllowExtra : verifiedNoExtra,
+    verifiedAllowExtra,
+    verifiedNoExtra,
     processAcc,
     parseFailed: parsed.parseFailed,
     truncated: parsed.truncated,
     errors,
     answer: parsed.answer,
+    policy,
   };
 }

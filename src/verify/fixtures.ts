@@ -1,5 +1,5 @@
 /** Test fixtures: generated gold problems and edits of their traces (used by the verify tests only). */
-import { formatLin, type Lin } from "../world/linear.js";
+import { formatLin, formatTerm, type Lin } from "../world/linear.js";
 import { generateProblem } from "../world/problem.js";
 import type { Mode, Problem } from "../world/types.js";
 import { parseLinear } from "./parse.js";
@@ -96,4 +96,76 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Indices of the gold nodes that depend on node k, directly or through others. */
+export function descendantsOf(p: Problem, k: number): number[] {
+  const out = new Set<number>();
+  const todo = [k];
+  while (todo.length > 0) {
+    for (const c of childrenOf(p, todo.pop() as number)) {
+      if (!out.has(c)) {
+        out.add(c);
+        todo.push(c);
+      }
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** A variable of a trace link (a letter and digits; "x" is the reverse-mode unknown). */
+const VARIABLE = /\b[A-Za-z][0-9]*\b/g;
+
+/** A gold trace with one written result changed (see {@link changeWrittenResult}). */
+export interface ChangedTrace {
+  text: string;
+  steps: string[];
+  /** Per gold node, the value its step now writes as its result. */
+  written: Lin[];
+  /** The answer tag now written. */
+  answer: string;
+}
+
+/**
+ * Node k's written result (the last link of its step's last clause) set to `result`. With `carry`,
+ * every later step is rewritten consistently with the values as written: each substituted operand
+ * and each result is recomputed from the written results of the variables it names, and in forward
+ * mode the answer tag follows the last node; without, nothing else changes. Carrying `result` =
+ * the gold value gives back the gold completion.
+ */
+export function changeWrittenResult(p: Problem, k: number, result: Lin, carry: boolean): ChangedTrace {
+  const t = splitTrace(p);
+  const values = new Map<string, Lin>();
+  const written: Lin[] = [];
+  const steps = t.steps.map((step, i) => {
+    const { header, clauses } = clausesOf(step);
+    const out = clauses.map((clause, j) => {
+      const links = clause.split(" = ");
+      const lhs = links[0].replace(/^so /, "");
+      if (i === k && j === clauses.length - 1) {
+        links[links.length - 1] = formatLin(result);
+        values.set(lhs, result);
+        return links.join(" = ");
+      }
+      if (carry && i > k && links.length >= 3) {
+        const substituted = links[1].replace(VARIABLE, (v) => (v === "x" ? v : formatTerm(values.get(v)!)));
+        const value = parseLinear(substituted)!;
+        if (links.length >= 4) links[2] = substituted;
+        links[links.length - 1] = formatLin(value);
+        values.set(lhs, value);
+        return links.join(" = ");
+      }
+      values.set(lhs, parseLinear(links[links.length - 1])!);
+      return clause;
+    });
+    written.push(values.get(stepVar(step))!);
+    return buildStep(header, out);
+  });
+  let tail = t.tail;
+  let answer = p.answer;
+  if (carry && p.mode === "forward") {
+    answer = formatLin(written[written.length - 1]);
+    tail = tail.replace(`<answer> ${p.answer} </answer>`, `<answer> ${answer} </answer>`);
+  }
+  return { text: joinTrace({ ...t, steps, tail }), steps, written, answer };
 }

@@ -57,14 +57,19 @@ describe("gold traces parse to the gold graph", () => {
     assert.deepEqual(bad, []);
   });
 
-  test("every gold trace is verified (allowExtra true and false) and earns every reward in full", () => {
+  test("every gold trace is verified under every policy (allowExtra, allowSlips) and earns every reward in full", () => {
     const bad: string[] = [];
     for (const p of problems) {
       const n = p.graph.nodes.length;
       for (const text of [p.completion, p.solution, p.prompt + p.completion]) {
         const parsed = parseTrace(text);
-        for (const allowExtra of [true, false]) {
-          const v = verifyTrace(parsed, p, { allowExtra, allowSlips: false });
+        for (const [allowExtra, allowSlips] of [
+          [true, false],
+          [false, false],
+          [true, true],
+          [false, true],
+        ]) {
+          const v = verifyTrace(parsed, p, { allowExtra, allowSlips });
           const rewards = [
             allRewards(v, n, { alpha: 0.2, form: "gated" }),
             allRewards(v, n, { alpha: 0.5, form: "gated" }),
@@ -73,6 +78,8 @@ describe("gold traces parse to the gold graph", () => {
           ];
           const ok =
             v.verified &&
+            v.verifiedAllowExtra &&
+            v.verifiedNoExtra &&
             v.answerCorrect &&
             v.processAcc === 1 &&
             !v.parseFailed &&

@@ -17,6 +17,8 @@ export {
   type Verdict,
   type VerdictErrors,
   type VerifyOptions,
+  type VerifyPolicy,
+  verifyPolicy,
   verifyTrace,
 } from "./compare.js";
 export {
@@ -64,11 +66,14 @@ export function verifySample(completion: string, problem: Gold, opts: SampleOpti
   return {
     answerCorrect: v.answerCorrect,
     verified: v.verified,
+    verifiedAllowExtra: v.verifiedAllowExtra,
+    verifiedNoExtra: v.verifiedNoExtra,
     processAcc: v.processAcc,
     parseFailed: v.parseFailed,
     truncated: v.truncated,
     errors: v.errors,
     answer: v.answer,
+    policy: v.policy,
     rewards: allRewards(v, nGold, opts),
     breakdown: rewardBreakdown(v, nGold),
   };

@@ -111,19 +111,79 @@ describe("parseTrace: values and slips", () => {
     assert.equal(n.slip, true);
     assert.deepEqual(n.value, { a: 0, b: 6 });
     const s = node("Define a in P as A; so A = 2. Define b in P as B; so B = 3 * A = 3 * 5 = 15.", "b in P");
-    assert.equal(s.slip, true, "symbolic and substituted terms disagree");
-    assert.deepEqual(s.value, { a: 0, b: 15 });
+    assert.equal(s.slip, true, "3 * A = 3 * 5 is false with A = 2 as written");
+    assert.deepEqual(s.value, { a: 0, b: 15 }, "the value is the substituted arithmetic, 3 * 5");
     const r = node("Define a in P as A; so A = x. Define b in P as B; so B = 2 * A = 2 * x = 3*x.", "b in P");
     assert.equal(r.slip, true);
-    assert.deepEqual(r.value, { a: 3, b: 0 }, "a written linear result is the value");
+    assert.deepEqual(r.value, { a: 2, b: 0 }, "reverse mode too: the value is 2 * x, not the written 3*x");
+    const c = node("Define a in P as A; so A = 2. Define b in P as B; so B = A = 5.", "b in P");
+    assert.equal(c.slip, true, "a copy B = A = 5 with A = 2 is a false equation");
+    assert.deepEqual(c.value, { a: 0, b: 2 }, "without substituted arithmetic: the expression on variables");
+    const v = node("Define a in P as A; so A = 2. Define b in P as B; so B = A + 1 = 5.", "b in P");
+    assert.equal(v.slip, true);
+    assert.deepEqual(v.value, { a: 0, b: 3 });
   });
 
-  test("slips in intermediate clauses belong to the step", () => {
+  test("docs example: one slip, then a wrong intermediate carried downstream gives wrong values, not slips", () => {
+    const head =
+      "Define u in P as U; so U = 3. Define o in P as O; so O = 2. Define r in P as R; so R = U + O = 3 + 2 = 12.";
+    const carried = parseTrace(`${head} Define s in P as S; so S = R + 1 = 12 + 1 = 13.`).nodes;
+    assert.deepEqual(carried.get("r in P")!.value, { a: 0, b: 5 }, "r is its arithmetic, 3 + 2");
+    assert.equal(carried.get("r in P")!.slip, true);
+    assert.deepEqual(carried.get("s in P")!.value, { a: 0, b: 13 }, "s carries r as written, 12");
+    assert.equal(carried.get("s in P")!.slip, false, "R + 1 = 12 + 1 holds with R as written");
+    const notCarried = parseTrace(`${head} Define s in P as S; so S = R + 1 = 5 + 1 = 6.`).nodes;
+    assert.deepEqual(notCarried.get("s in P")!.value, { a: 0, b: 6 });
+    assert.equal(notCarried.get("s in P")!.slip, false, "R + 1 = 5 + 1 holds with R's value");
+    // Through a copy: S = R = 12 carries the written result, S = R = 5 the value; neither is a slip.
+    const copy = parseTrace(
+      `${head} Define s in P as S; so S = R = 12. Define t in P as T; so T = S + 1 = 12 + 1 = 13.`,
+    ).nodes;
+    assert.deepEqual(copy.get("s in P")!.value, { a: 0, b: 12 });
+    assert.deepEqual(copy.get("t in P")!.value, { a: 0, b: 13 });
+    assert.equal(copy.get("s in P")!.slip || copy.get("t in P")!.slip, false);
+    const copyRight = parseTrace(`${head} Define s in P as S; so S = R = 5.`).nodes.get("s in P")!;
+    assert.deepEqual(copyRight.value, { a: 0, b: 5 });
+    assert.equal(copyRight.slip, false);
+  });
+
+  test("docs example: a substituted operand that disagrees with its variable is a slip and a wrong value", () => {
+    const t = parseTrace(
+      "Define r in P as R; so R = 5. Define s in P as S; so S = R + 1 = 7 + 1 = 8." +
+        " Define t in P as T; so T = S * 2 = 8 * 2 = 16.",
+    ).nodes;
+    const s = t.get("s in P")!;
+    assert.equal(s.slip, true, "R + 1 = 7 + 1 is false with R = 5");
+    assert.deepEqual(s.value, { a: 0, b: 8 }, "the value is the arithmetic written, 7 + 1");
+    const u = t.get("t in P")!;
+    assert.equal(u.slip, false, "t's arithmetic is right on s as written");
+    assert.deepEqual(u.value, { a: 0, b: 16 });
+  });
+
+  test("reverse mode: a wrong linear result carried downstream is a wrong value there, not a slip", () => {
+    const t = parseTrace(
+      "Define a in P as A; so A = x. Define b in P as B; so B = 2 * A = 2 * x = 3*x." +
+        " Define c in P as C; so C = B + 1 = (3*x) + 1 = 3*x + 1.",
+    ).nodes;
+    assert.equal(t.get("b in P")!.slip, true);
+    assert.deepEqual(t.get("b in P")!.value, { a: 2, b: 0 });
+    assert.equal(t.get("c in P")!.slip, false);
+    assert.deepEqual(t.get("c in P")!.value, { a: 3, b: 1 });
+  });
+
+  test("slips in intermediate clauses belong to the step; a copy of the intermediate carries its written result", () => {
     const n = node(
       "Define a in P as A; so A = 2. Define b in P as B; E = A + 1 = 2 + 1 = 4; so B = E = 4.",
       "b in P",
     );
     assert.equal(n.slip, true);
+    assert.deepEqual(n.value, { a: 0, b: 4 }, "B = E = 4 copies E as written");
+    const m = node(
+      "Define a in P as A; so A = 2. Define b in P as B; E = A + 1 = 2 + 1 = 4; so B = 2 * E = 2 * 4 = 8.",
+      "b in P",
+    );
+    assert.equal(m.slip, true);
+    assert.deepEqual(m.value, { a: 0, b: 8 });
   });
 
   test("unevaluable terms fall back to the last number written", () => {

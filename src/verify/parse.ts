@@ -17,9 +17,14 @@ export interface ParsedNode {
   variable: string;
   /** Names of the parent nodes, in order of first use. */
   parents: string[];
-  /** Value of the step's last assignment to its variable, or null when none could be read. */
+  /**
+   * Value of the step's last assignment to its variable, or null when none could be read: the
+   * substituted arithmetic (the first link written without step variables, unless it is the written
+   * result itself), else the expression on variables before the written result, else the last link
+   * that could be evaluated (docs/verification.md, "Which number is the value").
+   */
   value: Lin | null;
-  /** True when some equation of the step has a written result that disagrees with its operands. */
+  /** True when some equation (`=`) of the step is false in the trace's own terms (an arithmetic slip). */
   slip: boolean;
 }
 
@@ -89,13 +94,30 @@ export function normalizeName(s: string): string {
   return s.replace(/\s+/g, " ").trim();
 }
 
-/** What a variable stands for: the nodes it came from and its value (ok = false: unknown). */
+/**
+ * What a variable stands for: the nodes it came from, its value (ok = false: unknown) and its
+ * written result, the last link of its assignment as written (wok = false: unknown). The two differ
+ * only after a slip (`r = 3 + 2 = 12`: value 5, written 12); `two` says so.
+ */
 interface Binding {
   deps: number[];
   ok: boolean;
   a: number;
   b: number;
+  wok: boolean;
+  wa: number;
+  wb: number;
+  two: boolean;
 }
+
+/** A binding whose value and written result are the same reading. */
+function plainBinding(deps: number[], ok: boolean, a: number, b: number): Binding {
+  return { deps, ok, a, b, wok: ok, wa: a, wb: b, two: false };
+}
+
+const TOL = 1e-6;
+const same = (a1: number, b1: number, a2: number, b2: number): boolean =>
+  Math.abs(a1 - a2) <= TOL && Math.abs(b1 - b2) <= TOL;
 
 /**
  * Numeric key of the variable text[a, b) when it is a letter and up to six digits (-1 otherwise),
@@ -185,6 +207,12 @@ class Evaluator {
   b = 0;
   /** True while the term read is one number with at most a sign (a "bare number"). */
   bare = true;
+  /** Step variables read by the last run (0: the term is written with numbers and x only). */
+  refs = 0;
+  /** The last run read a variable whose value and written result differ. */
+  twoFaced = false;
+  /** Read variables as their written results instead of their values. */
+  written = false;
 
   /** Evaluates all of text[from, to) (trimmed); on failure `tokStart` is where reading stopped. */
   run(text: string, from: number, to: number, parser: Parser | null): boolean {
@@ -194,6 +222,8 @@ class Evaluator {
     this.depth = 0;
     this.parser = parser;
     this.bare = true;
+    this.refs = 0;
+    this.twoFaced = false;
     this.next();
     const ok = this.expr() && this.tk === T_END;
     this.parser = null;
@@ -346,7 +376,15 @@ class Evaluator {
         this.b = 0;
         return true;
       }
+      this.refs++;
+      if (this.written) {
+        if (!bnd.wok) return false;
+        this.a = bnd.wa;
+        this.b = bnd.wb;
+        return true;
+      }
       if (!bnd.ok) return false;
+      if (bnd.two) this.twoFaced = true;
       this.a = bnd.a;
       this.b = bnd.b;
       return true;
@@ -454,6 +492,8 @@ class Parser {
   private valA = 0;
   private valB = 0;
   private stepSlip = false;
+  /** True while a term is read a second time (its variables as their written results). */
+  replay = false;
 
   constructor(
     readonly text: string,
@@ -588,7 +628,7 @@ class Parser {
     }
     if (!this.assigned) {
       if (this.room()) this.issue(`step ${this.stepNo}: "${clip(variable)}" is never assigned`);
-      this.env.set(variable, { deps: this.selfDeps[idx], ok: false, a: 0, b: 0 });
+      this.env.set(variable, plainBinding(this.selfDeps[idx], false, 0, 0));
     }
     if (duplicate) return;
     const node = this.nodes[idx];
@@ -599,8 +639,17 @@ class Parser {
   }
 
   /**
-   * One clause `[so ]VAR = term = ... = term` in text[a, b): binds VAR, records slips, and sets the
-   * step's value when VAR is the step's variable.
+   * One clause `[so ]VAR = link = ... = link` in text[a, b): binds VAR (its value and its written
+   * result), records slips, and sets the step's value when VAR is the step's variable.
+   *
+   * Every `=` between two links that can be evaluated is checked; it holds when the two agree under
+   * some reading of the variables they name (their values, or the results the trace wrote for them),
+   * so a slip is counted once, in the step that writes it, and a later step that carries the written
+   * result (or uses the right value) does not repeat it. The value is the substituted arithmetic: the
+   * first link written without step variables, unless that is the written result (the last link);
+   * otherwise the link before the written result, read the way the written result agrees with (the
+   * variables' values first); with one link, that link; if the chosen link cannot be evaluated, the
+   * last link that can ("the last number written").
    */
   private clause(a: number, b: number, nodeVar: string, nodeKey: number, nodeIdx: number): void {
     const text = this.text;
@@ -632,15 +681,27 @@ class Parser {
 
     this.clauseEpoch++;
     this.clauseDeps = [];
-    let prevOk = false;
-    let pa = 0;
-    let pb = 0;
-    let nonBareSeen = false;
-    let nonBareOk = false;
-    let na = 0;
-    let nb = 0;
-    let numSeen = false;
-    let num = 0;
+    // Links read so far; readings (value V, written W) of the previous and the current link.
+    let n = 0;
+    let pOk = false;
+    let pVa = 0;
+    let pVb = 0;
+    let pWa = 0;
+    let pWb = 0;
+    let cOk = false;
+    let cVa = 0;
+    let cVb = 0;
+    let cWa = 0;
+    let cWb = 0;
+    // The first link written without step variables (position, value) and the last evaluable link.
+    let closedAt = -1;
+    let closedA = 0;
+    let closedB = 0;
+    let lastOk = false;
+    let lastVa = 0;
+    let lastVb = 0;
+    let lastWa = 0;
+    let lastWb = 0;
     let s = eq + 1;
     for (;;) {
       const next = this.nextEq(s);
@@ -652,23 +713,53 @@ class Parser {
       } else {
         const ok = EV.run(text, s, e, this);
         if (!ok && EV.tokStart < e) this.skipTerm(EV.tokStart, e);
-        const ra = EV.a;
-        const rb = EV.b;
-        if (ok && EV.bare) {
-          numSeen = true;
-          num = rb;
-        } else {
-          nonBareSeen = true;
-          nonBareOk = ok;
-          na = ra;
-          nb = rb;
+        const va = EV.a;
+        const vb = EV.b;
+        const closed = EV.refs === 0;
+        let wa = va;
+        let wb = vb;
+        if (ok && EV.twoFaced) {
+          // Also read the variables as the results the trace wrote for them.
+          this.replay = true;
+          EV.written = true;
+          if (EV.run(text, s, e, this)) {
+            wa = EV.a;
+            wb = EV.b;
+          }
+          EV.written = false;
+          this.replay = false;
         }
+        pOk = cOk;
+        pVa = cVa;
+        pVb = cVb;
+        pWa = cWa;
+        pWb = cWb;
+        cOk = ok;
+        cVa = va;
+        cVb = vb;
+        cWa = wa;
+        cWb = wb;
         if (ok) {
-          if (prevOk && (Math.abs(ra - pa) > 1e-6 || Math.abs(rb - pb) > 1e-6)) this.stepSlip = true;
-          pa = ra;
-          pb = rb;
+          if (
+            pOk &&
+            !same(pVa, pVb, va, vb) &&
+            !same(pVa, pVb, wa, wb) &&
+            !same(pWa, pWb, va, vb) &&
+            !same(pWa, pWb, wa, wb)
+          )
+            this.stepSlip = true;
+          if (closed && closedAt < 0) {
+            closedAt = n;
+            closedA = va;
+            closedB = vb;
+          }
+          lastOk = true;
+          lastVa = va;
+          lastVb = vb;
+          lastWa = wa;
+          lastWb = wb;
         }
-        prevOk = ok;
+        n++;
       }
       if (next >= b) break;
       s = next + 1;
@@ -676,21 +767,38 @@ class Parser {
     let ok = false;
     let va = 0;
     let vb = 0;
-    if (nonBareSeen && nonBareOk) {
+    if (closedAt >= 0 && (closedAt < n - 1 || n === 1)) {
       ok = true;
-      va = na;
-      vb = nb;
-    } else if (numSeen) {
+      va = closedA;
+      vb = closedB;
+    } else if (n === 1 && cOk) {
       ok = true;
-      vb = num;
+      va = cVa;
+      vb = cVb;
+    } else if (n >= 2 && pOk) {
+      // On variables only: the reading of the link before the written result that the result agrees with.
+      ok = true;
+      const byValue = !cOk || same(pVa, pVb, cVa, cVb) || same(pVa, pVb, cWa, cWb);
+      const byWritten = cOk && (same(pWa, pWb, cVa, cVb) || same(pWa, pWb, cWa, cWb));
+      va = !byValue && byWritten ? pWa : pVa;
+      vb = !byValue && byWritten ? pWb : pVb;
+    } else if (lastOk) {
+      ok = true;
+      va = lastVa;
+      vb = lastVb;
     }
     if (!lhsOk) return;
     const target = lhsKey >= 0 ? lhsKey === nodeKey : lhs === nodeVar;
+    // The written result: the last link that could be evaluated (some link could whenever ok is set).
     this.env.setAt(text, a, l1, lhsKey, {
       deps: target ? this.selfDeps[nodeIdx] : this.clauseDeps,
       ok,
       a: va,
       b: vb,
+      wok: lastOk,
+      wa: lastWa,
+      wb: lastWb,
+      two: ok && lastOk && !same(va, vb, lastWa, lastWb),
     });
     if (target) {
       this.assigned = true;
@@ -704,6 +812,7 @@ class Parser {
   useVar(a: number, b: number): Binding | undefined {
     const text = this.text;
     const bnd = this.env.get(text, a, b);
+    if (this.replay) return bnd; // a second reading of a term: parents and issues are recorded already
     if (bnd === undefined) {
       if (!(b - a === 1 && text.charCodeAt(a) === LOWER_X) && this.room()) {
         this.issue(`step ${this.stepNo}: unknown variable "${clip(text.slice(a, b))}"`);

@@ -21,11 +21,14 @@ function verdict(o: {
   wrongDependency?: number;
   slips?: number;
   parseFailed?: boolean;
+  allowSlips?: boolean;
 }): Verdict {
   const names = (n = 0, tag = "n") => Array.from({ length: n }, (_, i) => `${tag}${i}`);
   return {
     answerCorrect: o.answerCorrect ?? true,
     verified: false,
+    verifiedAllowExtra: false,
+    verifiedNoExtra: false,
     processAcc: 0,
     parseFailed: o.parseFailed ?? false,
     truncated: false,
@@ -37,6 +40,7 @@ function verdict(o: {
       arithmeticSlips: names(o.slips, "s"),
     },
     answer: o.answerCorrect === false ? "0" : "1",
+    policy: { allowExtra: true, allowSlips: o.allowSlips ?? false },
   };
 }
 
@@ -85,12 +89,29 @@ describe("rewards (verification.md §4)", () => {
     assert.equal(strictReward(verdict({}), 4).reward, 1);
   });
 
-  test("wrong dependency counts; the penalty clamps at 0; slips do not count", () => {
+  test("wrong dependency counts; the penalty clamps at 0", () => {
     close(processReward(verdict({ wrongDependency: 2, wrongValue: 1 }), 6).reward, 0.5);
     assert.equal(processReward(verdict({ wrongDependency: 5, missing: 5 }), 6).reward, 0);
-    const s = verdict({ slips: 3 });
-    assert.equal(processReward(s, 3).reward, 1);
-    assert.equal(strictReward(s, 3).reward, 1);
+  });
+
+  test("each slipped node counts 1 in the penalty by default; under allowSlips none does", () => {
+    const s = verdict({ slips: 1, wrongValue: 1 });
+    const p = processReward(s, 4);
+    close(p.reward, 0.5);
+    assert.equal(p.penalty.arithmeticSlips, 1);
+    assert.equal(p.penalty.slipsCounted, 1);
+    assert.equal(p.penalty.total, 2);
+    close(compositeReward(s, 4).reward, 0.2 + 0.8 * 0.5);
+    assert.equal(strictReward(verdict({ slips: 1 }), 4).reward, 0);
+    assert.equal(processReward(verdict({ slips: 5 }), 4).reward, 0, "clamps at 0");
+    const lenient = verdict({ slips: 3, allowSlips: true });
+    assert.equal(processReward(lenient, 3).reward, 1);
+    assert.equal(strictReward(lenient, 3).reward, 1);
+    assert.deepEqual(allRewards(lenient, 3), { outcome: 1, process: 1, composite: 1, strict: 1 });
+    const b = rewardBreakdown(lenient, 3);
+    assert.equal(b.arithmeticSlips, 3);
+    assert.equal(b.slipsCounted, 0);
+    assert.equal(b.total, 0);
   });
 
   test("a parse failure gives process 0 even with the answer right", () => {

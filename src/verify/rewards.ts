@@ -1,6 +1,7 @@
 /**
  * RL rewards from a verdict (verification.md §4). Every function returns its components (outcome,
- * process, penalty breakdown) next to the scalar `reward`, so training logs can plot them.
+ * process, penalty breakdown) next to the scalar `reward`, so training logs can plot them. The
+ * penalty counts arithmetic slips unless the verdict was reached with `allowSlips`.
  */
 import type { Verdict } from "./compare.js";
 
@@ -38,10 +39,14 @@ export interface PenaltyBreakdown {
   extra: number;
   /** Extra nodes counted in the penalty: min(extra, |V|). */
   extraCounted: number;
+  /** Nodes whose step has an arithmetic slip. */
+  arithmeticSlips: number;
+  /** Slips counted in the penalty: all of them, or 0 when the verdict's policy allows slips. */
+  slipsCounted: number;
   /** 1 when the answer is wrong. */
   answerWrong: 0 | 1;
   parseFailed: boolean;
-  /** wrongValue + wrongDependency + missing + extraCounted + answerWrong. */
+  /** wrongValue + wrongDependency + missing + extraCounted + slipsCounted + answerWrong. */
   total: number;
 }
 
@@ -93,6 +98,7 @@ export function rewardBreakdown(v: Verdict, nGold: number): PenaltyBreakdown {
   checkNGold(nGold);
   const e = v.errors;
   const extraCounted = Math.min(e.extra.length, nGold);
+  const slipsCounted = v.policy.allowSlips ? 0 : e.arithmeticSlips.length;
   const answerWrong = v.answerCorrect ? 0 : 1;
   return {
     nGold,
@@ -101,9 +107,17 @@ export function rewardBreakdown(v: Verdict, nGold: number): PenaltyBreakdown {
     missing: e.missing.length,
     extra: e.extra.length,
     extraCounted,
+    arithmeticSlips: e.arithmeticSlips.length,
+    slipsCounted,
     answerWrong,
     parseFailed: v.parseFailed,
-    total: e.wrongValue.length + e.wrongDependency.length + e.missing.length + extraCounted + answerWrong,
+    total:
+      e.wrongValue.length +
+      e.wrongDependency.length +
+      e.missing.length +
+      extraCounted +
+      slipsCounted +
+      answerWrong,
   };
 }
 
