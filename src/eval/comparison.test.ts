@@ -97,4 +97,28 @@ describe("compareEvalSummaries", () => {
     near(op3.after[1].mean, 2 / 3, "after");
     near(op3.diff[2].mean, 1 - 1 / 3, "Δ pass@2");
   });
+
+  test("verified with and without extra nodes: both compared when both summaries record them", () => {
+    // After: the verified samples of p0 carry an extra node (verified with extras allowed only).
+    const withExtra = records("p", AFTER).map(
+      (r): EvalRecord => (r.problemId === "p0" && r.verified ? { ...r, errors: { extra: ["e"] } } : r),
+    );
+    const a = buildEvalSummary(withExtra, opts);
+    const cmp = compareEvalSummaries(before, a, opts);
+    const op3 = cmp.perOp[0];
+    assert.ok(op3.byExtra);
+    assert.deepEqual(op3.byExtra.allowExtra.after, op3.after);
+    near(op3.byExtra.noExtra.after[1].mean, (0 + 1 / 4 + 1) / 3, "after pass@1 without extras");
+    near(op3.byExtra.noExtra.diff[1].mean, (-1 / 4 + 1 / 4 + 3 / 4) / 3, "Δ pass@1 without extras");
+    assert.deepEqual(cmp.verify, { before: null, after: null });
+    // An old summary (no per-problem counts by policy) gives no such rows, and no error.
+    const old = { ...before, problems: before.problems.map(({ byExtra: _, ...p }) => p) };
+    const c2 = compareEvalSummaries(old, a, opts);
+    assert.equal(c2.perOp[0].byExtra, undefined);
+    const recorded = { ...a, verify: { allowExtra: true, allowSlips: false } };
+    assert.deepEqual(compareEvalSummaries(old, recorded, opts).verify, {
+      before: null,
+      after: { allowExtra: true, allowSlips: false },
+    });
+  });
 });

@@ -5,7 +5,8 @@
  */
 
 import { type BootstrapOptions, bootstrapDiffCI, bootstrapMeanCI } from "./bootstrap.js";
-import type { EvalProblemStat, EvalSummary } from "./evaluation.js";
+import type { VerifyPolicy } from "../verify/compare.js";
+import { type ByExtra, EXTRA_POLICIES, type EvalProblemStat, type EvalSummary } from "./evaluation.js";
 import { kGrid, type PassKEstimator, passAtK } from "./passk.js";
 import type { Band, CIStat } from "./summary.js";
 
@@ -36,6 +37,18 @@ export interface CompareRow {
   after: Record<number, CIStat>;
   /** after − before. */
   diff: Record<number, CIStat>;
+  /**
+   * The same with extra nodes allowed and without, whatever policy each run's `verified` used
+   * (absent unless both summaries record them).
+   */
+  byExtra?: ByExtra<ComparePass>;
+}
+
+/** pass@k of both evaluations and their difference, by k. */
+export interface ComparePass {
+  before: Record<number, CIStat>;
+  after: Record<number, CIStat>;
+  diff: Record<number, CIStat>;
 }
 
 /** Result of {@link compareEvalSummaries}. */
@@ -54,11 +67,16 @@ export interface EvalComparison {
   /** Ops evaluated only before, or only after (they get no row). */
   onlyBefore: number[];
   onlyAfter: number[];
+  /** The verification policies of each side's `verified` (null: not recorded in its summary). */
+  verify: { before: VerifyPolicy | null; after: VerifyPolicy | null };
 }
 
-function problemPass(p: EvalProblemStat, k: number, estimator: PassKEstimator): number {
-  if (estimator === "unbiased") return passAtK(p.n, p.verified, k);
-  return p.firstVerified !== null && p.firstVerified < k ? 1 : 0;
+/** Verified count and first verified position of a problem under one policy. */
+type Counts = Pick<EvalProblemStat, "verified" | "firstVerified">;
+
+function problemPass(n: number, c: Counts, k: number, estimator: PassKEstimator): number {
+  if (estimator === "unbiased") return passAtK(n, c.verified, k);
+  return c.firstVerified !== null && c.firstVerified < k ? 1 : 0;
 }
 
 function compareGroup(
@@ -90,15 +108,26 @@ function compareGroup(
     after: {},
     diff: {},
   };
-  for (const k of ks) {
-    const b = before.map((p) => problemPass(p, k, estimator));
-    const a = afterAligned.map((p) => problemPass(p, k, estimator));
-    const cb = bootstrapMeanCI(b, boot);
-    const ca = bootstrapMeanCI(a, boot);
-    const d = bootstrapDiffCI(b, a, { ...boot, paired: pairing === "paired" });
-    row.before[k] = { mean: cb.mean, lo: cb.lo, hi: cb.hi };
-    row.after[k] = { mean: ca.mean, lo: ca.lo, hi: ca.hi };
-    row.diff[k] = { mean: d.mean, lo: d.lo, hi: d.hi };
+  const fill = (out: ComparePass, counts: (p: EvalProblemStat) => Counts) => {
+    for (const k of ks) {
+      const b = before.map((p) => problemPass(p.n, counts(p), k, estimator));
+      const a = afterAligned.map((p) => problemPass(p.n, counts(p), k, estimator));
+      const cb = bootstrapMeanCI(b, boot);
+      const ca = bootstrapMeanCI(a, boot);
+      const d = bootstrapDiffCI(b, a, { ...boot, paired: pairing === "paired" });
+      out.before[k] = { mean: cb.mean, lo: cb.lo, hi: cb.hi };
+      out.after[k] = { mean: ca.mean, lo: ca.lo, hi: ca.hi };
+      out.diff[k] = { mean: d.mean, lo: d.lo, hi: d.hi };
+    }
+  };
+  fill(row, (p) => p);
+  if ([...before, ...after].every((p) => p.byExtra !== undefined)) {
+    const byExtra = {} as ByExtra<ComparePass>;
+    for (const which of EXTRA_POLICIES) {
+      byExtra[which] = { before: {}, after: {}, diff: {} };
+      fill(byExtra[which], (p) => p.byExtra![which]);
+    }
+    row.byExtra = byExtra;
   }
   return row;
 }
@@ -163,5 +192,6 @@ export function compareEvalSummaries(
     perBand,
     onlyBefore: [...b.keys()].filter((op) => !a.has(op)).sort((x, y) => x - y),
     onlyAfter: [...a.keys()].filter((op) => !b.has(op)).sort((x, y) => x - y),
+    verify: { before: before.verify ?? null, after: after.verify ?? null },
   };
 }

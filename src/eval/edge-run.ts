@@ -10,6 +10,7 @@ import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { hashSeed } from "../util/rng.js";
+import { type VerifyOptions, type VerifyPolicy, verifyPolicy } from "../verify/compare.js";
 import { problemHash } from "../world/corpus.js";
 import type { Mode, Problem } from "../world/types.js";
 import {
@@ -40,11 +41,15 @@ export interface MeasureEdgeOptions extends EdgeOptions, EdgeBandOptions {
   batch?: number;
   /** Problems per op of the fresh split to select RL prompts from (none when absent). */
   selectPerOp?: number;
+  /** Verification policies of "solved" (default: the library's). */
+  verify?: VerifyOptions;
   onProgress?: (stage: "measure" | "select", done: number, total: number) => void;
 }
 
 /** What {@link measureEdge} finds (also written as EDGE_DIR/edge.json). */
 export interface EdgeReport {
+  /** The verification policies a sample was judged solved under. */
+  verify: VerifyPolicy;
   perOp: EdgeOpRow[];
   band: { lo: number; hi: number } | null;
   selected?: { file: string; count: number; perOp: Record<number, number>; seed: number; looked: number };
@@ -78,6 +83,7 @@ export function measureEdge(o: MeasureEdgeOptions): EdgeReport {
     seed: o.seed,
   };
   const grid = { contexts: o.contexts, modes: o.modes };
+  const verify = verifyPolicy(o.verify);
   const problems = gridProblems({ ops: o.ops, perOp: o.perOp, seed: o.seed, ...grid });
   mkdirSync(o.out, { recursive: true });
   const measured = runEvaluation({
@@ -86,12 +92,13 @@ export function measureEdge(o: MeasureEdgeOptions): EdgeReport {
     problems,
     out: join(o.out, "measure"),
     batch: o.batch,
+    verify,
     settings: { ...settings, problems: `grid ops ${o.ops.join(",")} × ${o.perOp} seed ${o.seed}` },
     onProgress: (d, t) => o.onProgress?.("measure", d, t),
   });
   const perOp = edgeByOp(outcomesOf(measured.results), o);
   const band = edgeBand(perOp, o);
-  const report: EdgeReport = { perOp, band };
+  const report: EdgeReport = { verify, perOp, band };
   if (o.selectPerOp !== undefined) {
     const seed = hashSeed(o.seed, "edge-select") % 1_000_000_007;
     const seen = new Set(problems.map((p) => problemHash(p as Problem)));
@@ -104,6 +111,7 @@ export function measureEdge(o: MeasureEdgeOptions): EdgeReport {
       problems: fresh,
       out: join(o.out, "select"),
       batch: o.batch,
+      verify,
       settings: {
         ...settings,
         seed,

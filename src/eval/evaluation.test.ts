@@ -220,6 +220,10 @@ describe("buildEvalSummary", () => {
         firstVerified: 1,
         answerCorrect: 3,
         processAcc: 0.75,
+        byExtra: {
+          allowExtra: { verified: 2, firstVerified: 1 },
+          noExtra: { verified: 1, firstVerified: 1 },
+        },
       },
       {
         id: "p2",
@@ -230,9 +234,67 @@ describe("buildEvalSummary", () => {
         firstVerified: null,
         answerCorrect: 1,
         processAcc: 0.25,
+        byExtra: {
+          allowExtra: { verified: 0, firstVerified: null },
+          noExtra: { verified: 0, firstVerified: null },
+        },
       },
-      { id: "p3", op: 12, context: "zoo", n: 2, verified: 2, firstVerified: 0, answerCorrect: 2 },
+      {
+        id: "p3",
+        op: 12,
+        context: "zoo",
+        n: 2,
+        verified: 2,
+        firstVerified: 0,
+        answerCorrect: 2,
+        byExtra: {
+          allowExtra: { verified: 2, firstVerified: 0 },
+          noExtra: { verified: 2, firstVerified: 0 },
+        },
+      },
     ]);
+  });
+
+  test("verified with and without extra nodes side by side: pass@k by hand, whichever policy the run used", () => {
+    // p1's sample 3 is verified with an extra node: a pass with extras allowed, not without.
+    const op3 = s.perOp[0];
+    assert.ok(op3.byExtra);
+    near(op3.byExtra.allowExtra.passAtK[1].mean, (2 / 4 + 0) / 2, "allowExtra pass@1");
+    near(op3.byExtra.noExtra.passAtK[1].mean, (1 / 4 + 0) / 2, "noExtra pass@1");
+    near(op3.byExtra.noExtra.passAtK[4].mean, (1 + 0) / 2, "noExtra pass@4");
+    assert.equal(op3.byExtra.allowExtra.verified, 2);
+    assert.equal(op3.byExtra.noExtra.verified, 1);
+    assert.deepEqual(op3.byExtra.allowExtra.passAtK, op3.passAtK, "the records' verified allowed extras");
+    const id = s.perBand.find((r) => r.key === "ID")!;
+    assert.equal(id.byExtra!.noExtra.verified, 1);
+    assert.ok(id.byExtra!.noExtra.passAtK[1].lo <= id.byExtra!.noExtra.passAtK[1].mean);
+    assert.equal(s.verify, undefined, "no record and no option says the policy: not recorded");
+    // The same samples verified under allowExtra: false: both figures are unchanged.
+    const strict = RECORDS.map(
+      (r): EvalRecord => ({
+        ...r,
+        verified: r.verified && r.errors?.extra === undefined,
+        verifiedAllowExtra: r.verified,
+        policy: { allowExtra: false, allowSlips: false },
+      }),
+    );
+    const t = buildEvalSummary(strict, { resamples: 200 });
+    assert.deepEqual(t.verify, { allowExtra: false, allowSlips: false });
+    assert.deepEqual(t.perOp[0].byExtra, op3.byExtra);
+    assert.deepEqual(t.perOp[0].passAtK, op3.byExtra.noExtra.passAtK);
+    // Without verifiedAllowExtra and with extras blocked, a record with extras cannot tell: omitted.
+    const unknown = strict.map(({ verifiedAllowExtra: _, ...r }) => r);
+    const u = buildEvalSummary(unknown, { resamples: 200 });
+    assert.equal(u.perOp[0].byExtra, undefined);
+    assert.equal(u.problems[0].byExtra, undefined);
+    // The policy may come from the options; records verified under two policies are rejected.
+    const lenient = { allowExtra: true, allowSlips: true };
+    assert.deepEqual(buildEvalSummary(RECORDS, { resamples: 50, verify: lenient }).verify, lenient);
+    assert.throws(
+      () => buildEvalSummary([{ ...RECORDS[0], policy: lenient }, ...strict.slice(1)], { resamples: 50 }),
+      /verified under/,
+    );
+    assert.throws(() => buildEvalSummary(strict, { resamples: 50, verify: lenient }), /verify option/);
   });
 
   test("deterministic for a seed, survives JSON, and record order does not matter", () => {
@@ -272,6 +334,12 @@ describe("buildEvalSummary", () => {
     assert.throws(() => buildEvalSummary([r({ errors: { missing: -1 } })]), /errors.missing/);
     assert.throws(() => buildEvalSummary([r({ sample: 1.5 })]), /sample must be an integer/);
     assert.throws(() => parseEvalSummary({ format: "x" }), /not an evaluation summary/);
+    assert.throws(() => buildEvalSummary([r({ verifiedNoExtra: true })]), /verifiedNoExtra but not verified/);
+    assert.throws(
+      () => buildEvalSummary([r({ verified: true, answerCorrect: true, verifiedAllowExtra: false })]),
+      /not verifiedAllowExtra/,
+    );
+    assert.throws(() => buildEvalSummary([r({ policy: { allowExtra: 1 } as never })]), /policy must be/);
   });
 
   test("a verifySample result spread into a record summarises (gold trace verified, cut trace not)", () => {
@@ -290,5 +358,7 @@ describe("buildEvalSummary", () => {
     assert.equal(t.problems[0].verified, 1);
     near(t.perOp[0].passAtK[1].mean, 0.5, "pass@1");
     assert.ok(t.perOp[0].errors.missing.rate.mean > 0);
+    assert.deepEqual(t.verify, { allowExtra: true, allowSlips: false }, "the records' policy is recorded");
+    assert.deepEqual(t.perOp[0].byExtra?.noExtra.passAtK, t.perOp[0].passAtK);
   });
 });

@@ -5,7 +5,7 @@
  * summary.json holds and what the HTML report and the before/after comparison read.
  */
 
-import type { ErrorCategory } from "../verify/compare.js";
+import type { ErrorCategory, VerifyPolicy } from "../verify/compare.js";
 import { kGrid } from "./passk.js";
 import {
   type Band,
@@ -38,6 +38,16 @@ export interface EvalRecord {
   sample: number;
   /** Verified correct: ProcessAcc = 1 and the answer matches (verifySample's `verified`). */
   verified: boolean;
+  /**
+   * Verified with extra nodes allowed (the reference evaluator's figure). When absent: `verified`
+   * if that is true or the trace has no extra node, else `verified` when the policy (the record's
+   * or the summary's) allows extras; unknown otherwise (the summary then omits both figures).
+   */
+  verifiedAllowExtra?: boolean;
+  /** Verified and no extra node. When absent: `verified` and no extra node. */
+  verifiedNoExtra?: boolean;
+  /** The verification policies of `verified` (verifySample's `policy`). */
+  policy?: VerifyPolicy;
   /** The extracted answer equals the gold answer, whatever the trace. */
   answerCorrect: boolean;
   /** Mean over gold nodes of step correctness, in [0, 1]. */
@@ -75,6 +85,16 @@ export const EVAL_ERROR_LABELS: Readonly<Record<EvalErrorKey, string>> = {
   parseFailure: "parse failure",
 };
 
+/**
+ * The verification policies in words, for reports and CLI tables; `undefined` (a summary written
+ * before they were recorded) is said to be not recorded.
+ */
+export function describePolicy(p: VerifyPolicy | undefined | null): string {
+  if (p === undefined || p === null)
+    return "not recorded (summaries from before it was recorded: interplay eval and studies allowed extra nodes and slips)";
+  return `extra nodes ${p.allowExtra ? "allowed" : "not allowed"} (allowExtra ${p.allowExtra}), arithmetic slips ${p.allowSlips ? "allowed (the lenient opt-in)" : "not allowed"} (allowSlips ${p.allowSlips})`;
+}
+
 /** A value of the free-form metadata kept in a summary (model, checkpoint, sampling settings…). */
 export type MetaValue = string | number | boolean | null;
 
@@ -92,6 +112,11 @@ export interface EvalSummaryOptions {
   level?: number;
   /** Metadata copied into the summary (and shown by the report). */
   meta?: Record<string, MetaValue>;
+  /**
+   * The verification policies the records' `verified` was computed under (default: the records'
+   * own `policy`, when they carry one); recorded as the summary's `verify`.
+   */
+  verify?: VerifyPolicy;
 }
 
 /** One error category in a row. */
@@ -114,6 +139,28 @@ export interface EvalCounts {
   truncated: number;
   parseFailed: number;
 }
+
+/** pass@k of one extra-node policy in a row. */
+export interface ExtraPolicyStats {
+  /** pass@k, unbiased estimator, by k (the row's ks). */
+  passAtK: Record<number, CIStat>;
+  /** Verified samples (pooled). */
+  verified: number;
+}
+
+/**
+ * Verified counted both ways of the extra-node policy, under the summary's slip policy (extra nodes
+ * are listed by every comparison, so both are known whichever policy the run used).
+ */
+export interface ByExtra<T> {
+  /** Extra nodes allowed: the reference evaluator's "perfect_with_extra" is a pass (the paper's figures). */
+  allowExtra: T;
+  /** No extra node allowed: the strict view (the strict training reward zeroes a trace with extras). */
+  noExtra: T;
+}
+
+/** Names of the two extra-node policies, in display order. */
+export const EXTRA_POLICIES: readonly (keyof ByExtra<unknown>)[] = ["allowExtra", "noExtra"];
 
 /** One row of an evaluation summary: a single op ("op 7") or a band (its name). */
 export interface EvalRow {
@@ -138,6 +185,15 @@ export interface EvalRow {
   processAcc?: CIStatN;
   errors: Record<EvalErrorKey, EvalErrorStat>;
   counts: EvalCounts;
+  /** pass@k with and without extra nodes (absent in old summaries, or when records cannot tell). */
+  byExtra?: ByExtra<ExtraPolicyStats>;
+}
+
+/** Verified samples of one extra-node policy for one problem. */
+export interface ExtraPolicyCount {
+  verified: number;
+  /** Position, in sample order, of the first sample verified under the policy (null when none is). */
+  firstVerified: number | null;
 }
 
 /** Per-problem counts (enough to recompute any pass@k, paired with another evaluation by id). */
@@ -155,6 +211,8 @@ export interface EvalProblemStat {
   answerCorrect: number;
   /** Mean ProcessAcc over the problem's samples (absent when the records do not carry it). */
   processAcc?: number;
+  /** Verified counts with and without extra nodes (absent when not recorded). */
+  byExtra?: ByExtra<ExtraPolicyCount>;
 }
 
 /** Value of `format` in summary.json. */
@@ -167,6 +225,8 @@ export interface EvalSummary {
   format: typeof EVAL_SUMMARY_FORMAT;
   version: typeof EVAL_SUMMARY_VERSION;
   meta: Record<string, MetaValue>;
+  /** The verification policies of `verified` (absent: not recorded, as in summaries before issue 12). */
+  verify?: VerifyPolicy;
   options: {
     bands: Band[];
     /** ks requested by the caller (null: the default grid). */
@@ -221,6 +281,55 @@ function validateRecord(r: EvalRecord, i: number): void {
   if (r.errors !== undefined && (r.errors === null || typeof r.errors !== "object")) {
     throw new Error(`${where}: errors must be an object`);
   }
+  for (const k of ["verifiedAllowExtra", "verifiedNoExtra"] as const) {
+    if (r[k] !== undefined && typeof r[k] !== "boolean") throw new Error(`${where}: ${k} must be a boolean`);
+  }
+  if (r.verifiedNoExtra === true && !r.verified)
+    throw new Error(`${where}: verifiedNoExtra but not verified (no extra node passes under any policy)`);
+  if (r.verified && r.verifiedAllowExtra === false)
+    throw new Error(`${where}: verified but not verifiedAllowExtra (allowing extras only adds passes)`);
+  if (r.policy !== undefined && !isPolicy(r.policy))
+    throw new Error(`${where}: policy must be {allowExtra: boolean, allowSlips: boolean}`);
+}
+
+function isPolicy(p: unknown): p is VerifyPolicy {
+  const o = p as VerifyPolicy | null;
+  return (
+    !!o && typeof o === "object" && typeof o.allowExtra === "boolean" && typeof o.allowSlips === "boolean"
+  );
+}
+
+/** The one policy of the records and the options (undefined when none says); mixed policies throw. */
+function summaryPolicy(
+  records: readonly EvalRecord[],
+  given: VerifyPolicy | undefined,
+): VerifyPolicy | undefined {
+  if (given !== undefined && !isPolicy(given))
+    throw new Error("buildEvalSummary: verify must be {allowExtra: boolean, allowSlips: boolean}");
+  let found: VerifyPolicy | undefined = given;
+  for (const [i, r] of records.entries()) {
+    const p = r.policy;
+    if (p === undefined) continue;
+    if (found === undefined) found = { allowExtra: p.allowExtra, allowSlips: p.allowSlips };
+    else if (p.allowExtra !== found.allowExtra || p.allowSlips !== found.allowSlips)
+      throw new Error(
+        `record ${i}: verified under ${JSON.stringify(p)}, but ${given !== undefined ? "the summary's verify option is" : "earlier records were verified under"} ${JSON.stringify(found)}`,
+      );
+  }
+  return found === undefined ? undefined : { allowExtra: found.allowExtra, allowSlips: found.allowSlips };
+}
+
+/** A record's verdict under each extra-node policy (allowExtra undefined: the record cannot tell). */
+function extraVerdicts(
+  r: EvalRecord,
+  extra: number,
+  policy: VerifyPolicy | undefined,
+): { allowExtra: boolean | undefined; noExtra: boolean } {
+  const noExtra = r.verifiedNoExtra ?? (r.verified && extra === 0);
+  const allowExtra =
+    r.verifiedAllowExtra ??
+    (r.verified || extra === 0 || (r.policy ?? policy)?.allowExtra === true ? r.verified : undefined);
+  return { allowExtra, noExtra };
 }
 
 /** Per-sample values of every error category for one record. */
@@ -280,10 +389,14 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
     group.push(r);
   });
 
+  const policy = summaryPolicy(records, opts.verify);
   const outcomes: ProblemOutcome[] = [];
   const problems: EvalProblemStat[] = [];
   const tallies: Tally[] = [];
   const sampleCounts = new Set<number>();
+  // Per problem, the samples' verdicts with and without extra nodes (unless some record cannot tell).
+  const extraCorrect: ByExtra<boolean[]>[] = [];
+  let extraKnown = true;
   for (const [id, unsorted] of byProblem) {
     const group = [...unsorted].sort((a, b) => a.sample - b.sample);
     for (let j = 1; j < group.length; j++) {
@@ -306,8 +419,15 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
       metrics[`count.${k}`] = [];
     }
     let firstVerified: number | null = null;
+    const byExtra: ByExtra<boolean[]> = { allowExtra: [], noExtra: [] };
     group.forEach((r, pos) => {
       const counts = errorCounts(r, `problem ${JSON.stringify(id)}, sample ${r.sample}`);
+      const x = extraVerdicts(r, counts.extra, policy);
+      if (x.allowExtra === undefined) extraKnown = false;
+      else {
+        byExtra.allowExtra.push(x.allowExtra);
+        byExtra.noExtra.push(x.noExtra);
+      }
       const answerOnly = r.answerCorrect && !r.verified;
       tally.samples++;
       if (r.verified) {
@@ -350,6 +470,17 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
     outcomes.push(outcome);
     problems.push(stat);
     tallies.push(tally);
+    extraCorrect.push(byExtra);
+  }
+  if (extraKnown) {
+    problems.forEach((stat, i) => {
+      const x = extraCorrect[i];
+      const count = (c: boolean[]): ExtraPolicyCount => {
+        const first = c.indexOf(true);
+        return { verified: c.filter(Boolean).length, firstVerified: first < 0 ? null : first };
+      };
+      stat.byExtra = { allowExtra: count(x.allowExtra), noExtra: count(x.noExtra) };
+    });
   }
 
   let ks: number[];
@@ -366,6 +497,14 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
     outcomes.map((o) => ({ id: o.id, op: o.op, correct: o.correct })),
     { ...common, estimator: "firstK" },
   );
+  const extraSummary = (which: keyof ByExtra<unknown>) =>
+    summarize(
+      outcomes.map((o, i) => ({ id: o.id, op: o.op, correct: extraCorrect[i][which] })),
+      { ...common, estimator: "unbiased" },
+    );
+  const extras = extraKnown
+    ? { allowExtra: extraSummary("allowExtra"), noExtra: extraSummary("noExtra") }
+    : null;
 
   const pooled = (lo: number, hi: number): Tally => {
     const t: Tally = { ...emptyCounts(), errorSamples: emptyErrorSamples() };
@@ -383,7 +522,16 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
     return t;
   };
 
-  const rows = (main: typeof unbiased.perOp, first: typeof firstK.perOp): EvalRow[] =>
+  const pooledVerified = (lo: number, hi: number, which: keyof ByExtra<unknown>): number => {
+    let n = 0;
+    for (const p of problems) if (p.op >= lo && p.op <= hi) n += p.byExtra?.[which].verified ?? 0;
+    return n;
+  };
+  const rows = (
+    main: typeof unbiased.perOp,
+    first: typeof firstK.perOp,
+    extra: ByExtra<typeof unbiased.perOp> | null,
+  ): EvalRow[] =>
     main.map((r, i) => {
       const f = first[i];
       const t = pooled(r.ops[0], r.ops[1]);
@@ -414,6 +562,13 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
         counts,
       };
       if (r.processAcc !== undefined) row.processAcc = r.processAcc;
+      if (extra !== null) {
+        const stats = (which: keyof ByExtra<unknown>): ExtraPolicyStats => ({
+          passAtK: extra[which][i].passAtK,
+          verified: pooledVerified(r.ops[0], r.ops[1], which),
+        });
+        row.byExtra = { allowExtra: stats("allowExtra"), noExtra: stats("noExtra") };
+      }
       return row;
     });
 
@@ -423,6 +578,7 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
     format: EVAL_SUMMARY_FORMAT,
     version: EVAL_SUMMARY_VERSION,
     meta: { ...(opts.meta ?? {}) },
+    ...(policy !== undefined ? { verify: policy } : {}),
     options: {
       bands,
       ks: opts.ks !== undefined ? [...opts.ks] : null,
@@ -436,8 +592,16 @@ export function buildEvalSummary(records: readonly EvalRecord[], opts: EvalSumma
       ops: [...new Set(problems.map((p) => p.op))].sort((a, b) => a - b),
       contexts: [...new Set(problems.flatMap((p) => (p.context === undefined ? [] : [p.context])))].sort(),
     },
-    perOp: rows(unbiased.perOp, firstK.perOp),
-    perBand: rows(unbiased.perBand, firstK.perBand),
+    perOp: rows(
+      unbiased.perOp,
+      firstK.perOp,
+      extras && { allowExtra: extras.allowExtra.perOp, noExtra: extras.noExtra.perOp },
+    ),
+    perBand: rows(
+      unbiased.perBand,
+      firstK.perBand,
+      extras && { allowExtra: extras.allowExtra.perBand, noExtra: extras.noExtra.perBand },
+    ),
     problems,
   };
 }

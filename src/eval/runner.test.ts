@@ -83,6 +83,27 @@ describe("runEvaluation", () => {
     );
   });
 
+  it("records the verification policies in eval.json and results; a resume may change them", () => {
+    const out = join(dir, "policy");
+    const a = runEvaluation({ model, tokenizer: tok, problems, out, settings });
+    const cfg = () => JSON.parse(readFileSync(join(out, "eval.json"), "utf8"));
+    assert.equal(cfg().allowExtra, true);
+    assert.equal(cfg().allowSlips, false, "the default: slips block verified");
+    assert.deepEqual(a.results[0].policy, { allowExtra: true, allowSlips: false });
+    // Same samples, other policy: nothing is sampled again, results and eval.json follow the policy.
+    const b = runEvaluation({ model, tokenizer: tok, problems, out, settings, verify: { allowSlips: true } });
+    assert.equal(b.stats, null);
+    assert.equal(cfg().allowSlips, true);
+    assert.deepEqual(b.results[0].policy, { allowExtra: true, allowSlips: true });
+    const line = JSON.parse(readFileSync(join(out, "results.jsonl"), "utf8").split("\n")[0]);
+    assert.deepEqual(line.policy, { allowExtra: true, allowSlips: true });
+    // An eval.json written before the policies were recorded resumes too.
+    const { allowExtra: _e, allowSlips: _s, ...old } = cfg();
+    writeFileSync(join(out, "eval.json"), JSON.stringify(old));
+    assert.equal(runEvaluation({ model, tokenizer: tok, problems, out, settings }).stats, null);
+    assert.equal(cfg().allowSlips, false);
+  });
+
   it("completions stop at </answer> (a model that always writes it)", () => {
     // Every embedding row is u = 1 except " </answer>", 2u; all other weights 0: the residual stream
     // is the input row, and the tied head gives " </answer>" twice the logit of any other token.

@@ -1,7 +1,8 @@
 /**
  * An evaluation run (verification.md §5–6): sample completions of every problem with the batched
  * sampler, verify each trace, and keep everything in an evaluation folder:
- *   eval.json       the resolved settings (a resumed run must ask for the same)
+ *   eval.json       the resolved settings (a resumed run must ask for the same sampling; the
+ *                   verification policies are recorded too, and may change on resume)
  *   samples.jsonl   one line per completion {id, sample, completion, finish, tokens}
  *   results.jsonl   one line per completion: the verdict as `interplay verify` writes it
  * Lines are appended as completions finish; a killed run resumes from its complete lines (a line cut
@@ -15,7 +16,7 @@ import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { type SampleResult, verifySample } from "../verify/index.js";
+import { type SampleResult, type VerifyOptions, verifyPolicy, verifySample } from "../verify/index.js";
 import { checkGridPlan, type GridPlan, slotKey } from "../world/corpus.js";
 import type { GoldProblem } from "../world/load.js";
 import { generateProblem } from "../world/problem.js";
@@ -39,7 +40,16 @@ export interface EvalSettings {
   kvCache?: KVPrecision;
   /** Matrix products of the sampler; absent means float32. */
   products?: ProductPrecision;
+  /**
+   * The verification policies of results.jsonl (absent in eval.json files written before they were
+   * recorded). Results are rebuilt from the samples on every run, so a resumed run may change them.
+   */
+  allowExtra?: boolean;
+  allowSlips?: boolean;
 }
+
+/** Settings that only say how the samples were verified (a resumed run may change them). */
+const VERIFY_SETTINGS: readonly (keyof EvalSettings)[] = ["allowExtra", "allowSlips"];
 
 /** One line of results.jsonl. */
 export type ResultLine = { id: string; sample: number; op: number; context?: string } & Omit<
@@ -99,14 +109,17 @@ export interface RunEvalOptions {
   tokenizer: TextTokenizer;
   problems: EvalProblem[];
   out: string;
-  settings: Omit<EvalSettings, "count">;
+  settings: Omit<EvalSettings, "count" | "allowExtra" | "allowSlips">;
+  /** Verification policies (default: the library's, DEFAULT_VERIFY_OPTIONS); recorded in eval.json. */
+  verify?: VerifyOptions;
   batch?: number;
   onProgress?: (done: number, total: number, stats: SampleStats) => void;
 }
 
 /** Runs (or resumes) an evaluation; returns every result line, ordered by (problem, sample). */
 export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats: SampleStats | null } {
-  const s: EvalSettings = { ...o.settings, count: o.problems.length };
+  const policy = verifyPolicy(o.verify);
+  const s: EvalSettings = { ...o.settings, count: o.problems.length, ...policy };
   if (o.problems.length === 0) throw new Error("no problems to evaluate");
   if (!(Number.isInteger(s.samples) && s.samples >= 1))
     throw new Error(`samples per problem must be a positive integer, got ${s.samples}`);
@@ -149,11 +162,15 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
   const cfgPath = join(o.out, "eval.json");
   if (existsSync(cfgPath)) {
     const old = JSON.parse(readFileSync(cfgPath, "utf8")) as EvalSettings;
-    const diff = (Object.keys(s) as (keyof EvalSettings)[]).filter((k) => old[k] !== s[k]);
+    const keys = Object.keys(s) as (keyof EvalSettings)[];
+    const diff = keys.filter((k) => !VERIFY_SETTINGS.includes(k) && old[k] !== s[k]);
     if (diff.length > 0)
       throw new Error(
         `${o.out} holds an evaluation with other settings (${diff.map((k) => `${k}: ${old[k]} → ${s[k]}`).join(", ")}); choose another --out`,
       );
+    // The samples are kept; their results are rebuilt below under this run's policies.
+    if (VERIFY_SETTINGS.some((k) => old[k] !== s[k]))
+      writeFileAtomic(cfgPath, `${JSON.stringify(s, null, 2)}\n`);
   } else writeFileAtomic(cfgPath, `${JSON.stringify(s, null, 2)}\n`);
 
   // Resume: keep complete sample lines of known problems, rebuild results from them.
@@ -169,7 +186,7 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
   }
   const verify = (pi: number, sample: number, completion: string): ResultLine => {
     const p = o.problems[pi];
-    const { breakdown: _, ...r } = verifySample(completion, p);
+    const { breakdown: _, ...r } = verifySample(completion, p, policy);
     return { id: p.id, sample, op: p.op, ...(p.context ? { context: p.context } : {}), ...r };
   };
   const results: ResultLine[] = [];
