@@ -4,9 +4,9 @@
  * problems, paired when both evaluations hold the same problem ids in the group.
  */
 
-import { type BootstrapOptions, bootstrapDiffCI, bootstrapMeanCI } from "./bootstrap.js";
 import type { VerifyPolicy } from "../verify/compare.js";
-import { type ByExtra, EXTRA_POLICIES, type EvalProblemStat, type EvalSummary } from "./evaluation.js";
+import { type BootstrapOptions, bootstrapDiffCI, bootstrapMeanCI } from "./bootstrap.js";
+import { type ByExtra, type EvalProblemStat, type EvalSummary, EXTRA_POLICIES } from "./evaluation.js";
 import { kGrid, type PassKEstimator, passAtK } from "./passk.js";
 import type { Band, CIStat } from "./summary.js";
 
