@@ -123,6 +123,46 @@ describe("interplay verify", () => {
     assert.equal(rs[ps.length + 2].id, "nope");
   });
 
+  it("slips block verified unless --allow-slips; prints and writes verified with and without extra nodes", () => {
+    run("generate", "--ops", "3-4", "--per-op", "4", "--modes", "forward", "--seed", "5", "--out", "q.jsonl");
+    const ps = lines("q.jsonl");
+    // Each completion's last written result changed (`= 3 + 2 = 12`), or an extra node added.
+    const slipped = (c: string) =>
+      c.replace(/= (\d+)\. <\/solution>/, (_, n) => `= ${Number(n) + 7}. </solution>`);
+    const extra = (c: string) =>
+      c.replace(" Define", " Define imaginary toad in Nowhere as Q9; so Q9 = 4. Define");
+    const samples = ps.flatMap((p) => [
+      JSON.stringify({ id: p.id, completion: slipped(p.completion) }),
+      JSON.stringify({ id: p.id, completion: extra(p.completion) }),
+    ]);
+    writeFileSync(join(dir, "q-s.jsonl"), `${samples.join("\n")}\n`);
+    const args = ["verify", "--problems", "q.jsonl", "--samples", "q-s.jsonl", "--out", "q-r.jsonl"];
+    const r = run(...args, "--summary", "q-sum.json");
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /verified under: extra nodes allowed \(allowExtra true\), arithmetic slips not allowed/,
+    );
+    assert.match(r.out, /pass@1 extras allowed.*pass@1 no extras/);
+    const rs = lines("q-r.jsonl");
+    const slips = rs.filter((_, i) => i % 2 === 0);
+    const extras = rs.filter((_, i) => i % 2 === 1);
+    assert.ok(
+      slips.every((x) => x.errors.arithmeticSlips.length === 1 && !x.verified && x.rewards.strict === 0),
+    );
+    assert.ok(extras.every((x) => x.verified && x.verifiedAllowExtra && !x.verifiedNoExtra));
+    const sum = JSON.parse(readFileSync(join(dir, "q-sum.json"), "utf8"));
+    assert.deepEqual(sum.verify, { allowExtra: true, allowSlips: false });
+    assert.equal(sum.byExtra.allowExtra.perBand[0].passAtK[1].mean, 0.5);
+    assert.equal(sum.byExtra.noExtra.perBand[0].passAtK[1].mean, 0);
+    const lenient = run(...args, "--allow-slips", "--no-allow-extra");
+    assert.equal(lenient.code, 0, lenient.err);
+    assert.match(lenient.out, /extra nodes not allowed \(allowExtra false\), arithmetic slips allowed/);
+    const ls = lines("q-r.jsonl");
+    assert.ok(ls.filter((_, i) => i % 2 === 0).every((x) => x.verified && x.rewards.strict === 1));
+    assert.ok(ls.filter((_, i) => i % 2 === 1).every((x) => !x.verified && x.verifiedAllowExtra));
+  });
+
   it("rejects empty and malformed problem files, and empty sample files", () => {
     writeFileSync(join(dir, "empty.jsonl"), "");
     writeFileSync(join(dir, "badp.jsonl"), `${JSON.stringify({ id: "a", op: 2, answer: "3" })}\n`);

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { measureEdge } from "../eval/edge-run.js";
-import { buildEvalSummary } from "../eval/evaluation.js";
+import { buildEvalSummary, describePolicy } from "../eval/evaluation.js";
 import { type EvalProblem, gridPlan, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
 import { Model } from "../model/model.js";
 import { writeEvalOutputs } from "../report/io.js";
@@ -32,7 +32,21 @@ interface EvalOpts {
   kvCache: string;
   products: string;
   backend: BackendChoice;
+  allowExtra: boolean;
+  allowSlips?: boolean;
 }
+
+/** The verification options shared by eval and edge (and verify, serve). */
+export const VERIFY_FLAGS = {
+  noAllowExtra: [
+    "--no-allow-extra",
+    "extra (hallucinated) nodes block verified (default: allowed, the reference evaluator's policy); both figures are reported either way",
+  ],
+  allowSlips: [
+    "--allow-slips",
+    "arithmetic slips neither block verified nor count in the penalty (the old lenient policy; default: they do)",
+  ],
+} as const;
 
 /** Summary records from result lines. */
 export function evalRecords(results: readonly ResultLine[]) {
@@ -42,6 +56,9 @@ export function evalRecords(results: readonly ResultLine[]) {
     context: r.context,
     sample: r.sample,
     verified: r.verified,
+    verifiedAllowExtra: r.verifiedAllowExtra,
+    verifiedNoExtra: r.verifiedNoExtra,
+    policy: r.policy,
     answerCorrect: r.answerCorrect,
     processAcc: r.processAcc,
     parseFailed: r.parseFailed,
@@ -76,6 +93,8 @@ export function registerEval(program: Command): void {
       "f32",
     )
     .option("--backend <name>", "auto, native or reference", "auto")
+    .option(...VERIFY_FLAGS.noAllowExtra)
+    .option(...VERIFY_FLAGS.allowSlips)
     .action(async (o: EvalOpts) => {
       if (o.kvCache !== "f32" && o.kvCache !== "f16")
         throw new Error(`--kv-cache must be f32 or f16, got ${JSON.stringify(o.kvCache)}`);
@@ -116,6 +135,7 @@ export function registerEval(program: Command): void {
         ...(o.kvCache === "f16" ? { kvCache: "f16" as const } : {}),
         ...(o.products === "bf16" ? { products: "bf16" as const } : {}),
       };
+      const verify = { allowExtra: o.allowExtra, allowSlips: o.allowSlips === true };
       const { results, stats } = runEvaluation({
         model,
         tokenizer: loaded.tokenizer,
@@ -123,6 +143,7 @@ export function registerEval(program: Command): void {
         out: o.out,
         batch: o.batch,
         settings,
+        verify,
         onProgress: (done, _total, st) => {
           const now = performance.now();
           if (now - last < 200 && done < total) return;
@@ -135,6 +156,7 @@ export function registerEval(program: Command): void {
       const summary = buildEvalSummary(evalRecords(results), {
         seed: o.seed,
         meta: settings,
+        verify,
       });
       const paths = writeEvalOutputs(o.out, summary, { title: `Evaluation of ${o.model}` });
       console.log(evalSummaryTable(summary));
@@ -163,6 +185,8 @@ interface EdgeOpts {
   minEdgeFraction: number;
   batch: number;
   backend: BackendChoice;
+  allowExtra: boolean;
+  allowSlips?: boolean;
 }
 
 /** Registers the edge command. */
@@ -199,6 +223,8 @@ export function registerEdge(program: Command): void {
     )
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
     .option("--backend <name>", "auto, native or reference", "auto")
+    .option(...VERIFY_FLAGS.noAllowExtra)
+    .option(...VERIFY_FLAGS.allowSlips)
     .action(async (o: EdgeOpts) => {
       gridPlan({ ops: o.ops, perOp: o.perOp, seed: o.seed, contexts: o.contexts, modes: o.modes as Mode[] });
       const loaded = loadAnyModel(o.model);
@@ -222,6 +248,7 @@ export function registerEdge(program: Command): void {
         selectPerOp: o.select,
         pass1Threshold: o.pass1Threshold,
         minEdgeFraction: o.minEdgeFraction,
+        verify: { allowExtra: o.allowExtra, allowSlips: o.allowSlips === true },
         onProgress: (st, done, total) => {
           if (st !== stage) {
             bar.stop();
@@ -251,6 +278,7 @@ export function registerEdge(program: Command): void {
           ? `edge band: op ${report.band.lo}–${report.band.hi}`
           : "edge band: none (no op qualifies)",
       );
+      console.log(`solved means verified with ${describePolicy(report.verify)}`);
       if (report.selected)
         console.log(
           `selected ${report.selected.count} edge problems of ${report.selected.looked} fresh ones (seed ${report.selected.seed}) → ${report.selected.file}`,

@@ -79,11 +79,16 @@ export function registerRl(program: Command): void {
     .option("--seed <n>", "seed of prompts and rollouts", parseNat("--seed"), 1)
     .option("--resume", "continue the run in --out from its latest checkpoint")
     .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
-    .option("--backend <name>", "auto, native or reference", "auto");
+    .option("--backend <name>", "auto, native or reference", "auto")
+    .option(
+      "--allow-slips",
+      "arithmetic slips neither block verified nor count in the reward's penalty (the old lenient policy; default: they do)",
+    );
   for (const [flag, , help, parse] of FLAGS) cmd.option(flag, help, parse as (v: string) => string);
   cmd.action(async (o: Record<string, unknown>) => {
     const overrides: Record<string, unknown> = {};
     for (const [, key] of FLAGS) if (o[key] !== undefined) overrides[key] = o[key];
+    if (o.allowSlips === true) overrides.allowSlips = true;
     const kernels = await loadKernels(o.backend as BackendChoice);
     let bar: ReturnType<typeof startProgress> | null = null;
     const r = await trainRl(

@@ -1,4 +1,5 @@
 /** Prints a pass@k summary (per op, then per band) as a CLI table. */
+import type { ByExtra } from "../eval/evaluation.js";
 import type { Summary, SummaryRow } from "../eval/summary.js";
 import { pct, renderTable } from "./table.js";
 
@@ -37,4 +38,27 @@ export function summaryTable(summary: Summary): string {
       ? "\n(k shown at powers of two; every k is in the JSON summary)"
       : "";
   return `${renderTable(header, body)}\n(percent; pass@1 with its 95% bootstrap CI over problems; unbiased estimator)${note}`;
+}
+
+/** pass@1 (with its CI) and pass@max with extra nodes allowed and without, per op then per band. */
+export function extraSummaryTable(s: ByExtra<Summary>): string {
+  const allow = [...s.allowExtra.perOp, ...s.allowExtra.perBand];
+  const none = [...s.noExtra.perOp, ...s.noExtra.perBand];
+  if (allow.length === 0) return "(no problems with samples)";
+  const cell = (r: SummaryRow, k: number) => {
+    const c = r.passAtK[k];
+    if (!c) return "–";
+    return k === 1 ? `${pct(c.mean)} [${pct(c.lo)}, ${pct(c.hi)}]` : `${pct(c.mean)} @${k}`;
+  };
+  const body = allow.map((r, i) => [
+    r.key,
+    cell(r, 1),
+    cell(r, r.samples),
+    cell(none[i], 1),
+    cell(none[i], none[i].samples),
+  ]);
+  return `${renderTable(
+    ["group", "pass@1 extras allowed", "pass@max extras allowed", "pass@1 no extras", "pass@max no extras"],
+    body,
+  )}\n(extras allowed: the reference evaluator's "perfect_with_extra" counts as a pass, as in the paper's figures; no extras: the strict reward's view)`;
 }

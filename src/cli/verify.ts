@@ -1,19 +1,22 @@
 /** `interplay verify`: process-verify sampled completions against their problems. */
 import type { Command } from "commander";
+import { type ByExtra, describePolicy, EXTRA_POLICIES } from "../eval/evaluation.js";
 import type { PassKEstimator } from "../eval/passk.js";
-import { type ProblemOutcome, summarize } from "../eval/summary.js";
+import { type ProblemOutcome, type Summary, summarize } from "../eval/summary.js";
 import { AtomicWriter, writeFileAtomic } from "../util/atomic.js";
 import { checkInputFile, readJsonl } from "../util/jsonl.js";
-import { verifySample } from "../verify/index.js";
+import { verifyPolicy, verifySample } from "../verify/index.js";
 import { loadProblems } from "../world/load.js";
+import { VERIFY_FLAGS } from "./eval.js";
 import { startProgress } from "./progress.js";
-import { summaryTable } from "./summary-table.js";
+import { extraSummaryTable, summaryTable } from "./summary-table.js";
 
 interface VerifyOpts {
   problems: string;
   samples: string;
   out: string;
   allowExtra: boolean;
+  allowSlips?: boolean;
   alpha: number;
   composite: "gated" | "linear";
   estimator: PassKEstimator;
@@ -30,7 +33,8 @@ export function registerVerify(program: Command): void {
     .requiredOption("--problems <file>", "problem JSONL (as written by generate)")
     .requiredOption("--samples <file>", "sample JSONL: one {id, completion} per line")
     .requiredOption("--out <file>", "result JSONL, one line per sample line, in order")
-    .option("--no-allow-extra", "count extra (hallucinated) nodes against verified correctness")
+    .option(...VERIFY_FLAGS.noAllowExtra)
+    .option(...VERIFY_FLAGS.allowSlips)
     .option("--alpha <a>", "α of the composite reward", parseFloat, 0.2)
     .option("--composite <form>", "composite reward form: gated or linear", "gated")
     .option("--estimator <name>", "pass@k estimator: unbiased or firstK", "unbiased")
@@ -41,9 +45,12 @@ export function registerVerify(program: Command): void {
         throw new Error(`--composite must be gated or linear`);
       if (o.estimator !== "unbiased" && o.estimator !== "firstK")
         throw new Error(`--estimator must be unbiased or firstK`);
+      const policy = verifyPolicy({ allowExtra: o.allowExtra, allowSlips: o.allowSlips === true });
       const problems = await loadProblems(o.problems);
       checkInputFile(o.samples, "samples");
       const outcomes = new Map<string, ProblemOutcome>();
+      // The same samples verified with extra nodes allowed and without (both figures, any policy).
+      const byExtra: ByExtra<Map<string, boolean[]>> = { allowExtra: new Map(), noExtra: new Map() };
       const errors: string[] = [];
       let n = 0;
       const writer = new AtomicWriter(o.out);
@@ -70,7 +77,7 @@ export function registerVerify(program: Command): void {
           } else {
             const p = problems.get(v!.id as string)!;
             const r = verifySample(v!.completion as string, p, {
-              allowExtra: o.allowExtra,
+              ...policy,
               alpha: o.alpha,
               form: o.composite,
             });
@@ -78,6 +85,8 @@ export function registerVerify(program: Command): void {
               id: p.id,
               answerCorrect: r.answerCorrect,
               verified: r.verified,
+              verifiedAllowExtra: r.verifiedAllowExtra,
+              verifiedNoExtra: r.verifiedNoExtra,
               processAcc: r.processAcc,
               parseFailed: r.parseFailed,
               truncated: r.truncated,
@@ -91,6 +100,11 @@ export function registerVerify(program: Command): void {
               outcomes.set(p.id, oc);
             }
             oc.correct.push(r.verified);
+            for (const which of EXTRA_POLICIES) {
+              const list = byExtra[which].get(p.id) ?? [];
+              list.push(which === "allowExtra" ? r.verifiedAllowExtra : r.verifiedNoExtra);
+              byExtra[which].set(p.id, list);
+            }
             oc.answerCorrect!.push(r.answerCorrect);
             oc.processAcc!.push(r.processAcc);
           }
@@ -117,7 +131,16 @@ export function registerVerify(program: Command): void {
       if (outcomes.size === 0) throw new Error("no sample could be verified, so there is no summary");
       const counts = new Set([...outcomes.values()].map((x) => x.correct.length));
       const summary = summarize([...outcomes.values()], { estimator: o.estimator });
+      const extra = {} as ByExtra<Summary>;
+      for (const which of EXTRA_POLICIES) {
+        extra[which] = summarize(
+          [...outcomes.values()].map((x) => ({ id: x.id, op: x.op, correct: byExtra[which].get(x.id)! })),
+          { estimator: o.estimator },
+        );
+      }
       console.log(summaryTable(summary));
+      console.log(`verified under: ${describePolicy(policy)}`);
+      console.log(extraSummaryTable(extra));
       if (missing > 0)
         console.log(`${missing} of ${problems.size} problems had no samples and are not in the summary`);
       if (counts.size > 1) {
@@ -125,6 +148,9 @@ export function registerVerify(program: Command): void {
           `problems have different sample counts (${[...counts].sort((a, b) => a - b).join(", ")}); each group reports k up to its smallest`,
         );
       }
-      if (o.summary) writeFileAtomic(o.summary, `${JSON.stringify(summary, null, 2)}\n`);
+      if (o.summary) {
+        const json = { verify: policy, estimator: o.estimator, ...summary, byExtra: extra };
+        writeFileAtomic(o.summary, `${JSON.stringify(json, null, 2)}\n`);
+      }
     });
 }

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gridProblems } from "../eval/runner.js";
 import { train } from "../train/trainer.js";
-import { type RlMetrics, type RlOptions, resolveRlConfig, stepPrompts, trainRl } from "./trainer.js";
+import {
+  type RlMetrics,
+  type RlOptions,
+  resolveRlConfig,
+  rlVerifyOptions,
+  stepPrompts,
+  trainRl,
+} from "./trainer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-rl-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -97,6 +104,20 @@ describe("GRPO trainer", () => {
     // Without the options the resolved config carries neither key (older runs and cache keys stay valid).
     const plain = resolveRlConfig(opts(join(dir, "plain")));
     assert.ok(!("rolloutCache" in plain) && !("rolloutProducts" in plain));
+  });
+
+  it("records the slip policy in every new config; a config without it keeps the lenient policy", () => {
+    const c = resolveRlConfig(opts(join(dir, "slips")));
+    assert.equal(c.allowSlips, false, "slips count in the reward by default");
+    assert.deepEqual(rlVerifyOptions(c), { alpha: c.alpha, allowSlips: false });
+    const lenient = resolveRlConfig(opts(join(dir, "slips2"), { overrides: { allowSlips: true } }));
+    assert.equal(rlVerifyOptions(lenient).allowSlips, true);
+    const { allowSlips: _, ...old } = c;
+    assert.equal(rlVerifyOptions(old).allowSlips, true, "written before slips counted");
+    assert.throws(
+      () => resolveRlConfig(opts(join(dir, "x"), { overrides: { allowSlips: "yes" as never } })),
+      /allowSlips must be true or false/,
+    );
   });
 
   it("prompt files cycle in a seeded order; bad settings are clear errors", () => {

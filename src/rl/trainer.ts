@@ -22,7 +22,12 @@ import { readJson, type TrainConfig, trimMetrics } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { nextTurn } from "../util/turn.js";
-import { type RewardName, verifySample } from "../verify/index.js";
+import {
+  DEFAULT_VERIFY_OPTIONS,
+  type RewardName,
+  type VerifyOptions,
+  verifySample,
+} from "../verify/index.js";
 import { slotKey } from "../world/corpus.js";
 import type { GoldProblem } from "../world/load.js";
 import { type Mixture, mixtureKey, resolveMixture } from "../world/mixture.js";
@@ -71,11 +76,24 @@ export interface RlConfig {
   rolloutCache?: KVPrecision;
   /** Rollout sampler's matrix products; absent means float32. */
   rolloutProducts?: ProductPrecision;
+  /**
+   * Arithmetic slips neither block `verified` nor count in the reward's penalty. Every new config
+   * records it (default false); a config without it was written before slips counted and keeps the
+   * lenient policy it ran under (see {@link rlVerifyOptions}).
+   */
+  allowSlips?: boolean;
   evalEvery: number;
   evalProblems: number;
   ckptEvery: number;
   /** Constant of the paper's RL-to-supervised rule (5/3; the seed text prints 5.3). */
   rlConstant: number;
+}
+
+/** The verification options of an RL run's rewards and validation (a config without allowSlips: lenient). */
+export function rlVerifyOptions(
+  c: Pick<RlConfig, "alpha" | "allowSlips">,
+): VerifyOptions & { alpha: number } {
+  return { alpha: c.alpha, allowSlips: c.allowSlips ?? true };
 }
 
 /** Per-preset defaults, scaled from the reference's 1024 prompts × 6 rollouts, LR 1e-6 at 100M. */
@@ -245,6 +263,7 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
     prompts,
     seed: o.seed,
     steps: o.steps,
+    allowSlips: o.overrides?.allowSlips ?? DEFAULT_VERIFY_OPTIONS.allowSlips,
   };
   for (const k of [
     "promptsPerStep",
@@ -273,6 +292,8 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
   if (!(c.temperature > 0)) throw new Error(`--temperature must be > 0, got ${c.temperature}`);
   if (c.rolloutCache !== undefined && c.rolloutCache !== "f32" && c.rolloutCache !== "f16")
     throw new Error(`--rollout-cache must be f32 or f16, got ${JSON.stringify(c.rolloutCache)}`);
+  if (typeof c.allowSlips !== "boolean")
+    throw new Error(`allowSlips must be true or false, got ${JSON.stringify(c.allowSlips)}`);
   if (c.rolloutProducts !== undefined && c.rolloutProducts !== "f32" && c.rolloutProducts !== "bf16")
     throw new Error(`--rollout-products must be f32 or bf16, got ${JSON.stringify(c.rolloutProducts)}`);
   return c;
@@ -407,7 +428,7 @@ function validate(c: RlConfig, m: Model, tok: WorldTokenizer, val: Problem[], st
   let ok = 0;
   let reward = 0;
   for (const x of completions) {
-    const r = verifySample(tok.decode(x.tokens), val[x.request], { alpha: c.alpha });
+    const r = verifySample(tok.decode(x.tokens), val[x.request], rlVerifyOptions(c));
     if (r.verified) ok++;
     reward += r.rewards[c.reward];
   }
@@ -504,7 +525,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
     let verified = 0;
     let answers = 0;
     completions.forEach((x, i) => {
-      const r = verifySample(tok.decode(x.tokens), problems[x.request], { alpha: c.alpha });
+      const r = verifySample(tok.decode(x.tokens), problems[x.request], rlVerifyOptions(c));
       rewards[i] = r.rewards[c.reward];
       for (const key of Object.keys(comps)) comps[key] += r.rewards[key as RewardName] / completions.length;
       if (r.verified) verified++;
