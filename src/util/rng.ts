@@ -34,6 +34,8 @@ export class Rng {
   private b: number;
   private c: number;
   private d: number;
+  /** The unused |z| of the last polar pair, or -1. */
+  private spare = -1;
 
   constructor(seed: number) {
     this.a = 0x9e3779b9;
@@ -84,6 +86,26 @@ export class Rng {
       if (r < 0) return i;
     }
     return weights.length - 1;
+  }
+
+  /** |z| for z standard normal (Marsaglia's polar method; the pair's second value is kept for the next call). */
+  absGauss(): number {
+    if (this.spare >= 0) {
+      const z = this.spare;
+      this.spare = -1;
+      return z;
+    }
+    let u: number;
+    let v: number;
+    let q: number;
+    do {
+      u = 2 * this.next() - 1;
+      v = 2 * this.next() - 1;
+      q = u * u + v * v;
+    } while (q >= 1 || q === 0);
+    const f = Math.sqrt((-2 * Math.log(q)) / q);
+    this.spare = Math.abs(v * f);
+    return Math.abs(u * f);
   }
 
   /** Fisher–Yates shuffle in place; returns the array. */

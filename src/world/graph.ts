@@ -88,10 +88,10 @@ export interface WorldGraph {
 
 const CENTERS = [0.1, 0.3, 0.5, 0.7, 0.9];
 
-/** Layer-width weights over {1..5}, peaked near rel = (s-1)/(ip_max-1). */
+/** Layer-width weights over {1..5}: softmax of −(rel − c)² with rel = (s−1)/(ip_max−1), as the reference. */
 function widthWeights(s: number): number[] {
   const rel = (s - 1) / (IP_MAX - 1);
-  return CENTERS.map((c) => Math.exp(-((rel - c) ** 2) / CALIBRATION.tau));
+  return CENTERS.map((c) => Math.exp(-((rel - c) ** 2)));
 }
 
 /** Number of edges (operations) entering a parameter. */
@@ -99,22 +99,41 @@ export function edgeCount(d: Def): number {
   return d.parents.length + (d.rng ? 1 : 0);
 }
 
-/**
- * Calibration of the draw: the spec gives the stages but not every constant, so these were chosen
- * (by a grid search, docs/world.md) to match the reference's per-op distributions of §9.
- * `tau`: temperature of the layer-width softmax; `mScale`/`mExtra`: the parameters in play are
- * drawn from [n, round(s·mScale) + mExtra]; `wDangling`: preference for parents that have no child yet.
- */
-export const CALIBRATION = { tau: 0.1, mScale: 2, mExtra: 1, wDangling: 3 };
-
 /** Largest number of parameters of one structure (5 places × 5 items + 5 totals), with room to spare. */
 const MAXP = 64;
-/** Most parents one solution node can take in the wiring stage (budget 3 → 4; totals ≤ 5 items). */
+/** Most parents one node can take (a total: its ≤ 5 items; an instance: ≤ 4). */
 const MAXPAR = 8;
+
+/** A set of node ids with O(1) add and remove (a list plus each member's position; -1 = absent). */
+interface NodeSet {
+  list: Int16Array;
+  at: Int16Array;
+  n: number;
+}
+
+function newSet(): NodeSet {
+  return { list: new Int16Array(MAXP), at: new Int16Array(MAXP).fill(-1), n: 0 };
+}
+
+function setAdd(set: NodeSet, v: number): void {
+  if (set.at[v] >= 0) return;
+  set.at[v] = set.n;
+  set.list[set.n++] = v;
+}
+
+function setRemove(set: NodeSet, v: number): void {
+  const i = set.at[v];
+  if (i < 0) return;
+  const last = set.list[--set.n];
+  set.list[i] = last;
+  set.at[last] = i;
+  set.at[v] = -1;
+}
 
 /** Scratch buffers reused by every draw: a rejected draw allocates nothing. */
 const S = {
   adj: new Uint8Array(MAXP),
+  placeDeg: new Uint8Array(MAXP),
   pPlace: new Int16Array(MAXP),
   pItem: new Int16Array(MAXP),
   pAbs: new Uint8Array(MAXP),
@@ -123,73 +142,105 @@ const S = {
   absOf: new Int16Array(MAXP),
   list: new Int16Array(MAXP),
   inN: new Uint8Array(MAXP),
-  order: new Int16Array(MAXP),
-  ready: new Int16Array(MAXP),
-  pending: new Int16Array(MAXP),
+  nec: new Int16Array(MAXP),
+  placed: new Uint8Array(MAXP),
+  outKids: new Int16Array(MAXP),
+  inKids: new Int16Array(MAXP),
+  cand: new Int16Array(MAXP),
+  weight: new Float64Array(MAXP),
+  topo: new Int16Array(MAXP),
   pos: new Int16Array(MAXP),
-  budget: new Int16Array(MAXP),
-  raisable: new Int16Array(MAXP),
-  dangling: new Uint8Array(MAXP),
+  cop: new Int16Array(MAXP),
+  pool: new Int16Array(MAXP),
   par: new Int16Array(MAXP * MAXPAR),
   parCount: new Uint8Array(MAXP),
   rngEdge: new Uint8Array(MAXP),
-  inSol: new Uint8Array(MAXP),
+  value: new Float64Array(MAXP),
+  sink: newSet(),
+  ready: newSet(),
 };
 
 const weightCache = new Map<number, number[]>();
 
-function shuffleTyped(xs: Int16Array, n: number, rng: Rng): void {
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    const t = xs[i];
-    xs[i] = xs[j];
-    xs[j] = t;
-  }
+/** The parents of v as a plain array. */
+function parentList(v: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < S.parCount[v]; k++) out.push(S.par[v * MAXPAR + k]);
+  return out;
 }
 
-/** One draw; null when a rule rejects it. */
+/** Adds the edge u → v (u becomes a parent of v) unless it is already there. */
+function addParent(u: number, v: number): void {
+  const { par, parCount } = S;
+  const base = v * MAXPAR;
+  for (let k = 0; k < parCount[v]; k++) if (par[base + k] === u) return;
+  par[base + parCount[v]++] = u;
+}
+
+/**
+ * One draw of the reference's process (world.md §3, d = 2); null when a stage fails or a rule
+ * rejects it (the reference raises and redraws at the same points).
+ */
 export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng): WorldGraph | null {
   const strict = strictline(op);
-  const s = (strict + 1) >> 1;
-  const { adj, pPlace, pItem, pAbs, instStart, instCount, absOf, list, inN, order, ready, pending, pos } = S;
-  const { budget, raisable, dangling, par, parCount, rngEdge, inSol } = S;
+  const s = (strict + 1) >> 1; // op_max; the reference runs with force, so s = op_max
+  const { adj, placeDeg, pPlace, pItem, pAbs, instStart, instCount, absOf, list, inN, nec } = S;
+  const { placed, outKids, inKids, cand, topo, pos, cop, pool, par, parCount, rngEdge, sink, ready } = S;
 
-  // Stage 2: structure graph.
+  // Stage 1: sizes.
+  const n = Math.max(rng.int(1, s), rng.int(1, s));
+  const m = rng.int(n, s);
   let weights = weightCache.get(s);
   if (!weights) {
     weights = widthWeights(s);
     weightCache.set(s, weights);
   }
-  let w0 = 1 + rng.weighted(weights);
-  let w1 = 1 + rng.weighted(weights);
-  if (w0 > w1) [w0, w1] = [w1, w0];
+  let t0 = 1 + rng.weighted(weights);
+  let t1 = 1 + rng.weighted(weights);
   if (s <= 5) {
-    w0 = Math.max(2, w0);
-    w1 = Math.max(2, w1);
+    t0 = Math.max(2, t0);
+    t1 = Math.max(2, t1);
   }
-  const t0 = rng.int(w0, IP_MAX);
-  const t1 = rng.int(w0, IP_MAX);
-  let e = Math.min(t0, t1, w1 * w1);
-  const capP = Math.min(w1, nPlaces);
-  const capI = Math.min(w1, nItems);
-  let np = Math.min(w0, capP);
-  let ni = Math.min(w0, capI);
-  while (np * ni < e && (np < capP || ni < capI)) {
-    if (np < capP && (ni >= capI || rng.chance(0.5))) np++;
+  const w0 = Math.min(t0, t1);
+  const w1 = Math.max(t0, t1);
+  const e = Math.min(rng.int(w0, IP_MAX), rng.int(w0, IP_MAX), w1 * w1);
+
+  // Stage 2: structure graph. Layer sizes grow from (w0, w0) toward (w1, w1): while the edge budget
+  // is out of reach, else (unless the items alone use it up) with a probability p drawn once.
+  let np = w0;
+  let ni = w0;
+  const pGrow = rng.next();
+  while (np < w1 || ni < w1) {
+    if (np * ni >= e) {
+      if (ni === e) break;
+      if (!rng.chance(pGrow)) break;
+    }
+    if (np < w1 && (ni >= w1 || rng.chance(0.5))) np++;
     else ni++;
   }
-  e = Math.min(e, np * ni);
+  if (np > nPlaces || ni > nItems) return null;
+  // Every item gets a random place, then random place–item edges (an unconnected place first).
   adj.fill(0, 0, np * ni);
-  for (let i = 0; i < ni; i++) adj[rng.int(0, np - 1) * ni + i] = 1;
-  let edges = ni;
-  while (edges < e) {
-    const k = rng.int(0, np * ni - 1);
-    if (!adj[k]) {
-      adj[k] = 1;
-      edges++;
-    }
+  placeDeg.fill(0, 0, np);
+  for (let i = 0; i < ni; i++) {
+    const p = rng.int(0, np - 1);
+    adj[p * ni + i] = 1;
+    placeDeg[p]++;
   }
-  // Parameters: instances grouped by place (so a place's items are contiguous), then totals.
+  let edges = ni;
+  for (let tries = 0; edges < e; ) {
+    if (++tries > e * 10) return null;
+    let lonely = 0;
+    for (let p = 0; p < np; p++) if (placeDeg[p] === 0) list[lonely++] = p;
+    const p = lonely > 0 ? list[rng.int(0, lonely - 1)] : rng.int(0, np - 1);
+    const k = p * ni + rng.int(0, ni - 1);
+    if (adj[k]) continue;
+    adj[k] = 1;
+    placeDeg[p]++;
+    edges++;
+  }
+  for (let p = 0; p < np; p++) if (placeDeg[p] === 0) return null; // a place without items has no total
+  // Parameters: instances grouped by place (so a place's items are contiguous), then one total per place.
   let P = 0;
   for (let p = 0; p < np; p++) {
     instStart[p] = P;
@@ -204,262 +255,333 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     instCount[p] = P - instStart[p];
   }
   const nInst = P;
-  let nAbs = 0;
   for (let p = 0; p < np; p++) {
-    absOf[p] = -1;
-    if (instCount[p] === 0) continue;
     absOf[p] = P;
     pPlace[P] = p;
     pItem[P] = -1;
     pAbs[P] = 1;
-    list[nAbs++] = P;
     P++;
   }
 
-  // Stage 3: necessary parameters.
-  const n = Math.max(rng.int(1, s), rng.int(1, s));
-  const m = rng.int(n, Math.round(s * CALIBRATION.mScale) + CALIBRATION.mExtra);
+  // Stage 3a: necessary parameters. Totals in random order, each with its items, while the edge count
+  // (a total's edges are its items) stays ≤ n; the first that does not fit ends the pass. Then
+  // m − op − 1 random instance parameters more.
   inN.fill(0, 0, P);
-  let nCount = 0;
-  let est = 0;
-  shuffleTyped(list, nAbs, rng);
-  for (let k = 0; k < nAbs; k++) {
-    const a = list[k];
-    const p = pPlace[a];
-    const i0 = instStart[p];
-    const i1 = i0 + instCount[p];
-    let fresh = 0;
-    for (let v = i0; v < i1; v++) if (!inN[v]) fresh++;
-    const cost = instCount[p] + fresh;
-    if (est + cost > n) continue;
-    est += cost;
+  for (let k = 0; k < np; k++) list[k] = absOf[k];
+  let nOps = 0;
+  for (let k = 0; k < np; k++) {
+    const j = k + Math.floor(rng.next() * (np - k));
+    const a = list[j];
+    list[j] = list[k];
+    list[k] = a;
+    const c = instCount[pPlace[a]];
+    if (nOps + c > n) break;
+    nOps += c;
     inN[a] = 1;
-    for (let v = i0; v < i1; v++) {
-      if (!inN[v]) {
-        inN[v] = 1;
-        nCount++;
-      }
-    }
+    for (let v = instStart[pPlace[a]], end = v + c; v < end; v++) inN[v] = 1;
   }
-  for (let v = 0; v < nInst; v++) list[v] = v;
-  shuffleTyped(list, nInst, rng);
-  for (let k = 0; k < nInst && nCount < m; k++) {
-    const v = list[k];
-    if (!inN[v]) {
-      inN[v] = 1;
-      nCount++;
-    }
-  }
-
-  // Topological order: instance parameters are always ready; a total once its items are placed.
-  let nReady = 0;
-  for (let v = 0; v < P; v++) {
-    if (!inN[v]) continue;
-    if (pAbs[v]) pending[v] = instCount[pPlace[v]];
-    else ready[nReady++] = v;
+  let free = 0;
+  for (let v = 0; v < nInst; v++) if (!inN[v]) list[free++] = v;
+  for (let k = 1; k < m - nOps && free > 0; k++) {
+    const j = rng.int(0, free - 1);
+    inN[list[j]] = 1;
+    list[j] = list[--free];
   }
   let N = 0;
-  while (nReady > 0) {
-    const k = rng.int(0, nReady - 1);
-    const v = ready[k];
-    ready[k] = ready[--nReady];
-    pos[v] = N;
-    order[N++] = v;
-    if (!pAbs[v]) {
-      const a = absOf[pPlace[v]];
-      if (inN[a] && --pending[a] === 0) ready[nReady++] = a;
-    }
+  let nI = 0;
+  for (let v = 0; v < P; v++) {
+    if (!inN[v]) continue;
+    nec[N++] = v;
+    if (!pAbs[v]) nI++;
   }
   if (N === 0) return null;
+  // Early exits that only skip draws the later stages would reject anyway (the accepted distribution
+  // is unchanged). With A = the totals' edges and I instances (one more if a two-node order grows),
+  // every instance ends with 1 to cur_op + 1 edges and the budgets sum to at most max(s − A, I):
+  // the op lies in [A + I, A + I' + max(s − A, I')]; and the budgets cannot reach s when even the
+  // I' largest position caps min(3, max(1, j)) fall short.
+  {
+    const nI2 = N === 2 ? nI + 1 : nI;
+    if (nOps + nI > op || nOps + nI2 + Math.max(s - nOps, nI2) < op) return null;
+    const N2 = N === 2 ? 3 : N;
+    let caps = 0; // the nI2 largest of min(3, max(1, j)), j < N2: 3s from j = 3 up, then 2, then 1s
+    for (let k = 0, j = N2 - 1; k < nI2 && j >= 0; k++, j--) caps += Math.min(3, Math.max(1, j));
+    if (nOps + caps < s) return null;
+  }
 
-  // Stage 4: budgets, then parents. A node with no child yet is "dangling"; new parents prefer them.
+  // Stage 3b: topological order, built from the query backwards. A node can be placed once all its
+  // children are; after the first, only a node feeding a placed one. When none is left, the node just
+  // placed (an instance; a total fails the draw) takes a parent among the placeable nodes, drawn with
+  // a bias toward totals; otherwise an instance takes, with probability p0 ~ U(0, 1), one more parent
+  // among the unplaced nodes, biased toward totals and nodes already feeding the placed ones.
+  sink.n = 0;
+  ready.n = 0;
+  for (let k = 0; k < N; k++) {
+    const v = nec[k];
+    placed[v] = 0;
+    inKids[v] = 0;
+    parCount[v] = 0;
+    rngEdge[v] = 0;
+    outKids[v] = !pAbs[v] && inN[absOf[pPlace[v]]] ? 1 : 0;
+    sink.at[v] = -1;
+    ready.at[v] = -1;
+    if (outKids[v] === 0) setAdd(sink, v);
+  }
+  let nPlaced = 0;
+  for (;;) {
+    const from = nPlaced === 0 ? sink : ready;
+    const v0 = from.list[rng.int(0, from.n - 1)];
+    placed[v0] = 1;
+    setRemove(sink, v0);
+    setRemove(ready, v0);
+    topo[N - 1 - nPlaced++] = v0;
+    if (pAbs[v0]) {
+      // Its items now feed a placed node and have no unplaced child left.
+      const p = pPlace[v0];
+      for (let u = instStart[p], end = u + instCount[p]; u < end; u++) {
+        outKids[u]--;
+        inKids[u]++;
+        setAdd(sink, u);
+        setAdd(ready, u);
+      }
+    }
+    if (nPlaced === N) break;
+    let u = -1;
+    if (ready.n === 0) {
+      if (pAbs[v0]) return null;
+      u = biasedPick(sink.list, sink.n, rng);
+    } else if (!pAbs[v0]) {
+      const p0 = rng.next();
+      if (rng.next() < p0) {
+        let nc = 0;
+        for (let k = 0; k < N; k++) if (!placed[nec[k]]) cand[nc++] = nec[k];
+        u = biasedPick(cand, nc, rng);
+      }
+    }
+    if (u >= 0) {
+      par[v0 * MAXPAR] = u;
+      parCount[v0] = 1;
+      inKids[u]++;
+      if (sink.at[u] >= 0) setAdd(ready, u);
+    }
+  }
+  // A two-node order gets, half the time, one more instance: before the first node, or after the last.
+  if (N === 2 && rng.chance(0.5)) {
+    let extra = -1;
+    for (let v = 0; v < nInst && extra < 0; v++) if (!inN[v]) extra = v;
+    if (extra >= 0) {
+      inN[extra] = 1;
+      parCount[extra] = 0;
+      rngEdge[extra] = 0;
+      if (rng.chance(0.5)) {
+        par[topo[0] * MAXPAR + parCount[topo[0]]++] = extra;
+        topo[2] = topo[1];
+        topo[1] = topo[0];
+        topo[0] = extra;
+      } else {
+        par[extra * MAXPAR] = topo[1];
+        parCount[extra] = 1;
+        topo[2] = extra;
+      }
+      N = 3;
+    }
+  }
+  for (let j = 0; j < N; j++) pos[topo[j]] = j;
+
+  // Stage 4: operation budgets. cur_op starts at the edges so far (a total: its items); random
+  // instances below their cap min(3, max(1, position)) are raised until the total reaches s.
   let total = 0;
-  let nRaise = 0;
   for (let j = 0; j < N; j++) {
-    const v = order[j];
-    if (pAbs[v]) continue;
-    budget[v] = 1;
+    const v = topo[j];
+    cop[v] = pAbs[v] ? instCount[pPlace[v]] : parCount[v];
+    total += cop[v];
+  }
+  while (total < s) {
+    let nc = 0;
+    for (let j = 0; j < N; j++) {
+      const v = topo[j];
+      if (!pAbs[v] && cop[v] < Math.min(3, Math.max(1, j))) cand[nc++] = v;
+    }
+    if (nc === 0) return null;
+    cop[cand[rng.int(0, nc - 1)]]++;
     total++;
-    if (pos[v] > 1) raisable[nRaise++] = v; // budget cap min(3, max(1, pos)) exceeds 1
   }
-  while (total < s && nRaise > 0) {
-    const k = rng.int(0, nRaise - 1);
-    const v = raisable[k];
-    budget[v]++;
-    total++;
-    if (budget[v] >= Math.min(3, pos[v])) raisable[k] = raisable[--nRaise];
-  }
-  // Early exit: the solution's edges cannot exceed every in-play node's most edges (a total: its
-  // items; an instance: 1 at the start, else 2 for budget 1 and budget + 1 above). Such a draw is
-  // rejected below anyway; skipping its wiring saves time and leaves the accepted distribution as it is.
-  let most = 0;
+  // Wiring: the pool is RNG plus every earlier node; 1 or 2 parents for a budget of 1, else
+  // budget + 1. A parent from stage 3b counts toward them, and (as in the reference, which removes the
+  // pool's last element there rather than that parent) the node just before takes its place in the
+  // pool's removal; drawing the existing parent again adds nothing.
   for (let j = 0; j < N; j++) {
-    const v = order[j];
-    most += pAbs[v] ? instCount[pPlace[v]] : j === 0 ? 1 : budget[v] === 1 ? 2 : budget[v] + 1;
-  }
-  if (most < op) return null;
-  dangling.fill(0, 0, P);
-  const wD = CALIBRATION.wDangling;
-  for (let j = 0; j < N; j++) {
-    const v = order[j];
-    const base = v * MAXPAR;
+    const v = topo[j];
     if (pAbs[v]) {
       const p = pPlace[v];
-      const i0 = instStart[p];
-      for (let k = 0; k < instCount[p]; k++) {
-        par[base + k] = i0 + k;
-        dangling[i0 + k] = 0;
-      }
+      for (let k = 0; k < instCount[p]; k++) par[v * MAXPAR + k] = instStart[p] + k;
       parCount[v] = instCount[p];
-      rngEdge[v] = 0;
-      dangling[v] = 1;
       continue;
     }
-    parCount[v] = 0;
-    rngEdge[v] = 1;
-    if (j > 0) {
-      const b = budget[v];
-      const count = b === 1 ? (rng.chance(0.5) ? 2 : 1) : b + 1;
-      let real = count - (rng.chance(0.5) ? 1 : 0);
-      let nd = 0;
-      for (let i = 0; i < j; i++) if (dangling[order[i]]) nd++;
-      // A node must keep earlier work reachable: take a dangling parent when two or more wait.
-      if (nd >= 2 && real === 0) real = 1;
-      real = Math.min(real, j);
-      rngEdge[v] = real < count ? 1 : 0;
-      // Weighted draws without replacement over earlier nodes: dangling ×wD, totals ×2.
-      for (let c = 0; c < real; c++) {
-        let tot = 0;
-        for (let i = 0; i < j; i++) {
-          const u = order[i];
-          if (u >= 0) tot += (dangling[u] ? wD : 1) * (pAbs[u] ? 2 : 1);
-        }
-        let r = rng.next() * tot;
-        let pick = -1;
-        for (let i = 0; i < j; i++) {
-          const u = order[i];
-          if (u < 0) continue;
-          pick = i;
-          r -= (dangling[u] ? wD : 1) * (pAbs[u] ? 2 : 1);
-          if (r < 0) break;
-        }
-        par[base + c] = order[pick];
-        order[pick] = -1 - order[pick]; // mark as taken for this node
-      }
-      for (let c = 0; c < real; c++) {
-        const u = par[base + c];
-        order[pos[u]] = u;
-        dangling[u] = 0;
-      }
-      parCount[v] = real;
+    let dep = cop[v] === 1 ? (rng.chance(0.5) ? 1 : 2) : cop[v] + 1;
+    let size = j; // the pool's nodes, topo[0..j-1]; RNG is counted apart
+    for (let i = 0; i < j; i++) pool[i] = topo[i];
+    dep = Math.min(size + 1, dep);
+    if (parCount[v] > 0) {
+      size--; // removes topo[j - 1]
+      dep--;
     }
-    dangling[v] = 1;
+    if (dep === size + 1) {
+      rngEdge[v] = 1;
+      for (let i = 0; i < size; i++) addParent(pool[i], v);
+    } else {
+      if (rng.chance(0.5)) {
+        rngEdge[v] = 1;
+        dep--;
+      }
+      for (let c = 0; c < dep; c++) {
+        const i = rng.int(0, size - 1);
+        addParent(pool[i], v);
+        pool[i] = pool[--size];
+      }
+    }
   }
-
-  // The solution path: ancestors of the query (the last node of the order); reject a wrong op early.
-  inSol.fill(0, 0, P);
-  inSol[order[N - 1]] = 1;
   let ops = 0;
-  for (let j = N - 1; j >= 0; j--) {
-    const v = order[j];
-    if (!inSol[v]) continue;
-    ops += parCount[v] + rngEdge[v];
-    for (let c = 0; c < parCount[v]; c++) inSol[par[v * MAXPAR + c]] = 1;
-  }
+  for (let j = 0; j < N; j++) ops += parCount[topo[j]] + rngEdge[topo[j]];
   if (ops !== op) return null;
 
-  // Accepted: build the plain objects the rest of the pipeline reads.
+  // Stage 6 (solution): values in order; a value below 1 (a total may not be 0 either, having
+  // positive items) or above MAX_VALUE rejects the draw.
   const params: Param[] = [];
   for (let v = 0; v < P; v++) params.push({ abstract: pAbs[v] === 1, place: pPlace[v], item: pItem[v] });
   const defs: (Def | null)[] = new Array(P).fill(null);
+  const { value } = S;
   const solution: number[] = [];
   for (let j = 0; j < N; j++) {
-    const v = order[j];
-    if (!inSol[v]) continue;
+    const v = topo[j];
     solution.push(v);
-    const parents = Array.from(par.subarray(v * MAXPAR, v * MAXPAR + parCount[v]));
-    defs[v] = { parents, rng: rngEdge[v] === 1, c: 0, constOp: null, combine: "sum", value: 0 };
+    const d: Def = {
+      parents: parentList(v),
+      rng: rngEdge[v] === 1,
+      c: 0,
+      constOp: null,
+      combine: "sum",
+      value: 0,
+    };
+    defs[v] = d;
+    if (!drawValue(d, value, pAbs[v] === 1, rng)) return null;
+    value[v] = d.value;
   }
 
-  // Stage 5: distractors — every other instance parameter of the structure gets a sentence.
+  // Stage 5: distractors — every other instance parameter of the structure gets a sentence, in random
+  // order. Half of them draw parents only among earlier such "independent" distractors, the others
+  // among the solution and every distractor so far; 1–4 edges (each more w.p. 0.5), RNG w.p. 0.5.
+  // Their values are not part of the problem's answer: a draw that breaks a value rule is redrawn
+  // (a few times, then the sentence becomes a constant) instead of rejecting the problem.
   const distractors: number[] = [];
-  for (let v = 0; v < nInst; v++) if (!inSol[v]) distractors.push(v);
+  for (let v = 0; v < nInst; v++) if (!inN[v]) distractors.push(v);
   rng.shuffle(distractors);
-  const pool = solution.slice();
+  const known = solution.slice();
+  const independent: number[] = [];
   for (const v of distractors) {
-    const count = rng.int(1, 4);
-    let real = count - (rng.chance(0.5) ? 1 : 0);
-    real = Math.min(real, pool.length);
-    const parents: number[] = [];
-    while (parents.length < real) {
-      const u = rng.pick(pool);
-      if (!parents.includes(u)) parents.push(u);
+    const src = rng.chance(0.5) ? independent : known;
+    const poolSize = src.length + 1; // RNG and src
+    let d: Def | null = null;
+    for (let t = 0; t < 8 && !d; t++) {
+      let dep = 1;
+      while (dep < Math.min(4, poolSize) && rng.chance(0.5)) dep++;
+      const parents: number[] = [];
+      let withRng = false;
+      if (dep === poolSize) {
+        withRng = true;
+        parents.push(...src);
+      } else {
+        if (rng.chance(0.5)) {
+          withRng = true;
+          dep--;
+        }
+        while (parents.length < dep) {
+          const u = rng.pick(src);
+          if (!parents.includes(u)) parents.push(u);
+        }
+      }
+      const cand: Def = { parents, rng: withRng, c: 0, constOp: null, combine: "sum", value: 0 };
+      if (drawValue(cand, value, false, rng)) d = cand;
     }
-    defs[v] = { parents, rng: real < count || real === 0, c: 0, constOp: null, combine: "sum", value: 0 };
-    pool.push(v);
+    if (!d) {
+      d = { parents: [], rng: true, c: 0, constOp: null, combine: "sum", value: 0 };
+      drawValue(d, value, false, rng);
+    }
+    defs[v] = d;
+    value[v] = d.value;
+    if (src === independent) independent.push(v);
+    known.push(v);
   }
-
-  // Stage 6: values, in dependency order (solution first, then distractors); stage 7 rules.
-  const value = new Float64Array(P);
-  for (const v of solution) if (!assignValue(v, defs[v]!, value, params[v].abstract, rng)) return null;
-  for (const v of distractors) if (!assignValue(v, defs[v]!, value, false, rng)) return null;
 
   const placeNames = sampleDistinct(nPlaces, np, rng);
   const itemNames = sampleDistinct(nItems, ni, rng);
   return { op, placeNames, itemNames, params, defs, order: solution, distractors, attempts: 1 };
 }
 
-/** k distinct indices of 0..n-1 in random order (a partial Fisher–Yates). */
-function sampleDistinct(n: number, k: number, rng: Rng): number[] {
-  const xs = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(rng.next() * (n - i));
-    const t = xs[i];
-    xs[i] = xs[j];
-    xs[j] = t;
+/**
+ * Weighted pick among `n` nodes of stage 3b: weight exp(k·|z|), z ~ N(0, 1) drawn per node, with
+ * k = (a total? 1 : 0) + (feeds a placed node? 1 : 0); k = 0 needs no draw (weight 1).
+ */
+function biasedPick(nodes: Int16Array, n: number, rng: Rng): number {
+  const { pAbs, inKids, weight } = S;
+  let tot = 0;
+  for (let i = 0; i < n; i++) {
+    const v = nodes[i];
+    const k = pAbs[v] + (inKids[v] > 0 ? 1 : 0);
+    const w = k === 0 ? 1 : Math.exp(k * rng.absGauss());
+    weight[i] = w;
+    tot += w;
   }
-  xs.length = k;
-  return xs;
+  let r = rng.next() * tot;
+  for (let i = 0; i < n; i++) {
+    r -= weight[i];
+    if (r < 0) return nodes[i];
+  }
+  return nodes[n - 1];
 }
 
-/** Draws values for one definition; false when a value rule is broken. */
-function assignValue(v: number, d: Def, value: Float64Array, abstract: boolean, rng: Rng): boolean {
+/** k distinct indices of 0..n-1 in random order (each a uniform draw among the unused ones). */
+function sampleDistinct(n: number, k: number, rng: Rng): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < k; i++) {
+    let r = Math.floor(rng.next() * (n - i));
+    // The r-th unused index, counting upward (out holds at most 5 entries, so this stays cheap).
+    for (let u = 0; u <= r; u++) if (out.includes(u)) r++;
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Draws the constants of one definition and computes its value (the reference's sentence rules): an
+ * RNG edge is "plus c" (c in 1..4) or "times c" (c in 2..4) with probability 0.5 each, and a lone
+ * constant takes the drawn c; two instance parents combine as a sum or a difference (in parent
+ * order) with probability 0.5 each; more parents, and a total's items, are summed. False when the
+ * value breaks a rule (below 1, above MAX_VALUE); an intermediate difference may be negative.
+ */
+function drawValue(d: Def, value: Float64Array, abstract: boolean, rng: Rng): boolean {
   const k = d.parents.length;
+  d.constOp = null;
+  d.combine = "sum";
   let inner = 0;
-  if (k === 0) {
+  if (k === 2 && !abstract && rng.chance(0.5)) {
+    d.combine = "diff";
+    inner = value[d.parents[0]] - value[d.parents[1]];
+  } else for (const u of d.parents) inner += value[u];
+  if (d.rng) {
+    const plus = rng.chance(0.5);
+    d.c = plus ? rng.int(1, NUMBER_RANGE - 1) : rng.int(2, NUMBER_RANGE - 1);
+    if (k === 0) d.value = d.c;
+    else {
+      d.constOp = plus ? "plus" : "times";
+      d.value = plus ? d.c + inner : d.c * inner;
+    }
+  } else if (k === 0) {
     d.c = rng.int(1, NUMBER_RANGE - 1);
     d.value = d.c;
-    value[v] = d.value;
-    return true;
-  }
-  if (k === 2 && !abstract && rng.chance(0.5)) {
-    let a = value[d.parents[0]];
-    let b = value[d.parents[1]];
-    if (a === b) {
-      d.combine = "sum";
-    } else {
-      if (a < b) {
-        d.parents.reverse();
-        [a, b] = [b, a];
-      }
-      d.combine = "diff";
-    }
-  }
-  if (d.combine === "diff") inner = value[d.parents[0]] - value[d.parents[1]];
-  else for (const u of d.parents) inner += value[u];
-  if (d.rng) {
-    if (rng.chance(0.5)) {
-      d.constOp = "plus";
-      d.c = rng.int(1, NUMBER_RANGE - 1);
-      d.value = d.c + inner;
-    } else {
-      d.constOp = "times";
-      d.c = rng.int(2, NUMBER_RANGE - 1);
-      d.value = d.c * inner;
-    }
   } else {
+    d.c = 0;
     d.value = inner;
   }
-  value[v] = d.value;
   return d.value > 0 && d.value <= MAX_VALUE;
 }

@@ -223,6 +223,14 @@ export interface RenderOptions {
 
 /** Generates one problem; the same key (and options) always gives the same bytes. */
 export function generateProblem(key: ProblemKey, opts: RenderOptions = {}): Problem {
+  return generateDrawn(key, opts).problem;
+}
+
+/** A problem and the graph it was worded from (for statistics: one draw, not two). */
+export function generateDrawn(
+  key: ProblemKey,
+  opts: RenderOptions = {},
+): { problem: Problem; graph: WorldGraph } {
   const ctx = checkKey(key);
   const { g, unknown, lins } = draw(key, ctx);
   const nm = new Namer(ctx, g);
@@ -289,7 +297,7 @@ export function generateProblem(key: ProblemKey, opts: RenderOptions = {}): Prob
   const problem = sentences.join(" ");
   const prompt = `<question> ${problem} ${question} </question> <solution>`;
   const graph: GoldGraph = { nodes };
-  return {
+  const problemOut: Problem = {
     id: problemId(key),
     seed: key.seed,
     index: key.index,
@@ -304,6 +312,7 @@ export function generateProblem(key: ProblemKey, opts: RenderOptions = {}): Prob
     completion: ` ${trace} </solution> <answer> ${answer} </answer>`,
     graph,
   };
+  return { problem: problemOut, graph: g };
 }
 
 /** Drawn graph of a problem (for statistics and tests); same randomness as generateProblem. */
