@@ -6,7 +6,7 @@ import { compareEvalSummaries, type EvalComparison } from "../eval/comparison.js
 import { describePolicy, type EvalRow, type EvalSummary } from "../eval/evaluation.js";
 import type { PassKEstimator } from "../eval/passk.js";
 import type { CIStat } from "../eval/summary.js";
-import { renderComparison } from "../report/compare-report.js";
+import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
 import { EVAL_FILES, loadEvalSummary } from "../report/io.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -106,7 +106,7 @@ export function comparisonTable(cmp: EvalComparison, before = "before", after = 
       "Δ pass@k",
     ],
     body,
-  )}\n(percent; Δ = ${after} − ${before} in points with its ${Math.round(cmp.level * 100)}% bootstrap CI over problems; ${cmp.estimator} estimator)`;
+  )}\n(percent; Δ = ${after} − ${before} in points with its ${Math.round(cmp.level * 100)}% bootstrap CI over problems; ${cmp.estimator} estimator)\n${policySentence(cmp, { before, after, level: "" })}`;
 }
 
 function defaultReportPath(evalArg: string): string {

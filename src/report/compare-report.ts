@@ -5,9 +5,9 @@ import {
   compareEvalSummaries,
   type EvalComparison,
 } from "../eval/comparison.js";
-import type { EvalSummary, MetaValue } from "../eval/evaluation.js";
+import { describePolicy, type EvalSummary, type MetaValue } from "../eval/evaluation.js";
 import type { CIStat } from "../eval/summary.js";
-import { bandedSeries, metaEntries } from "./eval-report.js";
+import { bandedSeries, EXTRA_NOTE, hasByExtra, metaEntries } from "./eval-report.js";
 import {
   type ChartSpec,
   chartFigure,
@@ -97,6 +97,58 @@ function headlineTable(rows: readonly CompareRow[], l: CompareLabels): string {
       ];
     }),
   );
+}
+
+function extraTable(rows: readonly CompareRow[], l: CompareLabels): string {
+  if (!hasByExtra(rows))
+    return '<p class="note">Not recorded in one or both summaries (written before both figures were kept).</p>';
+  const cells = (r: CompareRow, which: "allowExtra" | "noExtra") => {
+    const x = r.byExtra![which];
+    return [ciCell(x.before[1]), ciCell(x.after[1]), diffCell(x.diff[1])];
+  };
+  return table(
+    [
+      "group",
+      "ops",
+      `pass@1 ${esc(l.before)}, extras allowed`,
+      `pass@1 ${esc(l.after)}, extras allowed`,
+      "Δ pass@1, extras allowed",
+      `pass@1 ${esc(l.before)}, no extras`,
+      `pass@1 ${esc(l.after)}, no extras`,
+      "Δ pass@1, no extras",
+      "k",
+      "Δ pass@k, extras allowed",
+      "Δ pass@k, no extras",
+    ],
+    rows.map((r) => {
+      const k = maxK(r);
+      return [
+        esc(r.key),
+        range(r),
+        ...cells(r, "allowExtra"),
+        ...cells(r, "noExtra"),
+        String(k),
+        diffCell(r.byExtra!.allowExtra.diff[k]),
+        diffCell(r.byExtra!.noExtra.diff[k]),
+      ];
+    }),
+  );
+}
+
+/** What the page says about the two runs' verification policies. */
+export function policySentence(cmp: EvalComparison, l: CompareLabels): string {
+  const { before, after } = cmp.verify;
+  const same =
+    before !== null &&
+    after !== null &&
+    before.allowExtra === after.allowExtra &&
+    before.allowSlips === after.allowSlips;
+  if (same) return `Both verified with ${describePolicy(before)}.`;
+  const warn =
+    before !== null && after !== null
+      ? " The policies differ: the headline differences compare different definitions of verified."
+      : "";
+  return `${l.before} verified with ${describePolicy(before)}; ${l.after} with ${describePolicy(after)}.${warn}`;
 }
 
 function diffByKTable(rows: readonly CompareRow[]): string {
@@ -290,6 +342,7 @@ export function renderComparison(
 <p class="sub">Comparison of two process-verified evaluations: differences are ${esc(l.after)} − ${esc(l.before)}, in percentage points.</p>
 ${definitionList(entries)}
 <p class="note" id="pairing">${esc(pairingSentence(cmp))}</p>
+<p class="note" id="policy">${esc(policySentence(cmp, l))}</p>
 ${missing.length > 0 ? `<p class="note">${esc(missing.join("; "))} (no row).</p>` : ""}
 <h2>Bands</h2>
 ${cmp.perBand.length > 0 ? headlineTable(cmp.perBand, l) : '<p class="note">No band holds problems of both evaluations.</p>'}
@@ -300,6 +353,9 @@ ${charts.map(chartFigure).join("\n")}
 <h2>Per op</h2>
 ${headlineTable(cmp.perOp, l)}
 <p class="note">Percent; ${l.level} CIs in brackets; k is the largest k both evaluations support for the group. Green / red: the CI of the difference excludes zero.</p>
+<h2>Verified with and without extra nodes</h2>
+<p class="note">Both figures from the same samples on each side, whichever policy each run's <code>verified</code> used. ${esc(EXTRA_NOTE)}</p>
+${extraTable([...cmp.perBand, ...cmp.perOp], l)}
 <h2>Δ pass@k at every k</h2>
 ${diffByKTable([...cmp.perBand, ...cmp.perOp])}
 `;

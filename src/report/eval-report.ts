@@ -1,5 +1,6 @@
 /** The HTML report of one evaluation (summary.json → report.html). */
 import {
+  describePolicy,
   EVAL_ERROR_KEYS,
   EVAL_ERROR_LABELS,
   type EvalRow,
@@ -137,6 +138,45 @@ export function opChart(summary: EvalSummary): ChartSpec {
   };
 }
 
+/** True when every row counts verified with and without extra nodes. */
+export function hasByExtra(rows: readonly { byExtra?: unknown }[]): boolean {
+  return rows.length > 0 && rows.every((r) => r.byExtra !== undefined);
+}
+
+/** The sentence saying which of the two extra-node figures reproduces the paper's. */
+export const EXTRA_NOTE =
+  "Extra nodes allowed is the reference evaluator's figure (\"perfect_with_extra\" counts as a pass), the one the paper's published numbers report; no extra node is what the strict training reward requires (it zeroes a trace with extra steps).";
+
+/** pass@1 per op with extra nodes allowed and without, with CI bands (null when not recorded). */
+export function extraChart(summary: EvalSummary): ChartSpec | null {
+  const rows = summary.perOp;
+  if (!hasByExtra(rows)) return null;
+  const at = (f: (r: EvalRow) => CIStat | undefined) => rows.map((r, i) => ({ x: i, stat: f(r) }));
+  const toCategory = (s: SeriesSpec): SeriesSpec => ({ ...s, data: (s.data as XYPoint[]).map((p) => p.y) });
+  return {
+    id: "chart-extra",
+    title: "pass@1 vs op, extra nodes allowed and not",
+    type: "line",
+    xTitle: "op (number of operations)",
+    yTitle: "pass@1",
+    labels: rows.map(opLabel),
+    y: { percent: true, min: 0, max: 1 },
+    series: [
+      ...bandedSeries(
+        "extra nodes allowed",
+        PALETTE[0],
+        at((r) => r.byExtra?.allowExtra.passAtK[1]),
+      ),
+      ...bandedSeries(
+        "no extra node",
+        PALETTE[4],
+        at((r) => r.byExtra?.noExtra.passAtK[1]),
+      ),
+    ].map(toCategory),
+    caption: `Unbiased estimator; shaded: ${levelText(summary)} bootstrap CI over problems. ${EXTRA_NOTE}`,
+  };
+}
+
 /** Mean errors per sample by category, stacked per op. */
 export function errorChart(summary: EvalSummary): ChartSpec {
   const rows = summary.perOp;
@@ -249,6 +289,37 @@ function errorTable(rows: readonly EvalRow[]): string {
   );
 }
 
+function extraTable(rows: readonly EvalRow[]): string {
+  if (!hasByExtra(rows))
+    return '<p class="note">Not recorded in this summary (it was written before both figures were kept); the same <code>interplay eval</code> command, run again on its folder, rebuilds it from the samples without sampling.</p>';
+  return table(
+    [
+      "group",
+      "ops",
+      "problems",
+      "pass@1 extras allowed",
+      "pass@1 no extras",
+      "pass@max extras allowed",
+      "pass@max no extras",
+      "samples verified only with extras",
+    ],
+    rows.map((r) => {
+      const x = r.byExtra!;
+      const k = r.ks[r.ks.length - 1];
+      return [
+        esc(r.key),
+        bandRange(r),
+        String(r.problems),
+        ciCell(x.allowExtra.passAtK[1]),
+        ciCell(x.noExtra.passAtK[1]),
+        `<span class="ci">k=${k}</span> ${ciCell(x.allowExtra.passAtK[k])}`,
+        `<span class="ci">k=${k}</span> ${ciCell(x.noExtra.passAtK[k])}`,
+        String(x.allowExtra.verified - x.noExtra.verified),
+      ];
+    }),
+  );
+}
+
 function headlineTable(rows: readonly EvalRow[]): string {
   return table(
     [
@@ -291,7 +362,14 @@ export function metaEntries(
 
 /** The charts of an evaluation report, in page order. */
 export function evalCharts(summary: EvalSummary): ChartSpec[] {
-  return [passAtKChart(summary), opChart(summary), errorChart(summary), accuracyChart(summary)];
+  const extra = extraChart(summary);
+  return [
+    passAtKChart(summary),
+    opChart(summary),
+    ...(extra ? [extra] : []),
+    errorChart(summary),
+    accuracyChart(summary),
+  ];
 }
 
 /** Renders the self-contained report.html of one evaluation summary. */
@@ -306,6 +384,7 @@ export function renderEvalReport(summary: EvalSummary, meta: ReportMeta = {}): s
     ["problems", t.problems],
     ["samples", t.samples],
     ["ops", t.ops.join(", ")],
+    ["verified under", describePolicy(summary.verify)],
     ...(t.contexts.length > 0 ? ([["contexts", t.contexts.join(", ")]] as [string, MetaValue][]) : []),
     ["bands", o.bands.map((b) => `${b.name} ${b.lo === b.hi ? b.lo : `${b.lo}–${b.hi}`}`).join(", ")],
     [
@@ -323,7 +402,10 @@ ${definitionList(entries)}
 <h2>Summary</h2>
 ${groupsNote}
 ${headlineTable([...summary.perBand, ...summary.perOp])}
-<p class="note">Percent; ${level} bootstrap CIs over problems in brackets. pass@k uses the unbiased estimator; pass@max is at the largest k reported for the group.</p>
+<p class="note">Percent; ${level} bootstrap CIs over problems in brackets. pass@k uses the unbiased estimator; pass@max is at the largest k reported for the group. A sample counts as verified under the policy listed above as "verified under".</p>
+<h2>Verified with and without extra nodes</h2>
+<p class="note">Both figures from the same samples, whichever policy the run's <code>verified</code> used, under its slip policy. ${esc(EXTRA_NOTE)}</p>
+${extraTable([...summary.perBand, ...summary.perOp])}
 <h2>Charts</h2>
 <div class="charts">
 ${charts.map(chartFigure).join("\n")}

@@ -46,12 +46,16 @@ export function syntheticRecords(opts: SyntheticOptions = {}): EvalRecord[] {
         const missing = verified || parseFailed ? 0 : Math.floor(rng() * 3);
         const wrongValue = verified ? 0 : Math.floor(rng() * 2);
         const wrongDependency = verified || missing + wrongValue > 0 ? 0 : 1;
+        const extra = rng() < 0.1 ? 1 : 0;
         out.push({
           problemId: id,
           op,
           context: contexts[i % contexts.length],
           sample,
           verified,
+          // `verified` allows extra nodes; without them, a verified sample with one fails.
+          verifiedAllowExtra: verified,
+          verifiedNoExtra: verified && extra === 0,
           answerCorrect,
           processAcc: verified ? 1 : parseFailed ? 0 : Math.max(0, 1 - (missing + wrongValue + 1) / (op + 1)),
           parseFailed,
@@ -60,7 +64,7 @@ export function syntheticRecords(opts: SyntheticOptions = {}): EvalRecord[] {
             missing,
             wrongValue,
             wrongDependency,
-            extra: rng() < 0.1 ? 1 : 0,
+            extra,
             arithmeticSlips: rng() < 0.08 ? 1 : 0,
           },
         });

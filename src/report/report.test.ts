@@ -43,13 +43,13 @@ describe("renderEvalReport", () => {
     assert.match(html, /<dt>model<\/dt><dd>base<\/dd>/);
   });
 
-  test("four charts with the expected series; a figure for each", () => {
+  test("five charts with the expected series; a figure for each", () => {
     const specs = embeddedSpecs(html);
     assert.deepEqual(
       specs.map((s) => s.id),
-      ["chart-passk", "chart-ops", "chart-errors", "chart-accuracy"],
+      ["chart-passk", "chart-ops", "chart-extra", "chart-errors", "chart-accuracy"],
     );
-    assert.deepEqual(specs.map(expectedSeries), [6, 2, 7, 2]);
+    assert.deepEqual(specs.map(expectedSeries), [6, 2, 2, 7, 2]);
     assert.deepEqual(specs, JSON.parse(JSON.stringify(evalCharts(before))));
     for (const s of specs) assert.match(html, new RegExp(`<figure class="chart" id="${s.id}">`));
     const passk = specs[0];
@@ -76,6 +76,51 @@ describe("renderEvalReport", () => {
     assert.ok(html.includes(`${f(a.mean)} <span class="ci">[${f(a.lo)}, ${f(a.hi)}]</span>`));
     assert.match(html, /pass@k, first k samples/);
     assert.match(html, /arithmetic slip/);
+  });
+
+  test("verified with and without extra nodes side by side, and the policy the run used", () => {
+    const f = (x: number) => (100 * x).toFixed(1);
+    const cell = (c: { mean: number; lo: number; hi: number }) =>
+      `${f(c.mean)} <span class="ci">[${f(c.lo)}, ${f(c.hi)}]</span>`;
+    const id = before.perBand[0].byExtra!;
+    assert.ok(id.allowExtra.verified > id.noExtra.verified, "the fixture has verified samples with extras");
+    assert.ok(html.includes(cell(id.allowExtra.passAtK[1])));
+    assert.ok(html.includes(cell(id.noExtra.passAtK[1])));
+    assert.ok(html.includes(`<td>${id.allowExtra.verified - id.noExtra.verified}</td>`));
+    assert.match(html, /perfect_with_extra/);
+    assert.match(html, /<dt>verified under<\/dt><dd>not recorded/, "the synthetic records carry no policy");
+    const extra = embeddedSpecs(html).find((c) => c.id === "chart-extra")!;
+    const mean = extra.series.find((x) => x.label === "no extra node")!;
+    assert.deepEqual(
+      mean.data,
+      before.perOp.map((r) => r.byExtra!.noExtra.passAtK[1].mean),
+    );
+    const recorded = { ...before, verify: { allowExtra: false, allowSlips: true } };
+    assert.match(
+      renderEvalReport(recorded),
+      /<dd>extra nodes not allowed \(allowExtra false\), arithmetic slips allowed \(the lenient opt-in\)/,
+    );
+  });
+
+  test("an old summary (no policy, no figures by extra-node policy) renders and says not recorded", () => {
+    const old = JSON.parse(JSON.stringify(before));
+    for (const r of [...old.perOp, ...old.perBand]) delete r.byExtra;
+    for (const p of old.problems) delete p.byExtra;
+    const page = renderEvalReport(old);
+    assert.match(page, /<dt>verified under<\/dt><dd>not recorded/);
+    assert.match(page, /Not recorded in this summary/);
+    assert.deepEqual(
+      embeddedSpecs(page).map((x) => x.id),
+      ["chart-passk", "chart-ops", "chart-errors", "chart-accuracy"],
+    );
+    const t = evalSummaryTable(old);
+    assert.match(t, /verified under: not recorded/);
+    assert.match(t, /verified with \/ without extra nodes: not recorded/);
+    const cmp = compareEvalSummaries(old, afterRl, OPTS);
+    const c = renderCompareReport(old, afterRl, {}, OPTS);
+    assert.equal(cmp.perOp[0].byExtra, undefined);
+    assert.match(c, /Not recorded in one or both summaries/);
+    assert.match(c, /before verified with not recorded/);
   });
 
   test("deterministic output", () => {
@@ -107,6 +152,33 @@ describe("renderCompareReport", () => {
     assert.match(html, /Δ pass@8/);
   });
 
+  test("verified with and without extra nodes before and after; the policies of both runs", () => {
+    const lenient = { allowExtra: true, allowSlips: true };
+    const strict = { allowExtra: true, allowSlips: false };
+    const html = renderCompareReport(
+      { ...before, verify: strict },
+      { ...afterRl, verify: strict },
+      { beforeLabel: "base", afterLabel: "RL" },
+      OPTS,
+    );
+    assert.match(
+      html,
+      /Both verified with extra nodes allowed \(allowExtra true\), arithmetic slips not allowed/,
+    );
+    assert.match(html, /Δ pass@1, no extras/);
+    const cmp = compareEvalSummaries(before, afterRl, OPTS);
+    const d = cmp.perBand[0].byExtra!.noExtra.diff[1];
+    const f = (x: number) => (x > 0 ? "+" : "") + (100 * x).toFixed(1);
+    assert.ok(html.includes(`${f(d.mean)} <span class="ci">[${f(d.lo)}, ${f(d.hi)}]</span>`));
+    const mixed = renderCompareReport(
+      { ...before, verify: lenient },
+      { ...afterRl, verify: strict },
+      {},
+      OPTS,
+    );
+    assert.match(mixed, /The policies differ/);
+  });
+
   test("different problem ids: unpaired, said in the page", () => {
     const other = buildEvalSummary(syntheticRecords({ seed: 2, prefix: "q" }), OPTS);
     const html = renderCompareReport(before, other, {}, OPTS);
@@ -125,6 +197,8 @@ describe("CLI tables", () => {
     const c = comparisonTable(compareEvalSummaries(before, afterRl, OPTS), "base", "RL");
     assert.match(c, /pass@1 base\s+pass@1 RL\s+Δ pass@1/);
     assert.match(c, /^ID\s+paired\s/m);
+    assert.match(t, /pass@1 extras allowed\s+pass@max extras allowed\s+pass@1 no extras/);
+    assert.match(t, /^verified under: not recorded/m);
   });
 });
 
