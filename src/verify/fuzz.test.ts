@@ -30,6 +30,13 @@ function checkAll(text: string): void {
   const s = verifySample(text, p, { alpha: 0.5, form: "linear" });
   assert.equal(s.verified, v.verified);
   for (const r of Object.values(allRewards(v, p.graph.nodes.length))) assert.ok(r >= 0 && r <= 1);
+  // The policies only decide what counts: the categories stay; lenient passes whatever strict does.
+  assert.equal(v.verified, v.verifiedAllowExtra, "the default allows extra nodes");
+  assert.ok(!v.verifiedNoExtra || v.verified);
+  const lenient = verifyTrace(t, p, { allowSlips: true, allowExtra: false });
+  assert.deepEqual(lenient.errors, v.errors);
+  assert.ok(lenient.processAcc >= v.processAcc);
+  assert.ok(!v.verifiedNoExtra || lenient.verified);
 }
 
 const FRAGMENTS = [

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { type Lin, linEqual } from "../world/linear.js";
+import { generateProblem } from "../world/problem.js";
 import type { Problem } from "../world/types.js";
 import {
   buildStep,
@@ -359,5 +361,41 @@ describe("changed written results (issue 12): a slip where the false equation is
       byMode[p.mode]++;
     }
     assert.ok(byMode.forward >= 250 && byMode.reverse >= 250, JSON.stringify(byMode));
+  });
+
+  test("property: any change of a written result, carried or not, is one slip there (fast-check)", () => {
+    const contexts = ["zoo", "school", "movie"];
+    fc.assert(
+      fc.property(
+        fc.record({
+          seed: fc.nat(1_000_000),
+          op: fc.integer({ min: 2, max: 20 }),
+          context: fc.constantFrom(...contexts),
+          mode: fc.constantFrom("forward" as const, "reverse" as const),
+          pick: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+          shift: fc.integer({ min: -50, max: 50 }).filter((d) => d !== 0),
+          carry: fc.boolean(),
+        }),
+        ({ seed, op, context, mode, pick, shift, carry }) => {
+          const p = generateProblem({ seed, index: 0, op, context, mode });
+          const t = splitTrace(p);
+          const sites = t.steps.map((_, k) => k).filter((k) => hasOperands(t, k));
+          if (sites.length === 0) return;
+          const k = sites[Math.floor(pick * sites.length)];
+          const c = changeWrittenResult(p, k, { ...goldLin(p, k), b: goldLin(p, k).b + shift }, carry);
+          const label = `${p.id} at ${k} ${shift} ${carry}: ${c.steps[k]}`;
+          const v = assertSlipAt(p, c.text, k, label);
+          const moved = p.graph.nodes.map((_, i) => i).filter((i) => !linEqual(c.written[i], goldLin(p, i)));
+          const wrong = moved.filter((i) => i !== k);
+          assert.deepEqual(v.errors.wrongValue, names(p, wrong), label);
+          if (!carry) assert.deepEqual(wrong, [], label);
+          assert.equal(
+            verifyTrace(c.text, p, { allowSlips: true }).verified,
+            wrong.length === 0 && v.answerCorrect,
+          );
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
