@@ -148,7 +148,7 @@ export function policySentence(cmp: EvalComparison, l: CompareLabels): string {
     before !== null && after !== null
       ? " The policies differ: the headline differences compare different definitions of verified."
       : "";
-  return `${l.before} verified with ${describePolicy(before)}; ${l.after} with ${describePolicy(after)}.${warn}`;
+  return `Verified under, ${l.before}: ${describePolicy(before)}; ${l.after}: ${describePolicy(after)}.${warn}`;
 }
 
 function diffByKTable(rows: readonly CompareRow[]): string {

@@ -120,7 +120,7 @@ describe("renderEvalReport", () => {
     const c = renderCompareReport(old, afterRl, {}, OPTS);
     assert.equal(cmp.perOp[0].byExtra, undefined);
     assert.match(c, /Not recorded in one or both summaries/);
-    assert.match(c, /before verified with not recorded/);
+    assert.match(c, /Verified under, before: not recorded/);
   });
 
   test("deterministic output", () => {
