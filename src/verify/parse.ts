@@ -205,8 +205,6 @@ class Evaluator {
   /** The result a·x + b. */
   a = 0;
   b = 0;
-  /** True while the term read is one number with at most a sign (a "bare number"). */
-  bare = true;
   /** Step variables read by the last run (0: the term is written with numbers and x only). */
   refs = 0;
   /** The last run read a variable whose value and written result differ. */
@@ -221,7 +219,6 @@ class Evaluator {
     this.end = to;
     this.depth = 0;
     this.parser = parser;
-    this.bare = true;
     this.refs = 0;
     this.twoFaced = false;
     this.next();
@@ -297,7 +294,6 @@ class Evaluator {
     for (;;) {
       const op = this.tk;
       if (op !== T_PLUS && op !== T_MINUS) break;
-      this.bare = false;
       this.next();
       if (!this.term()) return false;
       if (op === T_PLUS) {
@@ -320,7 +316,6 @@ class Evaluator {
     for (;;) {
       const op = this.tk;
       if (op !== T_STAR && op !== T_SLASH) break;
-      this.bare = false;
       this.next();
       if (!this.unary()) return false;
       const ra = this.a;
@@ -364,7 +359,6 @@ class Evaluator {
       this.next();
       return true;
     }
-    this.bare = false;
     if (tk === T_VAR) {
       const from = this.tokStart;
       const to = this.tokEnd;
