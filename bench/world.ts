@@ -1,19 +1,26 @@
 /**
  * World benchmark: generator problems/s per op and mode (one core, then every core), and verifier
- * traces/s, with ratios against the reference Python generator's per-core figures (issue 2: measured
- * on this kind of machine; the reference generator is not installable here, so its figures are quoted).
+ * traces/s, with ratios against the reference Python generator per core. The reference cannot be
+ * installed here (its imports need PyPI), so its figures are quoted: it was run by hand on
+ * 2026-12-02 (AMD EPYC, family 26, the project's 2-core kind) from a checkout of GSM-Infinite's
+ * `data/realistic` generators with stub modules for the drawing and tokenizer imports, console
+ * output discarded, zero context, d = 2, force, number range 5, strictline per world.md §3, 8 s
+ * per op. Those figures are faster than the ones quoted in issue 2 (forward 191 / 782 / 168 / 114 /
+ * 87, reverse 5–44: measured with its console output), so they are the anchor.
  *
  *   node dist/bench/world.js [--seconds S] [--json]
  */
-import { availableParallelism } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { verifySample } from "../src/verify/index.js";
 import { generateProblem } from "../src/world/problem.js";
 import type { Mode, Problem } from "../src/world/types.js";
 
-/** Reference generator, problems/s per core (forward); reverse: 5–44/s over ops. */
-const REFERENCE_FORWARD: Record<number, number> = { 2: 191, 5: 782, 10: 168, 15: 114, 20: 87 };
-const REFERENCE_REVERSE_RANGE = [5, 44];
+/** Reference generator, problems/s per core, per op (normalforward / forwardreverse). */
+const REFERENCE: Record<Mode, Record<number, number>> = {
+  forward: { 2: 322, 5: 1122, 10: 232, 15: 193, 20: 132 },
+  reverse: { 2: 143, 5: 96, 10: 15.9, 15: 15.5, 20: 11.0 },
+};
 const OPS = [2, 5, 10, 15, 20];
 const CONTEXTS = ["zoo", "school", "movie"];
 
@@ -107,23 +114,25 @@ async function main(): Promise<void> {
     for (const op of OPS) {
       const one = await parallel({ op, mode, seconds }, 1);
       const all = await parallel({ op, mode, seconds }, cores);
-      const ref = mode === "forward" ? REFERENCE_FORWARD[op] : REFERENCE_REVERSE_RANGE[1];
+      const ref = REFERENCE[mode][op];
       rows.push({
         mode,
         op,
         perCore: Math.round(one),
         allCores: Math.round(all),
         scaling: +(all / one).toFixed(2),
-        reference: mode === "forward" ? ref : `${REFERENCE_REVERSE_RANGE.join("–")}`,
+        reference: ref,
         ratio: Math.round(one / ref),
       });
     }
   }
   const v = verifyRate(seconds);
+  const cpu = cpus()[0]?.model ?? "unknown";
   if (json) {
-    console.log(JSON.stringify({ cores, generator: rows, verifier: { tracesPerSec: Math.round(v.rate) } }));
+    console.log(JSON.stringify({ cpu, cores, generator: rows, verifier: { tracesPerSec: Math.round(v.rate) } }));
     return;
   }
+  console.log(`cpu: ${cpu}`);
   console.log(`generator, problems/s (cores: ${cores}; ratio = ours per core / reference per core)`);
   console.log("mode     op   per core   all cores  scaling  reference/core  ratio");
   for (const r of rows) {
@@ -131,6 +140,8 @@ async function main(): Promise<void> {
       `${String(r.mode).padEnd(8)} ${String(r.op).padStart(2)} ${String(r.perCore).padStart(10)} ${String(r.allCores).padStart(11)} ${String(r.scaling).padStart(8)} ${String(r.reference).padStart(15)} ${String(r.ratio).padStart(5)}×`,
     );
   }
-  console.log("(reverse ratio against the best reverse figure, 44/s)");
+  console.log(
+    "(reference: the released generator, run by hand on 2026-12-02; see the header of bench/world.ts)",
+  );
   console.log(`verifier: ${Math.round(v.rate)} traces/s on one core (op 2–20, both modes, 1 in 4 corrupted)`);
 }

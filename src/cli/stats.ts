@@ -1,6 +1,6 @@
 /** `interplay stats`: the generator's per-op distributions beside the reference's. */
 import type { Command } from "commander";
-import { measure, statsMarkdown } from "../world/stats.js";
+import { departures, measure, statsMarkdown, TOLERANCE } from "../world/stats.js";
 import type { Mode } from "../world/types.js";
 import { parseNat, parseOps, parsePos } from "./args.js";
 
@@ -9,17 +9,27 @@ export function registerStats(program: Command): void {
   program
     .command("stats")
     .description("measure the generator's per-op distributions (markdown table, reference beside)")
-    .option("--ops <ops>", "ops", parseOps, [2, 3, 5, 8, 10, 12, 14, 15, 17, 20])
+    .option(
+      "--ops <ops>",
+      "ops",
+      parseOps,
+      Array.from({ length: 19 }, (_, i) => i + 2),
+    )
     .option("--per-op <n>", "problems per op", parsePos("--per-op"), 1000)
     .option("--seed <n>", "seed", parseNat("--seed"), 1)
     .option("--mode <mode>", "forward or reverse", "forward")
     .action((o: { ops: number[]; perOp: number; seed: number; mode: string }) => {
       if (o.mode !== "forward" && o.mode !== "reverse") throw new Error(`--mode: unknown mode "${o.mode}"`);
+      const forward = o.mode === "forward";
+      const rows = measure(o.ops, { perOp: o.perOp, seed: o.seed, mode: o.mode as Mode });
+      console.log(statsMarkdown(rows, forward));
+      if (!forward) return; // the reference table is forward mode only
+      const off = rows.flatMap(departures);
+      const tol = `steps median ±${TOLERANCE.stepsMedian}, p10/p90 ±${TOLERANCE.stepsTails}; sentences and distractors ±${TOLERANCE.sentences}; answers ×${TOLERANCE.answerFactor}; edges/node ±${TOLERANCE.meanEdges}, shares ±${TOLERANCE.edgeShare}`;
       console.log(
-        statsMarkdown(
-          measure(o.ops, { perOp: o.perOp, seed: o.seed, mode: o.mode as Mode }),
-          o.mode === "forward",
-        ),
+        off.length === 0
+          ? `\nwithin the tolerances of the reference at every op measured (${tol})`
+          : `\noutside the tolerances (${tol}):\n${off.map((x) => `  ${x}`).join("\n")}`,
       );
     });
 }

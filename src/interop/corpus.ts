@@ -28,6 +28,7 @@ import { basename, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { type Plan, planSize, problemHash, slotKey } from "../world/corpus.js";
+import { WORLD_VERSION } from "../world/graph.js";
 import { generateProblem, modelText, type RenderOptions } from "../world/problem.js";
 import type { ProblemKey } from "../world/types.js";
 import { runOrdered } from "./pool.js";
@@ -168,6 +169,8 @@ export interface ShardInfo {
 export interface CorpusManifest {
   format: "interplay-corpus";
   version: 1;
+  /** Revision of the world's draw the problems come from (WORLD_VERSION). */
+  world: number;
   kind: CorpusKind;
   compression: Compression;
   problems: number;
@@ -381,6 +384,7 @@ function buildManifest(
   const m: CorpusManifest = {
     format: "interplay-corpus",
     version: 1,
+    world: WORLD_VERSION,
     kind: spec.kind,
     compression: spec.compression,
     problems,

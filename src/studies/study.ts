@@ -26,6 +26,7 @@ import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { nextTurn } from "../util/turn.js";
+import { WORLD_VERSION } from "../world/graph.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
 import { studyReport } from "./report.js";
@@ -224,11 +225,13 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
     ];
     const { id: _id, ...body } = st;
     // An evaluation's summary depends on the study's bands too; a training stage on the defaults
-    // its options are merged into (a changed default must not reuse an old model).
+    // its options are merged into (a changed default must not reuse an old model); every stage on
+    // the revision of the world its problems come from.
     const hash = hashOf({
       body,
       upstream,
       seed: s.seed,
+      world: WORLD_VERSION,
       ...(st.kind === "eval" ? { bands: s.bands ?? null } : {}),
       ...stageDefaults(st.kind),
     });

@@ -8,6 +8,13 @@
  */
 import type { Rng } from "../util/rng.js";
 
+/**
+ * Revision of the draw. The same key gives another problem in another revision, so anything cached
+ * from generated data (study stages, corpus manifests) records it: 1 = the calibrated draw used up
+ * to 2026-11; 2 = the reference's process stage by stage (issue 12).
+ */
+export const WORLD_VERSION = 2;
+
 /** Largest number of edges of the structure graph (the reference's ip_max). */
 export const IP_MAX = 20;
 /** Base numbers and "plus" constants are 1..NUMBER_RANGE-1; "times" constants 2..NUMBER_RANGE-1. */
