@@ -129,7 +129,9 @@ async function main(): Promise<void> {
   const v = verifyRate(seconds);
   const cpu = cpus()[0]?.model ?? "unknown";
   if (json) {
-    console.log(JSON.stringify({ cpu, cores, generator: rows, verifier: { tracesPerSec: Math.round(v.rate) } }));
+    console.log(
+      JSON.stringify({ cpu, cores, generator: rows, verifier: { tracesPerSec: Math.round(v.rate) } }),
+    );
     return;
   }
   console.log(`cpu: ${cpu}`);
