@@ -1,10 +1,10 @@
 /**
- * Drawing one problem's dependency graph with exactly `op` operations (world.md §3).
- *
- * Stages, in order: structure graph (places × items), necessary parameters and their
- * topological order, operation budgets and parent wiring, distractors, values. A draw that
- * misses the requested `op` or breaks a value rule returns null and the caller redraws; cheap
- * checks come first so wasted draws cost little.
+ * Drawing one problem's dependency graph with exactly `op` operations: the reference generator's
+ * process (world.md §3; docs/world.md), one function per stage — sizes, structure graph, necessary
+ * parameters, topological order, operation budgets, parent wiring, values, distractors. A draw
+ * that fails a stage or misses the requested `op` returns null and the caller redraws, as the
+ * reference does; draws certain to fail are cut short after the necessary set. Scratch arrays are
+ * reused across draws, so a rejected draw allocates nothing.
  */
 import type { Rng } from "../util/rng.js";
 
@@ -156,7 +156,6 @@ const S = {
   cand: new Int16Array(MAXP),
   weight: new Float64Array(MAXP),
   topo: new Int16Array(MAXP),
-  pos: new Int16Array(MAXP),
   cop: new Int16Array(MAXP),
   pool: new Int16Array(MAXP),
   par: new Int16Array(MAXP * MAXPAR),
@@ -184,17 +183,48 @@ function addParent(u: number, v: number): void {
   par[base + parCount[v]++] = u;
 }
 
+/** Sizes of one draw (world.md §3 stage 1). */
+interface Sizes {
+  /** op_max = (strictline + 1) // 2; the reference runs with `force`, so s = op_max. */
+  s: number;
+  n: number;
+  m: number;
+  w0: number;
+  w1: number;
+  /** Edge budget of the structure graph. */
+  e: number;
+}
+
+/** Counts of the draw in progress (the arrays live in S). */
+const D = {
+  /** Places and items of the structure. */
+  np: 0,
+  ni: 0,
+  /** Parameters: instances 0..nInst-1 (grouped by place), then one total per place. */
+  P: 0,
+  nInst: 0,
+  /** Necessary parameters, how many are instances, and their edge count so far (the totals' items). */
+  N: 0,
+  nI: 0,
+  nOps: 0,
+};
+
 /**
  * One draw of the reference's process (world.md §3, d = 2); null when a stage fails or a rule
  * rejects it (the reference raises and redraws at the same points).
  */
 export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng): WorldGraph | null {
-  const strict = strictline(op);
-  const s = (strict + 1) >> 1; // op_max; the reference runs with force, so s = op_max
-  const { adj, placeDeg, pPlace, pItem, pAbs, instStart, instCount, absOf, list, inN, nec } = S;
-  const { placed, outKids, inKids, cand, topo, pos, cop, pool, par, parCount, rngEdge, sink, ready } = S;
+  const sz = drawSizes(op, rng);
+  if (!drawStructure(sz, nPlaces, nItems, rng)) return null;
+  listParameters();
+  if (!drawNecessary(sz, rng) || cannotReach(op, sz.s)) return null;
+  if (!drawOrder(rng) || !raiseBudgets(sz.s, rng) || wireParents(rng) !== op) return null;
+  return finish(op, nPlaces, nItems, rng);
+}
 
-  // Stage 1: sizes.
+/** Stage 1: sizes, with the layer widths peaked near rel = (s − 1)/(ip_max − 1). */
+function drawSizes(op: number, rng: Rng): Sizes {
+  const s = (strictline(op) + 1) >> 1;
   const n = Math.max(rng.int(1, s), rng.int(1, s));
   const m = rng.int(n, s);
   let weights = weightCache.get(s);
@@ -211,9 +241,17 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
   const w0 = Math.min(t0, t1);
   const w1 = Math.max(t0, t1);
   const e = Math.min(rng.int(w0, IP_MAX), rng.int(w0, IP_MAX), w1 * w1);
+  return { s, n, m, w0, w1, e };
+}
 
-  // Stage 2: structure graph. Layer sizes grow from (w0, w0) toward (w1, w1): while the edge budget
-  // is out of reach, else (unless the items alone use it up) with a probability p drawn once.
+/**
+ * Stage 2: structure graph (D.np places × D.ni items, S.adj). Layer sizes grow from (w0, w0)
+ * toward (w1, w1): while the edge budget is out of reach, else (unless the items alone use it up)
+ * with a probability drawn once. Every item gets a random place, then random place–item edges
+ * up to e (an unconnected place first). False when the reference would fail.
+ */
+function drawStructure({ w0, w1, e }: Sizes, nPlaces: number, nItems: number, rng: Rng): boolean {
+  const { adj, placeDeg, list } = S;
   let np = w0;
   let ni = w0;
   const pGrow = rng.next();
@@ -225,8 +263,9 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     if (np < w1 && (ni >= w1 || rng.chance(0.5))) np++;
     else ni++;
   }
-  if (np > nPlaces || ni > nItems) return null;
-  // Every item gets a random place, then random place–item edges (an unconnected place first).
+  if (np > nPlaces || ni > nItems) return false;
+  D.np = np;
+  D.ni = ni;
   adj.fill(0, 0, np * ni);
   placeDeg.fill(0, 0, np);
   for (let i = 0; i < ni; i++) {
@@ -236,7 +275,7 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
   }
   let edges = ni;
   for (let tries = 0; edges < e; ) {
-    if (++tries > e * 10) return null;
+    if (++tries > e * 10) return false;
     let lonely = 0;
     for (let p = 0; p < np; p++) if (placeDeg[p] === 0) list[lonely++] = p;
     const p = lonely > 0 ? list[rng.int(0, lonely - 1)] : rng.int(0, np - 1);
@@ -246,8 +285,14 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     placeDeg[p]++;
     edges++;
   }
-  for (let p = 0; p < np; p++) if (placeDeg[p] === 0) return null; // a place without items has no total
-  // Parameters: instances grouped by place (so a place's items are contiguous), then one total per place.
+  for (let p = 0; p < np; p++) if (placeDeg[p] === 0) return false; // a place without items has no total
+  return true;
+}
+
+/** The structure's parameters: instances grouped by place (a place's items contiguous), then one total per place. */
+function listParameters(): void {
+  const { adj, pPlace, pItem, pAbs, instStart, instCount, absOf } = S;
+  const { np, ni } = D;
   let P = 0;
   for (let p = 0; p < np; p++) {
     instStart[p] = P;
@@ -261,7 +306,7 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     }
     instCount[p] = P - instStart[p];
   }
-  const nInst = P;
+  D.nInst = P;
   for (let p = 0; p < np; p++) {
     absOf[p] = P;
     pPlace[P] = p;
@@ -269,10 +314,17 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     pAbs[P] = 1;
     P++;
   }
+  D.P = P;
+}
 
-  // Stage 3a: necessary parameters. Totals in random order, each with its items, while the edge count
-  // (a total's edges are its items) stays ≤ n; the first that does not fit ends the pass. Then
-  // m − op − 1 random instance parameters more.
+/**
+ * Stage 3a: necessary parameters (S.inN, listed in S.nec). Totals in random order, each with its
+ * items, while the edge count (a total's edges are its items) stays ≤ n; the first that does not
+ * fit ends the pass. Then m − op − 1 random instance parameters more. False when none is in play.
+ */
+function drawNecessary({ n, m }: Sizes, rng: Rng): boolean {
+  const { pPlace, pAbs, instStart, instCount, absOf, list, inN, nec } = S;
+  const { np, nInst, P } = D;
   inN.fill(0, 0, P);
   for (let k = 0; k < np; k++) list[k] = absOf[k];
   let nOps = 0;
@@ -301,26 +353,41 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     nec[N++] = v;
     if (!pAbs[v]) nI++;
   }
-  if (N === 0) return null;
-  // Early exits that only skip draws the later stages would reject anyway (the accepted distribution
-  // is unchanged). With A = the totals' edges and I instances (one more if a two-node order grows),
-  // every instance ends with 1 to cur_op + 1 edges and the budgets sum to at most max(s − A, I):
-  // the op lies in [A + I, A + I' + max(s − A, I')]; and the budgets cannot reach s when even the
-  // I' largest position caps min(3, max(1, j)) fall short.
-  {
-    const nI2 = N === 2 ? nI + 1 : nI;
-    if (nOps + nI > op || nOps + nI2 + Math.max(s - nOps, nI2) < op) return null;
-    const N2 = N === 2 ? 3 : N;
-    let caps = 0; // the nI2 largest of min(3, max(1, j)), j < N2: 3s from j = 3 up, then 2, then 1s
-    for (let k = 0, j = N2 - 1; k < nI2 && j >= 0; k++, j--) caps += Math.min(3, Math.max(1, j));
-    if (nOps + caps < s) return null;
-  }
+  D.N = N;
+  D.nI = nI;
+  D.nOps = nOps;
+  return N > 0;
+}
 
-  // Stage 3b: topological order, built from the query backwards. A node can be placed once all its
-  // children are; after the first, only a node feeding a placed one. When none is left, the node just
-  // placed (an instance; a total fails the draw) takes a parent among the placeable nodes, drawn with
-  // a bias toward totals; otherwise an instance takes, with probability p0 ~ U(0, 1), one more parent
-  // among the unplaced nodes, biased toward totals and nodes already feeding the placed ones.
+/**
+ * Early exit that only skips draws the later stages would reject (the accepted distribution is
+ * unchanged). With A = the totals' edges and I instances (I' = one more if a two-node order grows),
+ * every instance ends with 1 to cur_op + 1 edges and the budgets sum to at most max(s − A, I'): the
+ * op lies in [A + I, A + I' + max(s − A, I')]; and the budgets cannot reach s when even the I'
+ * largest position caps min(3, max(1, j)) fall short.
+ */
+function cannotReach(op: number, s: number): boolean {
+  const { N, nI, nOps } = D;
+  const nI2 = N === 2 ? nI + 1 : nI;
+  if (nOps + nI > op || nOps + nI2 + Math.max(s - nOps, nI2) < op) return true;
+  const N2 = N === 2 ? 3 : N;
+  let caps = 0; // the nI2 largest of min(3, max(1, j)), j < N2: 3s from j = 3 up, then 2, then 1s
+  for (let k = 0, j = N2 - 1; k < nI2 && j >= 0; k++, j--) caps += Math.min(3, Math.max(1, j));
+  return nOps + caps < s;
+}
+
+/**
+ * Stage 3b: topological order (S.topo[0..N-1], the query last), built from the query backwards. A
+ * node can be placed once all its children are; after the first, only a node feeding a placed one.
+ * When none is left, the node just placed (an instance; a total fails the draw) takes a parent among
+ * the placeable nodes, drawn with a bias toward totals; otherwise an instance takes, with
+ * probability p0 ~ U(0, 1), one more parent among the unplaced nodes, biased toward totals and nodes
+ * already feeding the placed ones. A two-node order then gets, half the time, one more instance.
+ */
+function drawOrder(rng: Rng): boolean {
+  const { pPlace, pAbs, instStart, instCount, absOf, inN, nec } = S;
+  const { placed, outKids, inKids, cand, topo, par, parCount, rngEdge, sink, ready } = S;
+  const { N, nInst } = D;
   sink.n = 0;
   ready.n = 0;
   for (let k = 0; k < N; k++) {
@@ -355,7 +422,7 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     if (nPlaced === N) break;
     let u = -1;
     if (ready.n === 0) {
-      if (pAbs[v0]) return null;
+      if (pAbs[v0]) return false;
       u = biasedPick(sink.list, sink.n, rng);
     } else if (!pAbs[v0]) {
       const p0 = rng.next();
@@ -372,7 +439,7 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
       if (sink.at[u] >= 0) setAdd(ready, u);
     }
   }
-  // A two-node order gets, half the time, one more instance: before the first node, or after the last.
+  // The extra instance of a two-node order: before the first node, or after the last.
   if (N === 2 && rng.chance(0.5)) {
     let extra = -1;
     for (let v = 0; v < nInst && extra < 0; v++) if (!inN[v]) extra = v;
@@ -390,13 +457,20 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
         parCount[extra] = 1;
         topo[2] = extra;
       }
-      N = 3;
+      D.N = 3;
     }
   }
-  for (let j = 0; j < N; j++) pos[topo[j]] = j;
+  return true;
+}
 
-  // Stage 4: operation budgets. cur_op starts at the edges so far (a total: its items); random
-  // instances below their cap min(3, max(1, position)) are raised until the total reaches s.
+/**
+ * Stage 4a: operation budgets (S.cop). cur_op starts at the edges so far (a total: its items);
+ * random instances below their cap min(3, max(1, position)) are raised until the sum reaches s.
+ * False when no instance can be raised.
+ */
+function raiseBudgets(s: number, rng: Rng): boolean {
+  const { pPlace, pAbs, instCount, topo, cop, cand, parCount } = S;
+  const { N } = D;
   let total = 0;
   for (let j = 0; j < N; j++) {
     const v = topo[j];
@@ -409,14 +483,23 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
       const v = topo[j];
       if (!pAbs[v] && cop[v] < Math.min(3, Math.max(1, j))) cand[nc++] = v;
     }
-    if (nc === 0) return null;
+    if (nc === 0) return false;
     cop[cand[rng.int(0, nc - 1)]]++;
     total++;
   }
-  // Wiring: the pool is RNG plus every earlier node; 1 or 2 parents for a budget of 1, else
-  // budget + 1. A parent from stage 3b counts toward them, and (as in the reference, which removes the
-  // pool's last element there rather than that parent) the node just before takes its place in the
-  // pool's removal; drawing the existing parent again adds nothing.
+  return true;
+}
+
+/**
+ * Stage 4b: parents; returns the op (edges entering the order's nodes, RNG included). A total takes
+ * its items. An instance draws from a pool of RNG plus every earlier node: 1 or 2 parents for a
+ * budget of 1, else budget + 1. A parent from stage 3b counts toward them, and (as in the
+ * reference, which removes the pool's last element there rather than that parent) the node just
+ * before leaves the pool; drawing the existing parent again adds nothing.
+ */
+function wireParents(rng: Rng): number {
+  const { pPlace, pAbs, instStart, instCount, topo, cop, pool, par, parCount, rngEdge } = S;
+  const { N } = D;
   for (let j = 0; j < N; j++) {
     const v = topo[j];
     if (pAbs[v]) {
@@ -450,14 +533,19 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
   }
   let ops = 0;
   for (let j = 0; j < N; j++) ops += parCount[topo[j]] + rngEdge[topo[j]];
-  if (ops !== op) return null;
+  return ops;
+}
 
-  // Stage 6 (solution): values in order; a value below 1 (a total may not be 0 either, having
-  // positive items) or above MAX_VALUE rejects the draw.
+/**
+ * Stages 6 and 5: values of the solution in order (a value below 1 — a total may not be 0 either,
+ * having positive items — or above MAX_VALUE rejects the draw), then distractors and names.
+ */
+function finish(op: number, nPlaces: number, nItems: number, rng: Rng): WorldGraph | null {
+  const { pPlace, pItem, pAbs, topo, rngEdge, value } = S;
+  const { P, N, np, ni } = D;
   const params: Param[] = [];
   for (let v = 0; v < P; v++) params.push({ abstract: pAbs[v] === 1, place: pPlace[v], item: pItem[v] });
   const defs: (Def | null)[] = new Array(P).fill(null);
-  const { value } = S;
   const solution: number[] = [];
   for (let j = 0; j < N; j++) {
     const v = topo[j];
@@ -474,14 +562,23 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     if (!drawValue(d, value, pAbs[v] === 1, rng)) return null;
     value[v] = d.value;
   }
+  const distractors = drawDistractors(solution, defs, rng);
+  const placeNames = sampleDistinct(nPlaces, np, rng);
+  const itemNames = sampleDistinct(nItems, ni, rng);
+  return { op, placeNames, itemNames, params, defs, order: solution, distractors, attempts: 1 };
+}
 
-  // Stage 5: distractors — every other instance parameter of the structure gets a sentence, in random
-  // order. Half of them draw parents only among earlier such "independent" distractors, the others
-  // among the solution and every distractor so far; 1–4 edges (each more w.p. 0.5), RNG w.p. 0.5.
-  // Their values are not part of the problem's answer: a draw that breaks a value rule is redrawn
-  // (a few times, then the sentence becomes a constant) instead of rejecting the problem.
+/**
+ * Stage 5: distractors — every other instance parameter of the structure gets a sentence, in random
+ * order. Half of them draw parents only among earlier such "independent" distractors, the others
+ * among the solution and every distractor so far; 1–4 edges (each more w.p. 0.5), RNG w.p. 0.5.
+ * Their values are not part of the problem's answer: a draw that breaks a value rule is redrawn (a
+ * few times, then the sentence becomes a constant) instead of rejecting the problem.
+ */
+function drawDistractors(solution: number[], defs: (Def | null)[], rng: Rng): number[] {
+  const { inN, value } = S;
   const distractors: number[] = [];
-  for (let v = 0; v < nInst; v++) if (!inN[v]) distractors.push(v);
+  for (let v = 0; v < D.nInst; v++) if (!inN[v]) distractors.push(v);
   rng.shuffle(distractors);
   const known = solution.slice();
   const independent: number[] = [];
@@ -519,10 +616,7 @@ export function drawOnce(op: number, nPlaces: number, nItems: number, rng: Rng):
     if (src === independent) independent.push(v);
     known.push(v);
   }
-
-  const placeNames = sampleDistinct(nPlaces, np, rng);
-  const itemNames = sampleDistinct(nItems, ni, rng);
-  return { op, placeNames, itemNames, params, defs, order: solution, distractors, attempts: 1 };
+  return distractors;
 }
 
 /**
