@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CONTEXT_IDS } from "./contexts.js";
+import { CONTEXT_IDS, getContext } from "./contexts.js";
 import { MAX_OP, strictline } from "./graph.js";
 import { drawGraph, generateProblem } from "./problem.js";
 import { solveFromText } from "./testing/text-solver.js";
@@ -106,6 +106,22 @@ describe("generator", () => {
       const vars = [...b.completion.matchAll(/Define .+? as ([A-Za-z]\d*);/g)].map((m) => m[1]);
       assert.equal(new Set(vars).size, vars.length, "never reused");
     }
+  });
+
+  it("draws place and item names uniformly and distinct within a problem (chi-square over 3,000 problems)", () => {
+    const ctx = getContext("zoo");
+    const counts = new Array(ctx.places.length).fill(0);
+    let draws = 0;
+    for (let i = 0; i < 3000; i++) {
+      const g = drawGraph({ seed: 11, index: i, op: 8, context: "zoo", mode: "forward" });
+      assert.equal(new Set(g.placeNames).size, g.placeNames.length, "distinct places");
+      assert.equal(new Set(g.itemNames).size, g.itemNames.length, "distinct items");
+      for (const p of g.placeNames) counts[p]++;
+      draws += g.placeNames.length;
+    }
+    const expected = draws / counts.length;
+    const chi2 = counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+    assert.ok(chi2 < 27.9, `chi-square ${chi2.toFixed(1)} over ${counts.length} places (p = 0.001 at 9 df: 27.9)`);
   });
 
   it("rejects bad keys with clear errors", () => {
