@@ -96,7 +96,15 @@ interface CompiledGold {
   /** Parent indices per node (distinct). */
   parents: number[][];
   targets: Lin[];
+  /**
+   * Reverse mode (a node is the unknown: no parents, value x): the given is the last node, whose
+   * value the problem text states (null in forward mode).
+   */
+  given: { name: string; value: number } | null;
 }
+
+/** Tolerance on the given's value (as on node values). */
+const GIVEN_TOL = 1e-6;
 
 /** Prepared gold graphs; gold graphs are treated as immutable once verified against. */
 const compiled = new WeakMap<GoldGraph, CompiledGold>();
@@ -120,7 +128,13 @@ function compileGold(graph: GoldGraph): CompiledGold {
     if (e === null) throw new Error(`gold node "${n.name}" has an unreadable expr "${n.expr}"`);
     return e;
   });
-  const out = { names, index, parents, targets };
+  const last = graph.nodes.length - 1;
+  const reverse =
+    last > 0 &&
+    targets[last].a !== 0 &&
+    targets.some((t, i) => parents[i].length === 0 && linEqual(t, { a: 1, b: 0 }));
+  const given = reverse ? { name: names[last], value: graph.nodes[last].value } : null;
+  const out = { names, index, parents, targets, given };
   compiled.set(graph, out);
   return out;
 }
@@ -142,12 +156,29 @@ export function verifyTrace(trace: ParsedTrace | string, gold: Gold, opts: Verif
     wrongDependency: [],
     arithmeticSlips: [],
   };
+  // The solving section's slips belong to the node it names (the unknown's): its own checks, and
+  // in reverse mode a given that is not the problem's (another node, or another value than stated).
+  const solve = parsed.solve ?? null;
+  const given = g.given;
+  const solveSlip =
+    solve !== null &&
+    (solve.slip ||
+      (given !== null &&
+        solve.hasGiven &&
+        (solve.givenNode !== given.name ||
+          solve.given === null ||
+          Math.abs(solve.given - given.value) > GIVEN_TOL)));
+  const slipNode = solveSlip ? solve.node : null;
   const match: (ParsedNode | undefined)[] = new Array(n);
+  const slipped = new Set<ParsedNode>();
   for (const pn of parsed.nodes.values()) {
     const i = g.index.get(pn.name);
     if (i === undefined) errors.extra.push(pn.name);
     else if (match[i] === undefined) match[i] = pn;
-    if (pn.slip) errors.arithmeticSlips.push(pn.name);
+    if (pn.slip || pn.name === slipNode) {
+      errors.arithmeticSlips.push(pn.name);
+      slipped.add(pn);
+    }
   }
   let correct = 0;
   for (let i = 0; i < n; i++) {
@@ -165,7 +196,7 @@ export function verifyTrace(trace: ParsedTrace | string, gold: Gold, opts: Verif
     const valueOk = pn.value !== null && linEqual(pn.value, g.targets[i]);
     if (!parentsOk) errors.wrongDependency.push(g.names[i]);
     if (!valueOk) errors.wrongValue.push(g.names[i]);
-    if (parentsOk && valueOk && (allowSlips || !pn.slip)) correct++;
+    if (parentsOk && valueOk && (allowSlips || !slipped.has(pn))) correct++;
   }
   const processAcc = parsed.parseFailed ? 0 : n === 0 ? 1 : correct / n;
   const answerCorrect = parsed.answer !== null && parsed.answer === String(gold.answer);

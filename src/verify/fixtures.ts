@@ -127,11 +127,58 @@ export interface ChangedTrace {
 }
 
 /**
+ * The solving section of a reverse trace, worded as the world writes it, for the equation f = given
+ * (X the given's variable): "We know X = given, so we have f = given.", then "Subtract b from both
+ * sides: a*x = r." or "Add …", "Divide both sides by a: x = v." when a ≠ 1, "Solution: x = v.".
+ */
+export function solvingText(X: string, f: Lin, given: number): { text: string; x: number } {
+  const parts = [`We know ${X} = ${given}, so we have ${formatLin(f)} = ${given}.`];
+  const r = given - f.b;
+  if (f.b !== 0) {
+    const verb = f.b > 0 ? `Subtract ${f.b} from` : `Add ${-f.b} to`;
+    parts.push(`${verb} both sides: ${formatLin({ a: f.a, b: 0 })} = ${r}.`);
+  }
+  const x = r / f.a;
+  if (f.a !== 1) parts.push(`Divide both sides by ${f.a}: x = ${x}.`);
+  parts.push(`Solution: x = ${x}.`);
+  return { text: parts.join(" "), x };
+}
+
+/** The solving section of a reverse gold completion, cut into its sentences (each with its "."). */
+export interface SolvingSection {
+  /** The completion before the section (its steps), without the space before `We know`. */
+  head: string;
+  /** `We know …, so we have …`, the step equations, `Solution: x = v.` */
+  sentences: string[];
+  /** From " </solution>" on. */
+  tail: string;
+}
+
+/** Splits a reverse gold completion at its solving section. */
+export function splitSolving(p: Problem): SolvingSection {
+  const c = p.completion;
+  const at = c.indexOf(" We know ");
+  const end = c.indexOf(" </solution>");
+  return { head: c.slice(0, at), sentences: c.slice(at + 1, end).split(/(?<=\.) /), tail: c.slice(end) };
+}
+
+/** Reassembles a split solving section. */
+export function joinSolving(s: SolvingSection): string {
+  return `${s.head} ${s.sentences.join(" ")}${s.tail}`;
+}
+
+/** The index of the gold node that is the reverse-mode unknown (no parents, value x). */
+export function unknownOf(p: Problem): number {
+  return p.graph.nodes.findIndex((n) => n.parents.length === 0 && n.expr === "x");
+}
+
+/**
  * Node k's written result (the last link of its step's last clause) set to `result`. With `carry`,
  * every later step is rewritten consistently with the values as written: each substituted operand
- * and each result is recomputed from the written results of the variables it names, and in forward
- * mode the answer tag follows the last node; without, nothing else changes. Carrying `result` =
- * the gold value gives back the gold completion.
+ * and each result is recomputed from the written results of the variables it names, in forward
+ * mode the answer tag follows the last node, and in reverse mode the solving section is solved
+ * again for the last node's written value (and the answer tag follows x); without, nothing else
+ * changes. Carrying `result` = the gold value gives back the gold completion.
  */
 export function changeWrittenResult(p: Problem, k: number, result: Lin, carry: boolean): ChangedTrace {
   const t = splitTrace(p);
@@ -167,5 +214,17 @@ export function changeWrittenResult(p: Problem, k: number, result: Lin, carry: b
     answer = formatLin(written[written.length - 1]);
     tail = tail.replace(`<answer> ${p.answer} </answer>`, `<answer> ${answer} </answer>`);
   }
+  if (carry && p.mode === "reverse") ({ tail, answer } = resolved(p, steps, written[written.length - 1]));
   return { text: joinTrace({ ...t, steps, tail }), steps, written, answer };
+}
+
+/**
+ * The tail of a reverse trace whose last node (the given) is written as f: its solving section
+ * solved again for f (the given's value kept) and the answer tag set to the new x.
+ */
+export function resolved(p: Problem, steps: string[], f: Lin): { tail: string; answer: string } {
+  const last = p.graph.nodes.length - 1;
+  const { text, x } = solvingText(stepVar(steps[last]), f, p.graph.nodes[last].value);
+  const answer = String(x);
+  return { tail: ` ${text} </solution> <answer> ${answer} </answer>`, answer };
 }

@@ -65,6 +65,14 @@ const FRAGMENTS = [
   " ",
   "\n",
   "We know ",
+  "We know B = 3, so we have 2*x + 1 = 3. ",
+  ", so we have ",
+  "Subtract 1 from both sides: ",
+  "Divide both sides by 2: x = 1. ",
+  ": ",
+  ",",
+  "0.5",
+  "Solution: x = 1. ",
   "Solution: ",
   "Answer: ",
   "<solution>",
@@ -140,6 +148,11 @@ describe("fuzz: parseTrace never throws", () => {
       `Define a as A; so A = 1${".5".repeat(1000)}`,
       ";".repeat(100_000),
       ".".repeat(100_000),
+      `Define a as A; so A = x. ${"We know ".repeat(20_000)}`,
+      `Define a as A; so A = x. We know A = ${"(".repeat(100_000)}`,
+      `Define a as A; so A = x. We know A${" =".repeat(100_000)}`,
+      `Define a as A; so A = x. Solution: x${" = 1".repeat(50_000)}.`,
+      `Define a as A; so A = x. We know A = 1, so we have ${"x + ".repeat(50_000)}x = 1.`,
     ];
     for (const text of cases) checkAll(text);
   });
@@ -170,6 +183,14 @@ describe("linear time", () => {
     ["long sum", (n) => `Define a as A; so A = 1. Define b as B; so B = ${"A + ".repeat(n / 4)}1.`],
     ["unary chain", (n) => `Define a as A; so A = ${"- ".repeat(n / 2)}1.`],
     [
+      "'We know' repeated",
+      (n) => `Define a as A; so A = x. ${"We know A = 1, so we have x = 1. ".repeat(n / 34)}`,
+    ],
+    ["solving steps", (n) => `Define a as A; so A = x. We know A = 1. ${"Step: x = 1. ".repeat(n / 13)}`],
+    ["'Solution:' without '.'", (n) => `Define a as A; so A = x. ${"Solution: x = 1 ".repeat(n / 16)}`],
+    ["sentence without '='", (n) => `Define a as A; so A = x. We know ${"A ".repeat(n / 2)}`],
+    ["'=' chain in a step", (n) => `Define a as A; so A = x. Step: x${" = 1".repeat(n / 4)}.`],
+    [
       "wide intermediates",
       (n) => {
         const defs = Array.from({ length: 64 }, (_, i) => `Define p${i} as B${i}; so B${i} = 1.`).join(" ");
@@ -182,6 +203,14 @@ describe("linear time", () => {
       (n) => {
         const steps = splitTrace(gold[gold.length - 1]).steps.join(" ");
         return steps.repeat(Math.ceil(n / steps.length));
+      },
+    ],
+    [
+      "repeated gold reverse traces (steps and solving sections)",
+      (n) => {
+        const r = gold.filter((p) => p.mode === "reverse").at(-1)!;
+        const trace = `${r.solution.replace(/ Answer: \S+$/, "")} `;
+        return trace.repeat(Math.ceil(n / trace.length));
       },
     ],
   ];

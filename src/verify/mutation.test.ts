@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type Lin, linEqual } from "../world/linear.js";
+import { formatLin, type Lin, linEqual } from "../world/linear.js";
 import { generateProblem } from "../world/problem.js";
 import type { Problem } from "../world/types.js";
 import {
@@ -11,15 +11,28 @@ import {
   clausesOf,
   descendantsOf,
   goldLin,
+  joinSolving,
   joinTrace,
   prng,
   problemGrid,
+  resolved,
   type SplitTrace,
   shiftLin,
+  solvingText,
+  splitSolving,
   splitTrace,
   stepVar,
+  unknownOf,
 } from "./fixtures.js";
-import { allRewards, parseTrace, processReward, strictReward, type Verdict, verifyTrace } from "./index.js";
+import {
+  allRewards,
+  parseLinear,
+  parseTrace,
+  processReward,
+  strictReward,
+  type Verdict,
+  verifyTrace,
+} from "./index.js";
 
 // 19 ops × 3 contexts × 2 modes × 6 = 684 problems, forward and reverse.
 const problems: Problem[] = problemGrid(6, 7);
@@ -50,7 +63,10 @@ describe("mutations are caught in their own category", () => {
       assert.deepEqual(sorted(v.errors.wrongDependency), sorted(names(p, childrenOf(p, k))), label);
       assert.deepEqual(v.errors.wrongValue, [], label);
       assert.deepEqual(v.errors.extra, [], label);
-      assert.deepEqual(v.errors.arithmeticSlips, [], label);
+      // In reverse mode, dropping the given's step leaves `We know VAR = g` naming no variable of
+      // the trace: a slip of the solving section, at the unknown's node.
+      const givenDropped = p.mode === "reverse" && k === t.steps.length - 1;
+      assert.deepEqual(v.errors.arithmeticSlips, givenDropped ? names(p, [unknownOf(p)]) : [], label);
       assert.ok(v.answerCorrect, label);
       assertRejected(v, p, label);
       n++;
@@ -72,7 +88,10 @@ describe("mutations are caught in their own category", () => {
         links[r] = shiftLin(goldLin(p, k), 1);
         const steps = [...t.steps];
         steps[k] = buildStep(header, [...clauses.slice(0, last), links.join(" = ")]);
-        const text = joinTrace({ ...t, steps });
+        // Consistently: in reverse mode a changed given is solved again (the answer tag follows x).
+        const moved = p.mode === "reverse" && k === t.steps.length - 1;
+        const tail = moved ? resolved(p, steps, parseLinear(links[r])!).tail : t.tail;
+        const text = joinTrace({ ...t, steps, tail });
         const v = verifyTrace(text, p);
         const label = `${p.id} value ${k}: ${steps[k]}`;
         const parsed = parseTrace(text).nodes.get(p.graph.nodes[k].name)!;
@@ -151,7 +170,9 @@ describe("mutations are caught in their own category", () => {
     for (const p of problems) {
       const t = splitTrace(p);
       const usesQ = t.steps.some((s) => /\bQ\b/.test(s));
-      const at = usesQ ? (rnd() < 0.5 ? 0 : t.steps.length) : Math.floor(rnd() * (t.steps.length + 1));
+      // A Q defined after the steps would, in reverse mode, be the Q that `We know Q = g` names.
+      const atEnd = rnd() >= 0.5 && p.mode === "forward";
+      const at = usesQ ? (atEnd ? t.steps.length : 0) : Math.floor(rnd() * (t.steps.length + 1));
       const steps = [...t.steps.slice(0, at), extra, ...t.steps.slice(at)];
       const text = joinTrace({ ...t, steps });
       const label = `${p.id} extra at ${at}`;
@@ -397,5 +418,211 @@ describe("changed written results (issue 12): a slip where the false equation is
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+// The solving section (reverse mode): "We know VAR = g, so we have f = g.", step equations,
+// "Solution: x = v." A false equation there is a slip at the unknown's node.
+const reverse = problems.filter((p) => p.mode === "reverse");
+
+/** The number at the end of a sentence "… = N." */
+const END_NUMBER = /= (-?\d+(?:\.\d+)?)\.$/;
+
+/** The sentence with its final number replaced. */
+const withEndNumber = (sentence: string, f: (n: number) => number): string =>
+  sentence.replace(END_NUMBER, (_, n) => `= ${f(Number(n))}.`);
+
+/** A section's text with the answer tag set to `answer`. */
+const withAnswer = (p: Problem, text: string, answer: string): string =>
+  text.replace(`<answer> ${p.answer} </answer>`, `<answer> ${answer} </answer>`);
+
+/** The checks common to every change of the solving section: one slip, at the unknown's node, and nothing else. */
+function assertSolveSlip(p: Problem, text: string, label: string): Verdict {
+  const u = unknownOf(p);
+  assert.ok(u >= 0, `${label}: the gold graph has an unknown`);
+  const v = verifyTrace(text, p);
+  assert.deepEqual(v.errors.arithmeticSlips, names(p, [u]), `${label}: slips`);
+  for (const cat of ["missing", "extra", "wrongDependency", "wrongValue"] as const)
+    assert.deepEqual(v.errors[cat], [], `${label}: ${cat}`);
+  assertRejected(v, p, label);
+  assert.equal(v.processAcc, (nGold(p) - 1) / nGold(p), `${label}: processAcc`);
+  const pen = processReward(v, nGold(p)).penalty;
+  assert.equal(pen.arithmeticSlips, 1, `${label}: penalty slips`);
+  assert.equal(pen.slipsCounted, 1, `${label}: penalty counts the slip`);
+  assert.ok(allRewards(v, nGold(p)).composite < 1, `${label}: composite`);
+  return v;
+}
+
+/** A changed answer: wrong, and not verified under allowSlips either (the slip is still reported). */
+function assertWrongAnswerEvenLenient(p: Problem, text: string, v: Verdict, label: string): void {
+  assert.equal(v.answerCorrect, false, `${label}: answer`);
+  const lenient = verifyTrace(text, p, { allowSlips: true });
+  assert.equal(lenient.verified, false, `${label}: not verified under allowSlips`);
+  assert.deepEqual(lenient.errors, v.errors, label);
+}
+
+describe("the solving section (reverse mode): a false equation there is a slip at the unknown's node", () => {
+  test("fixtures: the grid's reverse problems cover ops 2-20 and every context; the section splits and re-solves exactly", () => {
+    assert.equal(new Set(reverse.map((p) => `${p.op}/${p.context}`)).size, 19 * 3);
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      assert.equal(joinSolving(s), p.completion, p.id);
+      assert.match(s.sentences[0], /^We know \S+ = -?\d+, so we have .+ = -?\d+\.$/, p.id);
+      assert.match(s.sentences.at(-1)!, /^Solution: x = -?\d+\.$/, p.id);
+      const last = nGold(p) - 1;
+      const t = splitTrace(p);
+      assert.equal(resolved(p, t.steps, goldLin(p, last)).tail, t.tail, p.id);
+    }
+  });
+
+  test("(a) Solution: x = v changed (answer tag kept) → one slip; verified only under allowSlips", () => {
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      const sentences = [...s.sentences];
+      sentences[sentences.length - 1] = withEndNumber(sentences.at(-1)!, (n) => n + 7);
+      const text = joinSolving({ ...s, sentences });
+      const label = `${p.id} (a) ${sentences.at(-1)}`;
+      const v = assertSolveSlip(p, text, label);
+      assert.equal(v.answerCorrect, true, label);
+      assert.equal(parseTrace(text).solve!.solution, Number(p.answer) + 7, label);
+      assertLenientPass(p, text, label);
+    }
+  });
+
+  test("(b) an intermediate step's result changed (2*x = 4), not carried → one slip; verified only under allowSlips", () => {
+    const rnd = prng(21);
+    let n = 0;
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      const sites = s.sentences.map((_, j) => j).slice(1, -1);
+      if (sites.length === 0) continue;
+      const j = sites[Math.floor(rnd() * sites.length)];
+      const sentences = [...s.sentences];
+      sentences[j] = withEndNumber(sentences[j], (r) => r + 7);
+      const text = joinSolving({ ...s, sentences });
+      const label = `${p.id} (b) ${sentences[j]}`;
+      const v = assertSolveSlip(p, text, label);
+      assert.equal(v.answerCorrect, true, label);
+      assertLenientPass(p, text, label);
+      n++;
+    }
+    assert.ok(n >= 250, `only ${n} sections had a step`);
+  });
+
+  test("(b') the first step's result changed and carried to the Solution and the answer → one slip, wrong answer", () => {
+    let n = 0;
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      if (s.sentences.length < 3) continue;
+      // After the first step every equation is "x = v": with a*x = r + 7, v = (r + 7) / a.
+      const sentences = [...s.sentences];
+      const first = sentences[1];
+      const a = parseLinear(first.slice(first.indexOf(": ") + 2, first.lastIndexOf(" = ")))!.a;
+      let x = 0;
+      sentences[1] = withEndNumber(first, (r) => {
+        x = (r + 7) / a;
+        return r + 7;
+      });
+      for (let j = 2; j < sentences.length; j++) sentences[j] = withEndNumber(sentences[j], () => x);
+      const text = withAnswer(p, joinSolving({ ...s, sentences }), String(x));
+      const label = `${p.id} (b') ${sentences.slice(1).join(" ")}`;
+      const v = assertSolveSlip(p, text, label);
+      assert.deepEqual(parseTrace(text).solve!.slips.length, 1, `${label}: one failed check`);
+      assertWrongAnswerEvenLenient(p, text, v, label);
+      n++;
+    }
+    assert.ok(n >= 250, `only ${n} sections had a step`);
+  });
+
+  test("(c) We know VAR = g changed to another g → one slip (a wrong given); the answer tag decides under allowSlips", () => {
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      const given = p.graph.nodes[nGold(p) - 1].value;
+      const sentences = [...s.sentences];
+      sentences[0] = sentences[0].replace(` = ${given}, so`, ` = ${given + 7}, so`);
+      assert.notEqual(sentences[0], s.sentences[0]);
+      const text = joinSolving({ ...s, sentences });
+      const label = `${p.id} (c) ${sentences[0]}`;
+      const v = assertSolveSlip(p, text, label);
+      assert.equal(parseTrace(text).solve!.given, given + 7, label);
+      // The answer tag was kept: lenient passes it, as any slip.
+      assert.equal(v.answerCorrect, true, label);
+      assertLenientPass(p, text, label);
+    }
+  });
+
+  test("(c') the given changed and the section solved again for it → consistent in itself, still a slip (checked against the gold given)", () => {
+    for (const p of reverse) {
+      const t = splitTrace(p);
+      const last = nGold(p) - 1;
+      const f = goldLin(p, last);
+      const given = p.graph.nodes[last].value + 7;
+      const { text: section, x } = solvingText(stepVar(t.steps[last]), f, given);
+      const text = `${splitSolving(p).head} ${section} </solution> <answer> ${x} </answer>`;
+      const label = `${p.id} (c') ${section}`;
+      const parsed = parseTrace(text).solve!;
+      assert.equal(parsed.slip, false, `${label}: the section is consistent in itself`);
+      assert.equal(parsed.given, given, label);
+      const v = assertSolveSlip(p, text, label);
+      assertWrongAnswerEvenLenient(p, text, v, label);
+    }
+  });
+
+  test("(c'') the given stated of another node (solved consistently for it) → a slip", () => {
+    let n = 0;
+    for (const p of reverse) {
+      const t = splitTrace(p);
+      const last = nGold(p) - 1;
+      const given = p.graph.nodes[last].value;
+      // Another node that depends on x (the unknown itself always does).
+      const k = p.graph.nodes.findIndex((_, i) => i !== last && goldLin(p, i).a !== 0);
+      const { text: section, x } = solvingText(stepVar(t.steps[k]), goldLin(p, k), given);
+      const text = `${splitSolving(p).head} ${section} </solution> <answer> ${x} </answer>`;
+      const label = `${p.id} (c'') ${section}`;
+      const parsed = parseTrace(text).solve!;
+      assert.equal(parsed.slip, false, label);
+      assert.equal(parsed.givenNode, p.graph.nodes[k].name, label);
+      const v = assertSolveSlip(p, text, label);
+      if (String(x) !== p.answer) assertWrongAnswerEvenLenient(p, text, v, label);
+      n++;
+    }
+    assert.equal(n, reverse.length);
+  });
+
+  test("(d) the 'so we have' equation's left side changed → one slip; the answer tag decides under allowSlips", () => {
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      const f = goldLin(p, nGold(p) - 1);
+      const sentences = [...s.sentences];
+      sentences[0] = sentences[0].replace(
+        `have ${formatLin(f)} =`,
+        `have ${formatLin({ a: f.a, b: f.b + 7 })} =`,
+      );
+      assert.notEqual(sentences[0], s.sentences[0]);
+      const text = joinSolving({ ...s, sentences });
+      const label = `${p.id} (d) ${sentences[0]}`;
+      const v = assertSolveSlip(p, text, label);
+      assert.equal(v.answerCorrect, true, label);
+      assertLenientPass(p, text, label);
+    }
+  });
+
+  test("a missing or truncated section is not a slip: the answer and node checks judge it", () => {
+    for (const p of reverse) {
+      const s = splitSolving(p);
+      const dropped = `${s.head}${s.tail}`;
+      const v = verifyTrace(dropped, p);
+      assert.deepEqual(v.errors.arithmeticSlips, [], p.id);
+      assert.equal(v.verified, true, `${p.id}: no section, answer right: verified`);
+      const section = s.sentences.join(" ");
+      for (const cut of [1, 9, section.length >> 1, section.length - 1]) {
+        const text = `${s.head} ${section.slice(0, cut)}`;
+        const c = verifyTrace(text, p);
+        const label = `${p.id} cut at ${cut}`;
+        assert.equal(c.truncated, true, label);
+        assert.deepEqual(c.errors.arithmeticSlips, [], label);
+        assertRejected(c, p, label);
+      }
+    }
   });
 });

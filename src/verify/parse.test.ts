@@ -254,7 +254,13 @@ describe("parseTrace: answers, boundaries and flags", () => {
     assert.deepEqual([...t.nodes.keys()], ["a in P", "b in P"]);
     assert.deepEqual(t.nodes.get("a in P")!.parents, []);
     assert.deepEqual(t.nodes.get("b in P")!.parents, ["a in P"]);
-    assert.deepEqual(t.issues, []);
+    // The text after a step's end marker is a solving section: here its equations name variables
+    // not defined yet (B, C), so they are unreadable (issues), not slips.
+    assert.deepEqual(t.issues, [
+      'solving: unreadable equation "We know A = 2, so B = 7"',
+      'solving: unreadable equation "Solution: C = 9"',
+    ]);
+    assert.equal(t.solve?.slip, false);
   });
 
   test("truncated: Define steps but neither </solution> nor an answer", () => {
@@ -325,5 +331,242 @@ describe("parseTrace: answers, boundaries and flags", () => {
     const t = parseTrace("Define ".repeat(1000));
     assert.ok(t.issues.length <= 51);
     assert.match(t.issues.at(-1)!, /more issues/);
+  });
+});
+
+describe("parseTrace: the solving section (reverse mode)", () => {
+  // The docs' running example: the unknown p = x, the given o = 2*x + 1 = 3, so x = 1.
+  const steps =
+    "Define adult racoon in Pine Ridge as p; so p = x. Define total number of adult animals in Pine Ridge as w; so w = p = x." +
+    " Define adult fox in South Zoo as o; z = p + w = x + x = 2*x; so o = 1 + z = 1 + (2*x) = 2*x + 1.";
+  const GOLD =
+    " We know o = 3, so we have 2*x + 1 = 3. Subtract 1 from both sides: 2*x = 2. Divide both sides by 2: x = 1." +
+    " Solution: x = 1.";
+  const solve = (section: string, tail = " Answer: 1.") => {
+    const t = parseTrace(steps + section + tail);
+    assert.ok(t.solve, "no solving section");
+    return t.solve;
+  };
+  /** The failed checks of a section, without the sentence quoted before each reason. */
+  const why = (section: string, tail?: string) =>
+    solve(section, tail).slips.map((m) => m.replace(/^".*": /, ""));
+
+  test("the gold section is read: its given, its solution, no slip, no issue", () => {
+    const t = parseTrace(steps + GOLD + " Answer: 1.");
+    assert.deepEqual(t.issues, []);
+    assert.deepEqual(t.solve, {
+      node: "adult racoon in Pine Ridge",
+      hasGiven: true,
+      givenNode: "adult fox in South Zoo",
+      given: 3,
+      solution: 1,
+      slip: false,
+      slips: [],
+    });
+    // Every generated reverse trace reads the same way (gold.test.ts checks all 5,000+).
+    for (const q of problemGrid(1, 3).filter((r) => r.mode === "reverse")) {
+      const s = parseTrace(q.completion).solve!;
+      assert.equal(s.slip, false, q.id);
+      assert.equal(s.given, q.graph.nodes.at(-1)!.value, q.id);
+      assert.equal(s.givenNode, q.graph.nodes.at(-1)!.name, q.id);
+      assert.equal(s.solution, Number(q.answer), q.id);
+      assert.equal(s.node, q.graph.nodes.find((n) => n.expr === "x" && n.parents.length === 0)!.name, q.id);
+    }
+  });
+
+  test("rule 1: VAR is a variable of the trace, LHS its value, RHS the given g", () => {
+    assert.deepEqual(why(GOLD.replace("We know o", "We know Z")), ['"Z" is not a variable of the trace']);
+    assert.deepEqual(why(GOLD.replace("We know o", "We know x")), ['"x" is not a variable of the trace']);
+    // LHS changed: a slip, and the next step follows the equation as written (no second slip there:
+    // 2*x + 2 = 3 gives 2*x = 1, not 2*x = 2).
+    assert.deepEqual(why(GOLD.replace("have 2*x + 1", "have 2*x + 2")), [
+      "its left side is not the value of o",
+      "does not follow from the equation before it",
+    ]);
+    assert.deepEqual(why(GOLD.replace("2*x + 1 = 3", "2*x + 1 = 4")), [
+      "its right side is not the given g",
+      "does not follow from the equation before it",
+    ]);
+    // g changed alone: RHS no longer equals it (the given's value itself is checked by verifyTrace).
+    const s = solve(GOLD.replace("We know o = 3", "We know o = 5"));
+    assert.deepEqual(
+      s.slips.map((m) => m.replace(/^".*": /, "")),
+      ["its right side is not the given g"],
+    );
+    assert.equal(s.given, 5);
+    // The left side may name the variable itself, or its written result after a slip in its step.
+    assert.deepEqual(why(GOLD.replace("have 2*x + 1", "have o")), []);
+    const slipped = steps.replace("= 2*x + 1.", "= 2*x + 5.");
+    assert.equal(parseTrace(slipped + GOLD).nodes.get("adult fox in South Zoo")!.slip, true);
+    assert.equal(parseTrace(slipped + GOLD).solve!.slip, false, "the value 2*x + 1 is o's value");
+    const carried = GOLD.replace("2*x + 1 = 3", "2*x + 5 = 3")
+      .replace("Subtract 1", "Subtract 5")
+      .replace("2*x = 2", "2*x = -2")
+      .replace(/x = 1\./g, "x = -1.");
+    assert.equal(parseTrace(slipped + carried).solve!.slip, false, "2*x + 5 is o's written result");
+    // A second given must repeat the first.
+    assert.deepEqual(why(`${GOLD} We know o = 4.`), ["contradicts the first given"]);
+    assert.deepEqual(why(`${GOLD} We know o = 3.`), []);
+  });
+
+  test("rule 2: each step equation has the same solution as the one before it", () => {
+    assert.deepEqual(why(GOLD.replace("2*x = 2", "2*x = 4")), [
+      "does not follow from the equation before it",
+      "does not follow from the equation before it",
+    ]);
+    // Carried on: one slip, where the false equation is written.
+    const carried = GOLD.replace("2*x = 2", "2*x = 4").replace(/x = 1\./g, "x = 2.");
+    assert.deepEqual(why(carried), ["does not follow from the equation before it"]);
+    // Any wording, equivalent forms, decimals, negatives, a step without ":", links on the right.
+    assert.deepEqual(why(GOLD.replace("2*x = 2.", "2 * x = 3 - 1.")), []);
+    assert.deepEqual(why(GOLD.replace("2*x = 2.", "x + x = 2 = 4 - 2.")), []);
+    // L1 = L2 = … = Ln is read as L1 = Ln (the last link is the written result), its links checked.
+    assert.deepEqual(why(GOLD.replace("2*x = 2.", "2*x = 2 = 5.")), [
+      "its right side's links disagree",
+      "does not follow from the equation before it",
+      "does not follow from the equation before it",
+    ]);
+    assert.deepEqual(why(GOLD.replace("Subtract 1 from both sides: 2*x = 2.", "So 2*x = 2.")), []);
+    assert.deepEqual(why(GOLD.replace("Divide both sides by 2: x = 1.", "Halve: 4*x = 4. Then: x = 1.")), []);
+    assert.deepEqual(
+      why(
+        " We know o = 4, so we have 2*x + 1 = 4. Subtract 1 from both sides: 2*x = 3. Divide: x = 1.5. Solution: x = 1.5.",
+      ),
+      [],
+    );
+    assert.deepEqual(why(" We know o = -3, so we have 2*x + 1 = -3. Add 1: 2*x = -4. Solution: x = -2."), []);
+    assert.deepEqual(why(" We know o = 3, so we have 2*x + 1 = 3. Then: 2*x + 1 = 2*x + 1."), [
+      "does not follow from the equation before it",
+    ]);
+  });
+
+  test("rule 3: Solution: x = v solves the last equation and determines x", () => {
+    assert.deepEqual(why(GOLD.replace("Solution: x = 1", "Solution: x = 8")), [
+      "does not solve the equation before it",
+    ]);
+    assert.equal(solve(GOLD.replace("Solution: x = 1", "Solution: x = 8")).solution, 8);
+    assert.deepEqual(why(GOLD.replace("Solution: x = 1", "Solution: x = x")), ["does not determine x"]);
+    assert.deepEqual(why(GOLD.replace("Solution: x = 1", "Solution: 3*x = 3")), []);
+    // Without a step, it solves the "so we have" equation; without a given, nothing comes before it.
+    assert.deepEqual(why(" We know o = 3, so we have 2*x + 1 = 3. Solution: x = 1."), []);
+    assert.deepEqual(why(" We know o = 3, so we have 2*x + 1 = 3. Solution: x = 2."), [
+      "does not solve the equation before it",
+    ]);
+    assert.deepEqual(why(" Solution: x = 7."), []);
+  });
+
+  test("no section, prose, unreadable or truncated sections: never a slip by themselves, never a throw", () => {
+    assert.equal(parseTrace(`${steps} Answer: 1.`).solve, null);
+    assert.equal(parseTrace(`${steps} </solution> <answer> 1 </answer>`).solve, null);
+    const fwd = generateProblem({ seed: 5, index: 0, op: 6, context: "zoo", mode: "forward" });
+    assert.equal(parseTrace(fwd.completion).solve, null);
+    // Prose without "=" is skipped; an equation that cannot be read is an issue.
+    assert.deepEqual(why(`${GOLD.slice(0, -1)}, as we wanted.`), []);
+    const t = parseTrace(`${steps} We know o = 3, so we have 2*x + 1 = three. Solution: x = one.`);
+    assert.equal(t.solve!.slip, false);
+    assert.equal(t.issues.filter((i) => i.startsWith("solving: unreadable")).length, 2);
+    assert.ok(parseTrace(`${steps} We know that o is 3.`).issues.some((i) => i.includes("unreadable")));
+    // g that is not a number: no given value (verifyTrace counts that as a wrong given).
+    assert.equal(solve(" We know o = p + 2, so we have 2*x + 1 = 3.").given, null);
+    // Truncated: every cut of the section parses; a cut-off last sentence is not judged.
+    for (let cut = 0; cut <= GOLD.length; cut++) {
+      const r = parseTrace(steps + GOLD.slice(0, cut));
+      assert.equal(r.truncated, true);
+      assert.equal(r.solve?.slip ?? false, false, JSON.stringify(GOLD.slice(0, cut)));
+    }
+    // ... but a finished sentence is, truncated or not.
+    assert.equal(parseTrace(`${steps} We know o = 3, so we have 2*x + 1 = 4. Subtr`).solve!.slip, true);
+  });
+
+  test("the slips belong to the node defined as the unknown, else to the trace's last node", () => {
+    assert.equal(solve(GOLD).node, "adult racoon in Pine Ridge");
+    const noUnknown = "Define a in P as A; so A = 2. Define b in P as B; so B = A + 1 = 2 + 1 = 3.";
+    const t = parseTrace(`${noUnknown} We know B = 4, so we have 3 = 4. Solution: x = 1.`);
+    assert.equal(t.solve!.node, "b in P");
+    assert.deepEqual(
+      t.solve!.slips.map((m) => m.replace(/^".*": /, "")),
+      ["does not solve the equation before it"],
+    );
+  });
+
+  test("sections between steps are read with the variables defined so far", () => {
+    const t = parseTrace(
+      "Define u in P as U; so U = x. Define v in P as V; so V = U + 1 = x + 1. We know V = 3, so we have x + 1 = 3." +
+        " Define w in P as W; so W = V = x + 1. Subtract 1 from both sides: x = 2. Solution: x = 2. Answer: 2.",
+    );
+    assert.equal(t.solve!.slip, false);
+    assert.equal(t.solve!.givenNode, "v in P");
+    assert.deepEqual([...t.nodes.keys()], ["u in P", "v in P", "w in P"]);
+  });
+});
+
+describe("docs: the solving section's worked examples (docs/verification.md)", () => {
+  const A = "adult blue jay in X";
+  const C = "adult owl in X";
+  const V = "total number of adult animals in X";
+  const steps =
+    `Define ${A} as A; so A = x. Define ${C} as C; M = A = x; so C = 3 + M = 3 + x = x + 3.` +
+    ` Define ${V} as V; so V = A + C = x + (x + 3) = 2*x + 3.`;
+  const gold = {
+    graph: {
+      nodes: [
+        { name: A, value: 1, parents: [], expr: "x" },
+        { name: C, value: 4, parents: [A], expr: "x + 3" },
+        { name: V, value: 5, parents: [A, C], expr: "2*x + 3" },
+      ],
+    },
+    answer: "1",
+  };
+  const GOLD =
+    "We know V = 5, so we have 2*x + 3 = 5. Subtract 3 from both sides: 2*x = 2. Divide both sides by 2: x = 1. Solution: x = 1.";
+  const rows: [string, string, string, boolean][] = [
+    // [label, section, answer, verified under allowSlips]; every changed row is one slip at A.
+    ["Solution: x = 8", GOLD.replace("Solution: x = 1", "Solution: x = 8"), "1", true],
+    ["2*x = 4, the rest kept", GOLD.replace("2*x = 2", "2*x = 4"), "1", true],
+    ["2*x = 4 carried", GOLD.replace("2*x = 2", "2*x = 4").replace(/x = 1\./g, "x = 2."), "2", false],
+    ["We know V = 7", GOLD.replace("V = 5", "V = 7"), "1", true],
+    [
+      "We know V = 7, solved for it",
+      "We know V = 7, so we have 2*x + 3 = 7. Subtract 3 from both sides: 2*x = 4. Divide both sides by 2: x = 2. Solution: x = 2.",
+      "2",
+      false,
+    ],
+    [
+      "We know C = 5 (another node)",
+      "We know C = 5, so we have x + 3 = 5. Subtract 3 from both sides: x = 2. Solution: x = 2.",
+      "2",
+      false,
+    ],
+    ["so we have 2*x + 5 = 5", GOLD.replace("have 2*x + 3", "have 2*x + 5"), "1", true],
+    ["We know Q = 5", GOLD.replace("We know V", "We know Q"), "1", true],
+  ];
+
+  test("gold, left out: no slip, verified", () => {
+    for (const text of [`${steps} ${GOLD} Answer: 1.`, `${steps} Answer: 1.`]) {
+      const v = verifyTrace(text, gold);
+      assert.equal(v.verified, true, text);
+      for (const e of Object.values(v.errors)) assert.deepEqual(e, []);
+    }
+  });
+
+  for (const [label, section, answer, lenient] of rows) {
+    test(`${label}: one slip, at the unknown's node; --allow-slips: ${lenient ? "" : "not "}verified`, () => {
+      const text = `${steps} ${section} Answer: ${answer}.`;
+      const v = verifyTrace(text, gold);
+      assert.deepEqual(v.errors.arithmeticSlips, [A]);
+      for (const cat of ["missing", "extra", "wrongValue", "wrongDependency"] as const)
+        assert.deepEqual(v.errors[cat], [], cat);
+      assert.equal(v.verified, false);
+      assert.equal(v.processAcc, 2 / 3);
+      assert.equal(v.answerCorrect, answer === "1");
+      assert.equal(verifyTrace(text, gold, { allowSlips: true }).verified, lenient);
+    });
+  }
+
+  test("cut off inside the section: truncated, no slip, not verified", () => {
+    const v = verifyTrace(`${steps} ${GOLD.slice(0, GOLD.indexOf("2*x = 2") + 5)}`, gold);
+    assert.equal(v.truncated, true);
+    assert.deepEqual(v.errors.arithmeticSlips, []);
+    assert.equal(v.verified, false);
   });
 });

@@ -4,8 +4,9 @@
  * Structure (`Define`, `;`, `=`, end markers) is found with native `indexOf` through cursors that
  * only move forward, and each term is read once by a tokenizer under a small recursive-descent
  * evaluator, so the work is linear in the input length (nesting depth, parent lists and recorded
- * issues are bounded). The only regular expressions are linear whitespace checks on names, and no
- * input makes the parser throw.
+ * issues are bounded); the solving section is read sentence by sentence in one forward pass. The
+ * only regular expressions are linear whitespace checks on names, and no input makes the parser
+ * throw.
  */
 import type { Lin } from "../world/linear.js";
 
@@ -24,8 +25,37 @@ export interface ParsedNode {
    * that could be evaluated (docs/verification.md, "Which number is the value").
    */
   value: Lin | null;
-  /** True when some equation (`=`) of the step is false in the trace's own terms (an arithmetic slip). */
+  /**
+   * True when some equation (`=`) of the step is false in the trace's own terms (an arithmetic
+   * slip). The solving section's slips are in `ParsedTrace.solve`; verifyTrace adds them to its node.
+   */
   slip: boolean;
+}
+
+/**
+ * The solving section of a reverse-mode trace: `We know VAR = g, so we have LHS = RHS.`, the step
+ * equations `…: LHS = RHS.` and `Solution: x = v.` (docs/verification.md, "The solving section").
+ * Its slips are arithmetic slips of `node`; whether g is the problem's given value is checked
+ * against the gold graph by verifyTrace.
+ */
+export interface ParsedSolve {
+  /**
+   * The node the section's slips are attributed to: the first node defined as the unknown (value x,
+   * no parents: `so X = x`), else the trace's last node; null when the trace has no node.
+   */
+  node: string | null;
+  /** A `We know VAR = g` sentence was read (its VAR and g below are those of the first one). */
+  hasGiven: boolean;
+  /** The node whose variable VAR is (null: no given, or VAR is no node's variable). */
+  givenNode: string | null;
+  /** g when it is a number (null: no given, or g is not a number). */
+  given: number | null;
+  /** v of the last `Solution: x = v` read (null: none). */
+  solution: number | null;
+  /** Some equation of the section does not follow (rules 1–3 of the docs, in the trace's own terms). */
+  slip: boolean;
+  /** What did not follow, in trace order (the first 16). */
+  slips: string[];
 }
 
 /** The result of parsing one trace. */
@@ -40,6 +70,8 @@ export interface ParsedTrace {
   truncated: boolean;
   /** Non-fatal problems found while parsing (duplicate definitions, malformed clauses, ...). */
   issues: string[];
+  /** The solving section (`We know …`, `Solution: …` after a step), null when the trace has none. */
+  solve: ParsedSolve | null;
 }
 
 /** Bounds that keep the parser's work linear on adversarial input. */
@@ -69,6 +101,13 @@ const SLASH = 47;
 const LPAREN = 40;
 const RPAREN = 41;
 const LT = 60;
+const EQ = 61;
+const COLON = 58;
+const COMMA = 44;
+const SEMICOLON = 59;
+const UPPER_S = 83;
+const UPPER_W = 87;
+const LOWER_S = 115;
 const UNDERSCORE = 95;
 const LOWER_X = 120;
 
@@ -417,7 +456,29 @@ const SOL_CLOSE = "</solution>";
 const ANS_OPEN = "<answer>";
 const ANS_CLOSE = "</answer>";
 const ANSWER_LINE = "Answer:";
-const STEP_ENDS = ["We know", "Solution:", ANSWER_LINE] as const;
+const WE_KNOW = "We know";
+const SOLUTION = "Solution:";
+const SO_WE_HAVE = "so we have";
+const STEP_ENDS = [WE_KNOW, SOLUTION, ANSWER_LINE] as const;
+/** Most slips of the solving section described in `ParsedSolve.slips`. */
+const MAX_SOLVE_SLIPS = 16;
+
+/**
+ * Whether the linear equations p1·x = q1 and p2·x = q2 have the same solutions: the same single
+ * value, or both every x, or both none.
+ */
+function sameSolutions(p1: number, q1: number, p2: number, q2: number): boolean {
+  const one1 = Math.abs(p1) > TOL;
+  const one2 = Math.abs(p2) > TOL;
+  if (one1 !== one2) return false;
+  if (one1) {
+    const v = q1 / p1;
+    return Math.abs(v - q2 / p2) <= TOL * Math.max(1, Math.abs(v));
+  }
+  const all1 = Math.abs(q1) <= TOL;
+  const all2 = Math.abs(q2) <= TOL;
+  return all1 === all2;
+}
 
 /** Next `Define` at a word start followed by whitespace, at or after `from`; -1 if none before `end`. */
 function nextDefine(text: string, from: number, end: number): number {
@@ -488,6 +549,36 @@ class Parser {
   private stepSlip = false;
   /** True while a term is read a second time (its variables as their written results). */
   replay = false;
+  // The solving section (docs/verification.md, "The solving section").
+  private solveSeen = false;
+  private hasGiven = false;
+  /** The first given: its node (-1: none), its VAR, and g (gOk = false: unreadable). */
+  private givenIdx = -1;
+  private givenVar = "";
+  private givenOk = false;
+  private givenA = 0;
+  private givenB = 0;
+  private solution: number | null = null;
+  private solveSlip = false;
+  private readonly solveSlips: string[] = [];
+  /** The last equation of the solving chain as p·x = q (chainOk = false: none yet). */
+  private chainOk = false;
+  private chainP = 0;
+  private chainQ = 0;
+  // The last term read by term(): value (ta, tb) and written-result reading (twa, twb).
+  private ta = 0;
+  private tb = 0;
+  private twa = 0;
+  private twb = 0;
+  // The last equation read by equation(): its left side (both readings), its right side (the last
+  // link), and whether two consecutive links of its right side disagree.
+  private eLa = 0;
+  private eLb = 0;
+  private eLwa = 0;
+  private eLwb = 0;
+  private eRa = 0;
+  private eRb = 0;
+  private eMid = false;
 
   constructor(
     readonly text: string,
@@ -527,8 +618,12 @@ class Parser {
     return this.eqAt;
   }
 
-  /** Parses the steps in text[start, end). Returns whether any `Define` was seen. */
-  steps(start: number, end: number): boolean {
+  /**
+   * Parses the steps in text[start, end) and the solving sections after them (a step that ends at
+   * `We know` or `Solution:` is followed by one, up to the next `Define`, `Answer:` or `end`).
+   * `openEnd`: the text was cut off at `end` (truncated). Returns whether any `Define` was seen.
+   */
+  steps(start: number, end: number, openEnd: boolean): boolean {
     const text = this.text;
     const ends = [-2, -2, -2];
     let pos = nextDefine(text, start, end);
@@ -536,16 +631,310 @@ class Parser {
     while (pos >= 0) {
       const body = pos + DEFINE.length;
       const next = nextDefine(text, body, end);
-      let stepEnd = next >= 0 ? next : end;
+      const limit = next >= 0 ? next : end;
+      let stepEnd = limit;
       for (let m = 0; m < STEP_ENDS.length; m++) {
         if (ends[m] !== -1 && ends[m] < body) ends[m] = text.indexOf(STEP_ENDS[m], body);
         if (ends[m] >= 0 && ends[m] < stepEnd) stepEnd = ends[m];
       }
       this.stepNo++;
       this.step(body, stepEnd);
+      if (stepEnd < limit && stepEnd !== ends[2]) {
+        const ans = ends[2];
+        const sectionEnd = ans >= 0 && ans < limit ? ans : limit;
+        this.solving(stepEnd, sectionEnd, openEnd && sectionEnd === text.length);
+      }
       pos = next;
     }
     return seen;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The solving section: `We know VAR = g, so we have LHS = RHS.`, steps `…: LHS = RHS.`,
+  // `Solution: x = v.` Each equation is p·x = q with p, q read by the evaluator; a failed check is
+  // an arithmetic slip of the unknown's node (docs/verification.md, "The solving section").
+
+  /**
+   * A solving section text[a, b), cut into sentences at each "." that is not a decimal point and
+   * before each `We know` / `Solution:`. `cut`: b is where the text was cut off, so an unterminated
+   * last sentence is not judged.
+   */
+  private solving(a: number, b: number, cut: boolean): void {
+    this.solveSeen = true;
+    const text = this.text;
+    let s = a;
+    for (let i = a; i < b; i++) {
+      const c = text.charCodeAt(i);
+      if (c === DOT) {
+        if (i + 1 < b && isDigit(text.charCodeAt(i + 1))) continue;
+        this.sentence(s, i);
+        s = i + 1;
+      } else if (
+        i > s &&
+        ((c === UPPER_W && text.startsWith(WE_KNOW, i)) || (c === UPPER_S && text.startsWith(SOLUTION, i)))
+      ) {
+        this.sentence(s, i);
+        s = i;
+      }
+    }
+    if (s < b && !cut) this.sentence(s, b);
+  }
+
+  /** One sentence text[s, e) of a solving section (its "." excluded). */
+  private sentence(s: number, e: number): void {
+    const text = this.text;
+    while (s < e && isWs(text.charCodeAt(s))) s++;
+    while (e > s && isWs(text.charCodeAt(e - 1))) e--;
+    if (s >= e) return;
+    if (text.startsWith(WE_KNOW, s)) {
+      this.givenSentence(s, e);
+      return;
+    }
+    if (text.startsWith(SOLUTION, s)) {
+      this.solutionSentence(s, e);
+      return;
+    }
+    // A step `…: LHS = RHS`: the equation after a ":" written before the first "=" (prose without
+    // "=" is skipped).
+    let colon = -1;
+    let eq = s;
+    for (; eq < e; eq++) {
+      const c = text.charCodeAt(eq);
+      if (c === EQ) break;
+      if (c === COLON && colon < 0) colon = eq;
+    }
+    if (eq >= e) return;
+    if (!this.equation(colon >= 0 ? colon + 1 : this.skipSo(s, e), e)) {
+      this.unreadable(s, e);
+      return;
+    }
+    const p = this.eLa - this.eRa;
+    const q = this.eRb - this.eLb;
+    if (this.eMid) this.solveFail(s, e, "its right side's links disagree");
+    if (this.chainOk && !sameSolutions(this.chainP, this.chainQ, p, q))
+      this.solveFail(s, e, "does not follow from the equation before it");
+    this.chain(p, q);
+  }
+
+  /**
+   * `We know VAR = g[, so we have LHS = RHS]` in text[s, e). VAR must be a variable of the trace;
+   * the sentence states VAR's value = g, the start of the chain; LHS must be VAR's value (or its
+   * written result) and RHS must be g. A later given must repeat the first.
+   */
+  private givenSentence(s: number, e: number): void {
+    const text = this.text;
+    this.chainOk = false;
+    let eq = s + WE_KNOW.length;
+    while (eq < e && text.charCodeAt(eq) !== EQ) eq++;
+    if (eq >= e) {
+      this.unreadable(s, e);
+      return;
+    }
+    // g runs to the first "," or ";" or "so we have".
+    let g1 = eq + 1;
+    for (; g1 < e; g1++) {
+      const c = text.charCodeAt(g1);
+      if (c === COMMA || c === SEMICOLON || (c === LOWER_S && text.startsWith(SO_WE_HAVE, g1))) break;
+    }
+    let v0 = s + WE_KNOW.length;
+    let v1 = eq;
+    while (v0 < v1 && isWs(text.charCodeAt(v0))) v0++;
+    while (v1 > v0 && isWs(text.charCodeAt(v1 - 1))) v1--;
+    const name = text.slice(v0, v1);
+    const bnd = isVariable(name) ? this.env.get(text, v0, v1) : undefined;
+    const gOk = EV.run(text, eq + 1, g1, null);
+    const ga = EV.a;
+    const gb = EV.b;
+    if (bnd === undefined) this.solveFail(s, e, `"${clip(name)}" is not a variable of the trace`);
+    if (!this.hasGiven) {
+      this.hasGiven = true;
+      this.givenIdx = bnd === undefined ? -1 : this.nodeOf(bnd);
+      this.givenVar = name;
+      this.givenOk = gOk;
+      this.givenA = ga;
+      this.givenB = gb;
+    } else if (
+      name !== this.givenVar ||
+      gOk !== this.givenOk ||
+      (gOk && !same(ga, gb, this.givenA, this.givenB))
+    )
+      this.solveFail(s, e, "contradicts the first given");
+    if (bnd?.ok && gOk) this.chain(bnd.a - ga, gb - bnd.b);
+
+    // The equation "so we have LHS = RHS", if any.
+    let r = g1;
+    while (r < e) {
+      const c = text.charCodeAt(r);
+      if (c !== COMMA && c !== SEMICOLON && !isWs(c)) break;
+      r++;
+    }
+    r = text.startsWith(SO_WE_HAVE, r) ? r + SO_WE_HAVE.length : this.skipSo(r, e);
+    let hasEq = r;
+    while (hasEq < e && text.charCodeAt(hasEq) !== EQ) hasEq++;
+    if (hasEq >= e) return;
+    if (!this.equation(r, e)) {
+      this.unreadable(s, e);
+      return;
+    }
+    if (bnd !== undefined && (bnd.ok || bnd.wok)) {
+      const lhsIs = (a: number, b: number): boolean =>
+        same(this.eLa, this.eLb, a, b) || same(this.eLwa, this.eLwb, a, b);
+      if (!((bnd.ok && lhsIs(bnd.a, bnd.b)) || (bnd.wok && lhsIs(bnd.wa, bnd.wb))))
+        this.solveFail(s, e, `its left side is not the value of ${clip(name)}`);
+    }
+    if (gOk && !same(this.eRa, this.eRb, ga, gb)) this.solveFail(s, e, "its right side is not the given g");
+    if (this.eMid) this.solveFail(s, e, "its right side's links disagree");
+    this.chain(this.eLa - this.eRa, this.eRb - this.eLb);
+  }
+
+  /** `Solution: x = v` in text[s, e): it must determine x, and v must solve the equation before it. */
+  private solutionSentence(s: number, e: number): void {
+    if (!this.equation(s + SOLUTION.length, e)) {
+      this.unreadable(s, e);
+      return;
+    }
+    const p = this.eLa - this.eRa;
+    const q = this.eRb - this.eLb;
+    if (this.eMid) this.solveFail(s, e, "its right side's links disagree");
+    if (Math.abs(p) <= TOL) this.solveFail(s, e, "does not determine x");
+    else {
+      const v = q / p;
+      this.solution = v;
+      if (this.chainOk) {
+        const cp = this.chainP;
+        const cq = this.chainQ;
+        const solves =
+          Math.abs(cp) > TOL ? Math.abs(cq / cp - v) <= TOL * Math.max(1, Math.abs(v)) : Math.abs(cq) <= TOL;
+        if (!solves) this.solveFail(s, e, "does not solve the equation before it");
+      }
+    }
+    this.chain(p, q);
+  }
+
+  private chain(p: number, q: number): void {
+    this.chainOk = true;
+    this.chainP = p;
+    this.chainQ = q;
+  }
+
+  /** Position after a leading "so " (or "So ") in text[s, e), whitespace skipped. */
+  private skipSo(s: number, e: number): number {
+    const text = this.text;
+    while (s < e && isWs(text.charCodeAt(s))) s++;
+    if (s + 2 < e && (text.charCodeAt(s) | 32) === LOWER_S && text.charCodeAt(s + 1) === 111) {
+      if (isWs(text.charCodeAt(s + 2))) s += 3;
+    }
+    return s;
+  }
+
+  /**
+   * Reads the equation `L1 = L2 = … = Ln` in text[a, b) as L1 = Ln (eL*, eR*); eMid says whether two
+   * consecutive links of its right side disagree. False when L1 or Ln cannot be read.
+   */
+  private equation(a: number, b: number): boolean {
+    const text = this.text;
+    let eq = a;
+    while (eq < b && text.charCodeAt(eq) !== EQ) eq++;
+    if (eq >= b || !this.term(a, eq)) return false;
+    this.eLa = this.ta;
+    this.eLb = this.tb;
+    this.eLwa = this.twa;
+    this.eLwb = this.twb;
+    this.eMid = false;
+    let ok = false;
+    let pOk = false;
+    let pa = 0;
+    let pb = 0;
+    let pwa = 0;
+    let pwb = 0;
+    let s = eq + 1;
+    for (;;) {
+      let e = s;
+      while (e < b && text.charCodeAt(e) !== EQ) e++;
+      ok = this.term(s, e);
+      if (ok) {
+        const { ta, tb, twa, twb } = this;
+        if (
+          pOk &&
+          !same(pa, pb, ta, tb) &&
+          !same(pa, pb, twa, twb) &&
+          !same(pwa, pwb, ta, tb) &&
+          !same(pwa, pwb, twa, twb)
+        )
+          this.eMid = true;
+        pa = ta;
+        pb = tb;
+        pwa = twa;
+        pwb = twb;
+      }
+      pOk = ok;
+      if (e >= b) break;
+      s = e + 1;
+    }
+    this.eRa = pa;
+    this.eRb = pb;
+    return ok;
+  }
+
+  /** Reads the term text[a, b) with the trace's variables in scope, recording nothing (ta, tb, twa, twb). */
+  private term(a: number, b: number): boolean {
+    const text = this.text;
+    while (a < b && isWs(text.charCodeAt(a))) a++;
+    while (b > a && isWs(text.charCodeAt(b - 1))) b--;
+    if (a >= b) return false;
+    this.replay = true;
+    const ok = EV.run(text, a, b, this);
+    this.ta = this.twa = EV.a;
+    this.tb = this.twb = EV.b;
+    if (ok && EV.twoFaced) {
+      EV.written = true;
+      if (EV.run(text, a, b, this)) {
+        this.twa = EV.a;
+        this.twb = EV.b;
+      }
+      EV.written = false;
+    }
+    this.replay = false;
+    return ok;
+  }
+
+  /** The node whose variable a binding is (-1: an intermediate variable). */
+  private nodeOf(bnd: Binding): number {
+    const d = bnd.deps;
+    return d.length === 1 && this.selfDeps[d[0]] === d ? d[0] : -1;
+  }
+
+  /** A failed check of the solving section's sentence text[s, e). */
+  private solveFail(s: number, e: number, why: string): void {
+    this.solveSlip = true;
+    if (this.solveSlips.length < MAX_SOLVE_SLIPS)
+      this.solveSlips.push(`"${clip(this.text.slice(s, Math.min(e, s + 61)))}": ${why}`);
+  }
+
+  /** A sentence of the solving section with "=" that cannot be read (an issue, not a slip). */
+  private unreadable(s: number, e: number): void {
+    if (this.room())
+      this.issue(`solving: unreadable equation "${clip(this.text.slice(s, Math.min(e, s + 61)))}"`);
+  }
+
+  /** The solving section's summary (null when the trace has none). */
+  solveResult(): ParsedSolve | null {
+    if (!this.solveSeen) return null;
+    let u = -1;
+    for (let i = 0; i < this.nodes.length && u < 0; i++) {
+      const v = this.nodes[i].value;
+      if (v !== null && same(v.a, v.b, 1, 0) && this.parentIdx[i].length === 0) u = i;
+    }
+    if (u < 0) u = this.nodes.length - 1;
+    return {
+      node: u >= 0 ? this.nodes[u].name : null,
+      hasGiven: this.hasGiven,
+      givenNode: this.givenIdx >= 0 ? this.nodes[this.givenIdx].name : null,
+      given: this.givenOk && Math.abs(this.givenA) <= TOL ? this.givenB : null,
+      solution: this.solution,
+      slip: this.solveSlip,
+      slips: this.solveSlips,
+    };
   }
 
   /** Splits a header text[h0, h1) (trimmed) into name and variable: fast path, then general. */
@@ -891,6 +1280,7 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
       parseFailed: true,
       truncated: false,
       issues: ["input is not a string"],
+      solve: null,
     };
   }
   EV.maxDepth = o.maxDepth;
@@ -924,8 +1314,9 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
         answer = answerAfter(text, k);
       }
     }
-    const sawDefine = parser.steps(start, end);
-    truncated = sawDefine && solClose < 0 && !answerReached;
+    const openEnd = solClose < 0 && !answerReached;
+    const sawDefine = parser.steps(start, end, openEnd);
+    truncated = sawDefine && openEnd;
   } catch (err) {
     // Defensive: no known input reaches this, but model output must never crash a training run.
     parser.issue(`internal parser error: ${err instanceof Error ? err.message : String(err)}`);
@@ -935,5 +1326,6 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
   }
   parser.finishIssues();
   const nodes = parser.result();
-  return { nodes, answer, parseFailed: nodes.size === 0, truncated, issues: parser.issues };
+  const solve = parser.solveResult();
+  return { nodes, answer, parseFailed: nodes.size === 0, truncated, issues: parser.issues, solve };
 }
