@@ -26,7 +26,7 @@ import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { nextTurn } from "../util/turn.js";
-import { DEFAULT_VERIFY_OPTIONS } from "../verify/compare.js";
+import { DEFAULT_VERIFY_OPTIONS, VERIFIER_VERSION } from "../verify/compare.js";
 import { WORLD_VERSION } from "../world/graph.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
@@ -111,10 +111,10 @@ export interface StageRecord {
 /** The defaults a stage kind resolves its options against (part of its cache key). */
 function stageDefaults(kind: StageSpec["kind"]): { defaults?: unknown } {
   if (kind === "pretrain" || kind === "midtrain") return { defaults: STAGE_DEFAULTS[kind] };
-  // The verifier's default policy judges rewards and evaluations: a changed default redoes them.
-  if (kind === "rl")
-    return { defaults: { base: RL_BASE_DEFAULTS, presets: RL_DEFAULTS, verify: DEFAULT_VERIFY_OPTIONS } };
-  return { defaults: { verify: DEFAULT_VERIFY_OPTIONS } };
+  // The verifier (its revision and default policy) judges rewards and evaluations: a change redoes them.
+  const verify = { ...DEFAULT_VERIFY_OPTIONS, version: VERIFIER_VERSION };
+  if (kind === "rl") return { defaults: { base: RL_BASE_DEFAULTS, presets: RL_DEFAULTS, verify } };
+  return { defaults: { verify } };
 }
 
 const hashOf = (x: unknown) => createHash("sha256").update(JSON.stringify(x)).digest("hex").slice(0, 12);

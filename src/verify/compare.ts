@@ -70,6 +70,13 @@ export interface VerifyOptions {
   allowSlips?: boolean;
 }
 
+/**
+ * Revision of the verifier's judgement: the same trace may get another verdict in another revision,
+ * so study stages that score traces hash it. 1 = slips allowed by default, solving section unread
+ * (until 2026-11); 2 = slips block `verified` and the reverse-mode solving section is checked (issue 12).
+ */
+export const VERIFIER_VERSION = 2;
+
 /** Default verification policies. */
 export const DEFAULT_VERIFY_OPTIONS: VerifyPolicy = {
   allowExtra: true,

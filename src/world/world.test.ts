@@ -121,7 +121,10 @@ describe("generator", () => {
     }
     const expected = draws / counts.length;
     const chi2 = counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
-    assert.ok(chi2 < 27.9, `chi-square ${chi2.toFixed(1)} over ${counts.length} places (p = 0.001 at 9 df: 27.9)`);
+    assert.ok(
+      chi2 < 27.9,
+      `chi-square ${chi2.toFixed(1)} over ${counts.length} places (p = 0.001 at 9 df: 27.9)`,
+    );
   });
 
   it("rejects bad keys with clear errors", () => {
