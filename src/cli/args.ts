@@ -1,6 +1,22 @@
 /** Parsers for CLI option values; each throws an error naming the option. */
 import { InvalidArgumentError } from "commander";
+import type { BackendChoice } from "../engine/backend.js";
+import { oneOf } from "../util/lookup.js";
 import { parseOpRange } from "../world/mixture.js";
+
+/** The values of --backend. */
+export const BACKENDS: readonly BackendChoice[] = ["auto", "native", "reference"];
+
+/** One of `names` for option `flag`; any other value (prototype names included) names the known ones. */
+export function parseChoice<T extends string>(flag: string, names: readonly T[]) {
+  return (value: string): T => {
+    try {
+      return oneOf(names, value, `${flag} value`);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
 
 /** "2-20" or "2,3,5" or "2-4,8" → sorted unique ops. */
 export function parseOps(value: string): number[] {

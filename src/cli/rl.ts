@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { RlOptions } from "../rl/trainer.js";
 import { trainRl } from "../rl/trainer.js";
-import { parseNum as num, parseNat, parsePos } from "./args.js";
+import { isMixtureName } from "../world/mixture.js";
+import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
+import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 /** CLI flags that map one-to-one onto RlConfig fields. */
@@ -79,7 +81,7 @@ export function registerRl(program: Command): void {
     .option("--seed <n>", "seed of prompts and rollouts", parseNat("--seed"), 1)
     .option("--resume", "continue the run in --out from its latest checkpoint")
     .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
-    .option("--backend <name>", "auto, native or reference", "auto")
+    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
     .option(
       "--allow-slips",
       "arithmetic slips neither block verified nor count in the reward's penalty (the old lenient policy; default: they do)",
@@ -89,6 +91,14 @@ export function registerRl(program: Command): void {
     const overrides: Record<string, unknown> = {};
     for (const [, key] of FLAGS) if (o[key] !== undefined) overrides[key] = o[key];
     if (o.allowSlips === true) overrides.allowSlips = true;
+    const prompts = o.prompts as string;
+    checkOutputs({
+      inputs: [
+        { flag: "--from", path: o.from as string },
+        { flag: "--prompts", path: isMixtureName(prompts) ? undefined : prompts },
+      ],
+      folders: [{ flag: "--out", path: o.out as string }],
+    });
     const kernels = await loadKernels(o.backend as BackendChoice);
     let bar: ReturnType<typeof startProgress> | null = null;
     const r = await trainRl(

@@ -4,7 +4,9 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
-import { parseNum as num, parseNat, parsePos } from "./args.js";
+import { isMixtureName } from "../world/mixture.js";
+import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
+import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface TrainCliOpts {
@@ -47,7 +49,7 @@ function register(program: Command, stage: Stage): void {
     .option("--seed <n>", "seed of initialisation and data", parseNat("--seed"), 1)
     .requiredOption("--out <dir>", "run folder")
     .option("--resume", "continue the run in --out from its latest checkpoint")
-    .option("--backend <name>", "auto, native or reference", "auto")
+    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
     .option("--batch <n>", "sequences per micro-batch", parsePos("--batch"))
     .option("--seq-len <n>", "tokens per sequence", parsePos("--seq-len"))
     .option(
@@ -74,8 +76,13 @@ function register(program: Command, stage: Stage): void {
       if (o.evalEvery !== undefined) overrides.evalEvery = o.evalEvery;
       if (o.ckptEvery !== undefined) overrides.ckptEvery = o.ckptEvery;
       if (o.digits) overrides.digits = true;
-      if (!["auto", "native", "reference"].includes(o.backend))
-        throw new Error(`--backend must be auto, native or reference`);
+      checkOutputs({
+        inputs: [
+          { flag: "--from", path: o.from },
+          { flag: "--mixture", path: isMixtureName(o.mixture) ? undefined : o.mixture },
+        ],
+        folders: [{ flag: "--out", path: o.out }],
+      });
       const kernels = await loadKernels(o.backend);
       const info = kernels.info();
       let bar: ReturnType<typeof startProgress> | null = null;

@@ -1,4 +1,5 @@
 /** Model configuration (Qwen2-style decoder, training.md §1) and the presets of this lab. */
+import { lookup } from "../util/lookup.js";
 
 /** Shape of a Qwen2-style model. */
 export interface ModelConfig {
@@ -91,8 +92,7 @@ export const PRESETS: Record<PresetName, Omit<ModelConfig, "vocabSize"> & { voca
 
 /** Resolves a preset for a vocabulary size; throws naming the known presets. */
 export function presetConfig(name: string, vocabSize: number): ModelConfig {
-  const p = PRESETS[name as PresetName];
-  if (!p) throw new Error(`unknown preset "${name}" (known: ${Object.keys(PRESETS).join(", ")})`);
+  const p = lookup(PRESETS, name, "preset");
   return checkConfig({ ...p, vocabSize: p.vocabSize ?? vocabSize });
 }
 

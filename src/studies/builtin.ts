@@ -6,6 +6,7 @@
  */
 import type { Band } from "../eval/summary.js";
 import { ALLOCATION_BETAS, allocateBudget } from "../rl/compute.js";
+import { lookup, oneOf } from "../util/lookup.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
 import { type EvalGrid, type RlPrompts, rlStepTokens, type StageSpec, type Study } from "./study.js";
@@ -175,8 +176,8 @@ function grid(sc: ScaleSpec, extra: Partial<EvalGrid> = {}): EvalGrid {
 
 /** The study `name` at `scale`, with `seed`. */
 export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
-  const sc = SCALE_SPECS[scale];
-  if (!sc) throw new Error(`unknown scale "${scale}" (${SCALES.join(", ")})`);
+  oneOf(STUDY_NAMES, name, "study");
+  const sc = lookup(SCALE_SPECS, scale, "scale");
   const base: StageSpec = {
     id: "base",
     kind: "pretrain",

@@ -3,6 +3,7 @@
  * distribution over ops, and a distribution over modes. Validated, never silently renormalised.
  */
 import { readFileSync } from "node:fs";
+import { hasName } from "../util/lookup.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { getContext } from "./contexts.js";
 import { checkOp, MAX_OP, MIN_OP } from "./graph.js";
@@ -150,11 +151,18 @@ export const PRESETS: Record<string, MixtureSpec> = Object.fromEntries(
   ].map((m) => [m.name!, m]),
 );
 
+/** `rl_opA-B` or `opA-B`, optionally `_forward`/`_reverse`: a uniform mixture named by its pattern. */
+const PATTERN = /^(?:rl_)?op(\d+-\d+)(?:_(forward|reverse))?$/;
+
+/** Whether `name` resolves without a file: a preset (own key, never the prototype chain's) or a pattern. */
+export function isMixtureName(name: string): boolean {
+  return hasName(PRESETS, name) || PATTERN.test(name);
+}
+
 /** Resolves a preset name, an `rl_opA-B`/`opA-B` pattern (optionally `_forward`/`_reverse`), or a JSON file path. */
 export function resolveMixture(nameOrFile: string): Mixture {
-  const preset = PRESETS[nameOrFile];
-  if (preset) return validateMixture(preset, nameOrFile);
-  const m = /^(?:rl_)?op(\d+-\d+)(?:_(forward|reverse))?$/.exec(nameOrFile);
+  if (hasName(PRESETS, nameOrFile)) return validateMixture(PRESETS[nameOrFile], nameOrFile);
+  const m = PATTERN.exec(nameOrFile);
   if (m) {
     const spec = defaultMix(nameOrFile, { [m[1]]: 1 });
     if (m[2]) spec.modes = { [m[2]]: 1 };
