@@ -14,6 +14,7 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { isMixtureName } from "../world/mixture.js";
 
 /** A path given by a flag (or an argument, named like "study file"). */
 export interface PathFlag {
@@ -33,6 +34,11 @@ export interface OutputPlan {
   force?: boolean;
   /** Files the command replaces without --force (its own derived files). */
   replaceable?: string[];
+}
+
+/** The file a `--mixture NAME|FILE` (or `--prompts`) value reads: none for a preset or a pattern. */
+export function mixtureFile(nameOrFile: string | undefined): string | undefined {
+  return nameOrFile !== undefined && !isMixtureName(nameOrFile) ? nameOrFile : undefined;
 }
 
 /** The absolute path with the symlinks of its longest existing prefix resolved. */

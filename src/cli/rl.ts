@@ -3,9 +3,8 @@ import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { RlOptions } from "../rl/trainer.js";
 import { trainRl } from "../rl/trainer.js";
-import { isMixtureName } from "../world/mixture.js";
 import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
-import { checkOutputs } from "./outputs.js";
+import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 /** CLI flags that map one-to-one onto RlConfig fields. */
@@ -91,11 +90,10 @@ export function registerRl(program: Command): void {
     const overrides: Record<string, unknown> = {};
     for (const [, key] of FLAGS) if (o[key] !== undefined) overrides[key] = o[key];
     if (o.allowSlips === true) overrides.allowSlips = true;
-    const prompts = o.prompts as string;
     checkOutputs({
       inputs: [
         { flag: "--from", path: o.from as string },
-        { flag: "--prompts", path: isMixtureName(prompts) ? undefined : prompts },
+        { flag: "--prompts", path: mixtureFile(o.prompts as string) },
       ],
       folders: [{ flag: "--out", path: o.out as string }],
     });

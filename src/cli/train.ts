@@ -4,9 +4,8 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
-import { isMixtureName } from "../world/mixture.js";
 import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
-import { checkOutputs } from "./outputs.js";
+import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface TrainCliOpts {
@@ -79,7 +78,7 @@ function register(program: Command, stage: Stage): void {
       checkOutputs({
         inputs: [
           { flag: "--from", path: o.from },
-          { flag: "--mixture", path: isMixtureName(o.mixture) ? undefined : o.mixture },
+          { flag: "--mixture", path: mixtureFile(o.mixture) },
         ],
         folders: [{ flag: "--out", path: o.out }],
       });
