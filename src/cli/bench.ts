@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { lookup } from "../util/lookup.js";
 
 const WORKLOADS: Record<string, string> = {
   train: "train.js",
@@ -20,8 +21,7 @@ export function registerBench(program: Command): void {
     .option("--json", "print one JSON object")
     .allowUnknownOption()
     .action((workload: string, o: { json?: boolean }, cmd: Command) => {
-      const file = WORKLOADS[workload];
-      if (!file) throw new Error(`unknown workload "${workload}" (${Object.keys(WORKLOADS).join(", ")})`);
+      const file = lookup(WORKLOADS, workload, "workload");
       const script = fileURLToPath(new URL(`../../bench/${file}`, import.meta.url));
       if (!existsSync(script)) throw new Error(`${script} is missing; run npm install (or npm run build)`);
       const extra = cmd.args.slice(1);
