@@ -155,7 +155,7 @@ describe("interplay verify", () => {
     assert.deepEqual(sum.verify, { allowExtra: true, allowSlips: false });
     assert.equal(sum.byExtra.allowExtra.perBand[0].passAtK[1].mean, 0.5);
     assert.equal(sum.byExtra.noExtra.perBand[0].passAtK[1].mean, 0);
-    const lenient = run(...args, "--allow-slips", "--no-allow-extra");
+    const lenient = run(...args, "--allow-slips", "--no-allow-extra", "--force");
     assert.equal(lenient.code, 0, lenient.err);
     assert.match(lenient.out, /extra nodes not allowed \(allowExtra false\), arithmetic slips allowed/);
     const ls = lines("q-r.jsonl");

@@ -9,7 +9,8 @@ import { writeEvalOutputs } from "../report/io.js";
 import { loadAnyModel } from "../train/load.js";
 import { loadProblems } from "../world/load.js";
 import type { Mode } from "../world/types.js";
-import { parseNum as num, parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { BACKENDS, parseNum as num, parseChoice, parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 import { evalSummaryTable } from "./report.js";
 import { renderTable } from "./table.js";
@@ -92,10 +93,17 @@ export function registerEval(program: Command): void {
       "matrix products: f32, or bf16 (AVX512_BF16; faster, logits move by ~1e-2)",
       "f32",
     )
-    .option("--backend <name>", "auto, native or reference", "auto")
+    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
     .option(...VERIFY_FLAGS.noAllowExtra)
     .option(...VERIFY_FLAGS.allowSlips)
     .action(async (o: EvalOpts) => {
+      checkOutputs({
+        inputs: [
+          { flag: "--model", path: o.model },
+          { flag: "--problems", path: o.problems },
+        ],
+        folders: [{ flag: "--out", path: o.out }],
+      });
       if (o.kvCache !== "f32" && o.kvCache !== "f16")
         throw new Error(`--kv-cache must be f32 or f16, got ${JSON.stringify(o.kvCache)}`);
       if (o.products !== "f32" && o.products !== "bf16")
@@ -222,10 +230,14 @@ export function registerEdge(program: Command): void {
       0.1,
     )
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
-    .option("--backend <name>", "auto, native or reference", "auto")
+    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
     .option(...VERIFY_FLAGS.noAllowExtra)
     .option(...VERIFY_FLAGS.allowSlips)
     .action(async (o: EdgeOpts) => {
+      checkOutputs({
+        inputs: [{ flag: "--model", path: o.model }],
+        folders: [{ flag: "--out", path: o.out }],
+      });
       gridPlan({ ops: o.ops, perOp: o.perOp, seed: o.seed, contexts: o.contexts, modes: o.modes as Mode[] });
       const loaded = loadAnyModel(o.model);
       const model = new Model(await loadKernels(o.backend), loaded.config, loaded.flat);

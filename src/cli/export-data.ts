@@ -7,6 +7,7 @@ import { checkGridPlan, type Plan, planSize, readHashes } from "../world/corpus.
 import { resolveMixture } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
 import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface ExportDataOpts {
@@ -31,6 +32,7 @@ interface ExportDataOpts {
   dedup?: boolean;
   exclude: string[];
   workers?: number;
+  force?: boolean;
 }
 
 /** Registers the export-data command. */
@@ -40,7 +42,10 @@ export function registerExportData(program: Command): void {
     .description(
       "export problems for GPU trainers (--problems FILE --format verl|trl|jsonl) or a sharded pre-training corpus (--corpus)",
     )
-    .requiredOption("--out <path>", "output file (problems) or new folder (--corpus); written atomically")
+    .requiredOption(
+      "--out <path>",
+      "output file (problems; an existing file needs --force) or new or empty folder (--corpus); written atomically",
+    )
     .option("--problems <file>", "problem JSONL as written by generate")
     .option(
       "--format <name>",
@@ -75,8 +80,14 @@ export function registerExportData(program: Command): void {
       [],
     )
     .option("--workers <n>", "corpus: worker threads (default: all cores)", parseNat("--workers"))
+    .option("--force", "problems: replace an existing --out file (never --problems)")
     .action(async (o: ExportDataOpts) => {
       if (o.corpus) return corpus(o);
+      checkOutputs({
+        inputs: [{ flag: "--problems", path: o.problems }],
+        files: [{ flag: "--out", path: o.out }],
+        force: o.force,
+      });
       if (!o.problems) throw new Error("give --problems FILE (or --corpus for a pre-training corpus)");
       if (!o.format) throw new Error("give --format verl, trl or jsonl");
       if (o.format !== "verl" && o.format !== "trl" && o.format !== "jsonl")
@@ -102,6 +113,15 @@ export function registerExportData(program: Command): void {
 
 async function corpus(o: ExportDataOpts): Promise<void> {
   if (o.problems) throw new Error("--corpus draws its own problems: drop --problems");
+  if (o.force)
+    throw new Error("--force replaces a problems export; a corpus goes to a new or empty --out folder");
+  checkOutputs({
+    inputs: [
+      { flag: "--mixture", path: mixtureFile(o.mixture) },
+      ...o.exclude.map((path) => ({ flag: "--exclude", path })),
+    ],
+    folders: [{ flag: "--out", path: o.out }],
+  });
   const kind = (o.format ?? "text") as CorpusKind;
   if (kind !== "text" && kind !== "tokens")
     throw new Error(`with --corpus, --format is text or tokens, got "${o.format}"`);

@@ -4,6 +4,7 @@ import { checkGridPlan, type Plan, planSize, readHashes, writeCorpus } from "../
 import { resolveMixture } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";
 import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface GenerateOpts {
@@ -17,6 +18,7 @@ interface GenerateOpts {
   out: string;
   exclude: string[];
   workers?: number;
+  force?: boolean;
 }
 
 /** Registers the generate command. */
@@ -33,10 +35,19 @@ export function registerGenerate(program: Command): void {
     .option("--mixture <name|file>", "draw from a mixture preset or JSON file instead of --ops")
     .option("--count <n>", "problems to draw from the mixture", parsePos("--count"))
     .requiredOption("--seed <n>", "seed: the same seed and options give the same bytes", parseNat("--seed"))
-    .requiredOption("--out <file>", "output JSONL file (written atomically)")
+    .requiredOption("--out <file>", "output JSONL file (written atomically; an existing file needs --force)")
     .option("--exclude <files...>", "problem files of other splits: none of their problems is repeated", [])
     .option("--workers <n>", "worker threads (default: all cores)", parseNat("--workers"))
+    .option("--force", "replace an existing --out file (never an input: --mixture, --exclude)")
     .action(async (o: GenerateOpts) => {
+      checkOutputs({
+        inputs: [
+          { flag: "--mixture", path: mixtureFile(o.mixture) },
+          ...o.exclude.map((path) => ({ flag: "--exclude", path })),
+        ],
+        files: [{ flag: "--out", path: o.out }],
+        force: o.force,
+      });
       let plan: Plan;
       if (o.mixture !== undefined) {
         if (o.ops || o.perOp) throw new Error("use either --mixture with --count, or --ops with --per-op");

@@ -10,7 +10,8 @@ import { verifySample } from "../verify/index.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
 import { generateProblem } from "../world/problem.js";
 import type { Mode } from "../world/types.js";
-import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { BACKENDS, parseChoice, parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 import { pct, renderTable } from "./table.js";
 
@@ -22,6 +23,7 @@ export function registerModel(program: Command): void {
     .requiredOption("--run <dir>", "run folder")
     .requiredOption("--out <dir>", "new Hugging Face folder (must not exist or be empty)")
     .action((o: { run: string; out: string }) => {
+      checkOutputs({ inputs: [{ flag: "--run", path: o.run }], folders: [{ flag: "--out", path: o.out }] });
       const m = loadRunModel(o.run);
       if (!(m.tokenizer instanceof WorldTokenizer))
         throw new Error("only runs with the world tokenizer can be exported");
@@ -44,7 +46,7 @@ export function registerModel(program: Command): void {
     )
     .option("--max-new <n>", "most new tokens", parsePos("--max-new"), 400)
     .option("--show <n>", "print this many decoded traces", parseNat("--show"), 1)
-    .option("--backend <name>", "auto, native or reference", "auto")
+    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
     .action(
       async (o: {
         model: string;

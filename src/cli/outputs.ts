@@ -5,7 +5,7 @@
  *   file by device and inode (a hard link, a symlink to it).
  * - A folder output (a run, an evaluation, a corpus) does not lie inside an input folder, and no input
  *   lies inside it: the command writes and replaces files there.
- * - Two outputs of one command are never the same file.
+ * - A file output never shares its path with another output of the command.
  * - A single-file output that exists is replaced only with `--force` (or when the command names it
  *   as its own derived file, as `report` does with an evaluation's report.html); a folder output
  *   keeps its command's rules (resume, new or empty).
@@ -109,7 +109,7 @@ export function checkOutputs(plan: OutputPlan): void {
     for (const i of inputs) {
       if (samePath(o.path, i.path))
         throw new Error(
-          `${show(o)} is ${i.flag} ${i.path}, an input of this command; choose another ${o.flag} (nothing was written)`,
+          `${show(o)} is the same ${isDir(i.path) ? "folder" : "file"} as ${show(i)}, an input of this command; choose another ${o.flag} (nothing was written)`,
         );
     }
   }
@@ -125,7 +125,8 @@ export function checkOutputs(plan: OutputPlan): void {
         );
     }
   }
-  for (let a = 0; a < outputs.length; a++)
+  // Two folders may coincide (a study's --cache in its --out); a file never shares its path.
+  for (let a = 0; a < files.length; a++)
     for (let b = a + 1; b < outputs.length; b++)
       if (samePath(outputs[a].path, outputs[b].path))
         throw new Error(

@@ -8,9 +8,10 @@ import type { PassKEstimator } from "../eval/passk.js";
 import type { CIStat } from "../eval/summary.js";
 import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
-import { EVAL_FILES, loadEvalSummary } from "../report/io.js";
+import { EVAL_FILES, loadEvalSummary, summaryPath } from "../report/io.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { parseNat, parsePos } from "./args.js";
+import { checkOutputs } from "./outputs.js";
 import { pct, renderTable } from "./table.js";
 
 function withCI(c: CIStat | undefined): string {
@@ -119,10 +120,20 @@ function defaultReportPath(evalArg: string): string {
   return isDir ? join(evalArg, EVAL_FILES.report) : join(dirname(evalArg), EVAL_FILES.report);
 }
 
+/** The summary.json an --eval/--before/--after value reads (none when it does not exist). */
+function summaryInput(evalArg: string): string | undefined {
+  try {
+    return summaryPath(evalArg);
+  } catch {
+    return undefined; // loadEvalSummary reports the missing path.
+  }
+}
+
 interface ReportOpts {
   eval: string;
   out?: string;
   title?: string;
+  force?: boolean;
 }
 
 interface CompareCliOpts {
@@ -136,6 +147,7 @@ interface CompareCliOpts {
   resamples: number;
   seed: number;
   json?: string;
+  force?: boolean;
 }
 
 /** Registers the report and compare commands. */
@@ -144,11 +156,22 @@ export function registerReport(program: Command): void {
     .command("report")
     .description("re-render report.html from an evaluation directory's summary.json and print its summary")
     .requiredOption("--eval <dir>", "evaluation directory (or the path of its summary.json)")
-    .option("--out <file>", "HTML report to write (default: report.html in the evaluation directory)")
+    .option(
+      "--out <file>",
+      "HTML report to write (default: report.html in the evaluation directory, which is replaced; another existing file needs --force)",
+    )
     .option("--title <text>", "report title")
+    .option("--force", "replace an existing --out file (never the summary)")
     .action((o: ReportOpts) => {
+      const own = defaultReportPath(o.eval);
+      const out = o.out ?? own;
+      checkOutputs({
+        inputs: [{ flag: "--eval", path: summaryInput(o.eval) }],
+        files: [{ flag: o.out === undefined ? "report" : "--out", path: out }],
+        force: o.force,
+        replaceable: [own],
+      });
       const summary = loadEvalSummary(o.eval);
-      const out = o.out ?? defaultReportPath(o.eval);
       writeFileAtomic(out, renderEvalReport(summary, o.title !== undefined ? { title: o.title } : {}));
       console.log(evalSummaryTable(summary));
       console.error(`report → ${out}`);
@@ -159,7 +182,7 @@ export function registerReport(program: Command): void {
     .description("compare two evaluations (e.g. before/after RL): differences in pass@1 and pass@k with CIs")
     .requiredOption("--before <dir>", "first evaluation directory (or its summary.json)")
     .requiredOption("--after <dir>", "second evaluation directory (or its summary.json)")
-    .requiredOption("--out <file>", "HTML report to write")
+    .requiredOption("--out <file>", "HTML report to write (an existing file needs --force)")
     .option("--before-label <name>", "name of the first evaluation", "before")
     .option("--after-label <name>", "name of the second evaluation", "after")
     .option("--title <text>", "report title")
@@ -167,7 +190,19 @@ export function registerReport(program: Command): void {
     .option("--resamples <n>", "bootstrap resamples", parsePos("--resamples"), 1000)
     .option("--seed <n>", "bootstrap seed", parseNat("--seed"), 0)
     .option("--json <file>", "also write the comparison as JSON")
+    .option("--force", "replace existing --out and --json files (never an input summary)")
     .action((o: CompareCliOpts) => {
+      checkOutputs({
+        inputs: [
+          { flag: "--before", path: summaryInput(o.before) },
+          { flag: "--after", path: summaryInput(o.after) },
+        ],
+        files: [
+          { flag: "--out", path: o.out },
+          { flag: "--json", path: o.json },
+        ],
+        force: o.force,
+      });
       if (o.estimator !== "unbiased" && o.estimator !== "firstK") {
         throw new Error(`--estimator must be unbiased or firstK, got ${JSON.stringify(o.estimator)}`);
       }

@@ -15,6 +15,7 @@ import {
 } from "../studies/builtin.js";
 import { runStudy, type Study, studyPlan, validateStudy } from "../studies/study.js";
 import { parseNat } from "./args.js";
+import { checkOutputs } from "./outputs.js";
 import { comparisonTable } from "./report.js";
 import { renderTable } from "./table.js";
 
@@ -71,7 +72,8 @@ export function registerStudy(program: Command): void {
         o: { scale: string; out: string; cache?: string; seed: number; plan?: boolean; force?: boolean },
       ) => {
         let s: Study;
-        if ((STUDY_NAMES as readonly string[]).includes(name)) {
+        const builtin = (STUDY_NAMES as readonly string[]).includes(name);
+        if (builtin) {
           if (!(SCALES as readonly string[]).includes(o.scale))
             throw new Error(`--scale must be one of ${SCALES.join(", ")}`);
           s = builtinStudy(name as StudyName, o.scale as Scale, o.seed);
@@ -91,6 +93,13 @@ export function registerStudy(program: Command): void {
             console.log("paper scale: plan only (pass --force to run it here anyway; see docs/scale-out.md)");
           return;
         }
+        checkOutputs({
+          inputs: [{ flag: "study file", path: builtin ? undefined : name }],
+          folders: [
+            { flag: "--out", path: o.out },
+            { flag: "--cache", path: o.cache },
+          ],
+        });
         await run(s, o.out, o.cache);
       },
     );
@@ -103,6 +112,7 @@ export function registerStudy(program: Command): void {
     .option("--out <dir>", "study folder", "runs/demo")
     .option("--seed <n>", "seed", parseNat("--seed"), 1)
     .action(async (o: { out: string; seed: number }) => {
+      checkOutputs({ inputs: [], folders: [{ flag: "--out", path: o.out }] });
       await run(demoStudy(o.seed), o.out);
     });
 }

@@ -8,6 +8,7 @@ import { checkInputFile, readJsonl } from "../util/jsonl.js";
 import { verifyPolicy, verifySample } from "../verify/index.js";
 import { loadProblems } from "../world/load.js";
 import { VERIFY_FLAGS } from "./eval.js";
+import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 import { extraSummaryTable, summaryTable } from "./summary-table.js";
 
@@ -21,6 +22,7 @@ interface VerifyOpts {
   composite: "gated" | "linear";
   estimator: PassKEstimator;
   summary?: string;
+  force?: boolean;
 }
 
 /** Registers the verify command. */
@@ -32,14 +34,29 @@ export function registerVerify(program: Command): void {
     )
     .requiredOption("--problems <file>", "problem JSONL (as written by generate)")
     .requiredOption("--samples <file>", "sample JSONL: one {id, completion} per line")
-    .requiredOption("--out <file>", "result JSONL, one line per sample line, in order")
+    .requiredOption(
+      "--out <file>",
+      "result JSONL, one line per sample line, in order (an existing file needs --force)",
+    )
     .option(...VERIFY_FLAGS.noAllowExtra)
     .option(...VERIFY_FLAGS.allowSlips)
     .option("--alpha <a>", "α of the composite reward", parseFloat, 0.2)
     .option("--composite <form>", "composite reward form: gated or linear", "gated")
     .option("--estimator <name>", "pass@k estimator: unbiased or firstK", "unbiased")
     .option("--summary <file>", "also write the summary as JSON")
+    .option("--force", "replace existing --out and --summary files (never --problems or --samples)")
     .action(async (o: VerifyOpts) => {
+      checkOutputs({
+        inputs: [
+          { flag: "--problems", path: o.problems },
+          { flag: "--samples", path: o.samples },
+        ],
+        files: [
+          { flag: "--out", path: o.out },
+          { flag: "--summary", path: o.summary },
+        ],
+        force: o.force,
+      });
       if (!(o.alpha >= 0 && o.alpha <= 1)) throw new Error(`--alpha must be in [0, 1], got ${o.alpha}`);
       if (o.composite !== "gated" && o.composite !== "linear")
         throw new Error(`--composite must be gated or linear`);
