@@ -18,7 +18,6 @@ import { fileURLToPath } from "node:url";
 import { buildEvalSummary } from "../eval/evaluation.js";
 import { syntheticRecords } from "../report/fixtures.js";
 import { writeEvalOutputs } from "../report/io.js";
-import { insidePath, samePath } from "./outputs.js";
 
 const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "interplay-outputs-"));
@@ -343,7 +342,8 @@ describe("an output is never one of the command's inputs; existing files need --
     refused(["demo", "--out", "p.jsonl"], /--out p\.jsonl exists and is not a folder/);
   });
 
-  it("same and inside: by real path (symlinked folders) and by inode", () => {
+  it("same and inside: by real path (symlinked folders) and by inode", async () => {
+    const { insidePath, samePath } = await import("./outputs.js");
     mkdirSync(at("real/sub"), { recursive: true });
     symlinkSync("real", at("alias"));
     assert.ok(samePath(at("alias/sub"), at("real/sub")));

@@ -31,17 +31,3 @@ export function oneOf<T extends string>(names: readonly T[], name: unknown, what
     throw new Error(`unknown ${what} ${JSON.stringify(name)} (known: ${known(names)})`);
   return name as T;
 }
-
-/** Names that a plain object answers through its prototype chain: each lookup is tested with them. */
-export const PROTOTYPE_NAMES: readonly string[] = [
-  "constructor",
-  "__proto__",
-  "toString",
-  "hasOwnProperty",
-  "valueOf",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "toLocaleString",
-  "__defineGetter__",
-  "__lookupGetter__",
-];
