@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { problemPassAtK } from "../eval/passk.js";
 import { PRESETS, presetConfig } from "../model/config.js";
 import { builtinStudy, SCALES, STUDY_NAMES } from "../studies/builtin.js";
+import { studyPlan } from "../studies/study.js";
 import { verifySample } from "../verify/index.js";
 import { REWARD_NAMES, rewardByName } from "../verify/rewards.js";
 import { getContext } from "../world/contexts.js";
@@ -113,6 +114,18 @@ describe("own-key lookups", () => {
       );
     }
     assert.equal(builtinStudy("depth", "tiny").scale, "tiny");
+    // A study file's stage preset is looked up the same way.
+    const s = builtinStudy("depth", "tiny");
+    for (const name of NAMES) {
+      const bad = {
+        ...s,
+        stages: s.stages.map((st) => (st.kind === "pretrain" ? { ...st, preset: name } : st)),
+      };
+      assert.throws(
+        () => studyPlan(bad),
+        new RegExp(`unknown preset ${JSON.stringify(name)} \\(known: micro,`),
+      );
+    }
   });
 
   it("reward names, composite forms and pass@k estimators", () => {
