@@ -70,6 +70,7 @@ describe("Hugging Face layout", () => {
     const flat = randomFlat(2);
     const out = join(dir, "bf16");
     saveHfModel(out, config, flat, tok);
+    rmSync(join(out, "interplay-manifest.json"), { force: true }); // the other tool writes no manifest of ours
     // Rewrite the weights as BF16 (truncated mantissas), with an lm_head copy as some tools save.
     const specs = tensorSpecs(config);
     const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
@@ -167,9 +168,10 @@ describe("Hugging Face layout", () => {
     badJson[10] = 0x7b;
     assert.throws(() => decodeSafetensors(badJson), /header is not valid JSON/);
     assert.throws(() => decodeSafetensors(Buffer.concat([good, Buffer.alloc(4)])), /trailing bytes/);
-    // A folder whose config disagrees with the weights.
+    // A folder whose config disagrees with the weights (another tool's: no manifest to catch the edit).
     const out = join(dir, "mismatch");
     saveHfModel(out, config, randomFlat(3), tok);
+    rmSync(join(out, "interplay-manifest.json"), { force: true });
     const cfgPath = join(out, "config.json");
     const cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
     writeFileSync(cfgPath, JSON.stringify({ ...cfg, intermediate_size: 99 }));

@@ -2,6 +2,9 @@
  * Hugging Face layout both ways (interop.md): a folder loadable by transformers as
  * Qwen2ForCausalLM — config.json, model.safetensors, tokenizer.json, tokenizer_config.json — and
  * loading such folders back, including ones written by other tools (BF16 weights, BPE tokenizers).
+ * Folders this lab writes also hold interplay-manifest.json (sizes and SHA-256 of the four files,
+ * sealed; other tools ignore it), and loading verifies them; a folder without it (another tool's)
+ * loads unverified.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,7 +13,27 @@ import { checkConfig, type ModelConfig } from "../model/config.js";
 import { tensorSpecs } from "../model/params.js";
 import { type TextTokenizer, WorldTokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import {
+  checkTable,
+  entryOf,
+  type FileTable,
+  IntegrityError,
+  openSealed,
+  readVerified,
+  sealJson,
+} from "../util/checksum.js";
+import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
+
+/** The manifest of an exported folder (beside config.json). */
+export const HF_MANIFEST = "interplay-manifest.json";
+
+/** What interplay-manifest.json holds. */
+export interface HfManifest {
+  format: "interplay-hf";
+  version: 1;
+  algorithm: "sha256";
+  files: FileTable;
+}
 
 /** config.json of a model. */
 export function hfConfig(c: ModelConfig, tok: TextTokenizer): Record<string, unknown> {
@@ -94,13 +117,17 @@ export function saveHfModel(
     shape: s.shape,
     data: flat.subarray(s.offset, s.offset + s.size),
   }));
-  writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" });
-  writeFileAtomic(join(tmp, "config.json"), `${JSON.stringify(hfConfig(config, tok), null, 2)}\n`);
-  writeFileAtomic(join(tmp, "tokenizer.json"), JSON.stringify(tok.toHuggingFace()));
-  writeFileAtomic(
-    join(tmp, "tokenizer_config.json"),
-    `${JSON.stringify(tok.toHuggingFaceConfig(), null, 2)}\n`,
-  );
+  const files: FileTable = {};
+  const put = (file: string, data: Uint8Array | string) => {
+    writeFileAtomic(join(tmp, file), data);
+    files[file] = entryOf(data);
+  };
+  put("model.safetensors", encodeSafetensors(tensors, { format: "pt" }));
+  put("config.json", `${JSON.stringify(hfConfig(config, tok), null, 2)}\n`);
+  put("tokenizer.json", JSON.stringify(tok.toHuggingFace()));
+  put("tokenizer_config.json", `${JSON.stringify(tok.toHuggingFaceConfig(), null, 2)}\n`);
+  const manifest: HfManifest = { format: "interplay-hf", version: 1, algorithm: "sha256", files };
+  writeFileAtomic(join(tmp, HF_MANIFEST), sealJson(manifest as unknown as Record<string, unknown>));
   mkdirSync(dirname(dir), { recursive: true });
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
@@ -149,13 +176,7 @@ export interface LoadedModel {
   dtypes: string[];
 }
 
-function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw new Error(`${path} is missing`);
-  }
+function parseJson(path: string, text: string): Record<string, unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -163,12 +184,76 @@ function readJson(path: string): Record<string, unknown> {
   }
 }
 
-/** Loads a Qwen2 folder (ours or another tool's) into a flat parameter buffer in this engine's layout. */
-export function loadHfModel(dir: string): LoadedModel {
+/** Reads and checks an exported folder's manifest; null when the folder has none. */
+export function readHfManifest(dir: string): HfManifest | null {
+  const p = join(dir, HF_MANIFEST);
+  if (!existsSync(p)) return null;
+  const { record, sealed } = openSealed<HfManifest>(p, readFileSync(p, "utf8"));
+  if (!sealed) throw new IntegrityError(p, `${p} is corrupt: it has no checksum of its own`);
+  if (record.format !== "interplay-hf" || record.version !== 1 || record.algorithm !== "sha256")
+    throw new IntegrityError(p, `${p}: not a version-1 sha256 manifest of a model folder`);
+  checkTable(record.files, p);
+  return record;
+}
+
+/**
+ * Loads a Qwen2 folder (ours or another tool's) into a flat parameter buffer in this engine's layout.
+ * With interplay-manifest.json every file read is verified first (an IntegrityError names the file
+ * and both hashes); a folder of ours that lost its manifest is refused, one written before
+ * manifests loads with a warning, another tool's loads as it is.
+ */
+export function loadHfModel(dir: string, opts: { warn?: (msg: string) => void } = {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`model folder ${dir} does not exist`);
-  const cfgJson = readJson(join(dir, "config.json"));
+  try {
+    return loadFolder(dir, opts.warn ?? ((m: string) => console.error(m)));
+  } catch (e) {
+    if (!(e instanceof IntegrityError)) throw e;
+    throw new IntegrityError(
+      e.file,
+      `refusing to load ${dir}: ${e.message} (if another tool rewrote the folder on purpose, delete ${HF_MANIFEST} to load it unverified)`,
+    );
+  }
+}
+
+function loadFolder(dir: string, warn: (msg: string) => void): LoadedModel {
+  const manifest = readHfManifest(dir);
+  const read = (file: string, optional = false): Buffer | null => {
+    const p = join(dir, file);
+    const e = manifest?.files[file];
+    if (e) return readVerified(p, e);
+    if (!existsSync(p)) {
+      if (optional) return null;
+      throw new Error(`${p} is missing`);
+    }
+    try {
+      return readFileSync(p);
+    } catch (err) {
+      throw new Error(`cannot read ${p}: ${(err as Error).message}`);
+    }
+  };
+  const json = (file: string) => parseJson(join(dir, file), (read(file) as Buffer).toString("utf8"));
+  if (manifest) {
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json"])
+      if (!manifest.files[f])
+        throw new IntegrityError(join(dir, HF_MANIFEST), `${join(dir, HF_MANIFEST)} does not list ${f}`);
+  } else {
+    // Another tool's folder (or ours re-saved by one, e.g. merged after GPU training, or exported
+    // before checksums): nothing to verify against. Ours carry the world tokenizer; say so for those.
+    const tc = join(dir, "tokenizer_config.json");
+    let kind: string | undefined;
+    try {
+      kind = existsSync(tc) ? JSON.parse(readFileSync(tc, "utf8")).interplay?.kind : undefined;
+    } catch {
+      // reported where tokenizer_config.json is read
+    }
+    if (kind === "world")
+      warn(
+        `warning: ${dir} has no ${HF_MANIFEST} (exported before checksums, or re-saved by another tool): its files are not verified`,
+      );
+  }
+  const cfgJson = json("config.json");
   const config = configFromHf(cfgJson, join(dir, "config.json"));
-  const st = readSafetensors(join(dir, "model.safetensors"));
+  const st = decodeSafetensors(read("model.safetensors") as Buffer, join(dir, "model.safetensors"));
   const specs = tensorSpecs(config);
   const flat = new Float32Array(specs[specs.length - 1].offset + specs[specs.length - 1].size);
   const known = new Set(specs.map((s) => s.name));
@@ -195,9 +280,10 @@ export function loadHfModel(dir: string): LoadedModel {
     }
     flat.set(t.data, s.offset);
   }
-  const tokJson = readJson(join(dir, "tokenizer.json"));
-  const tokCfg = existsSync(join(dir, "tokenizer_config.json"))
-    ? readJson(join(dir, "tokenizer_config.json"))
+  const tokJson = json("tokenizer.json");
+  const tokCfgBytes = read("tokenizer_config.json", true);
+  const tokCfg = tokCfgBytes
+    ? parseJson(join(dir, "tokenizer_config.json"), tokCfgBytes.toString("utf8"))
     : {};
   const interplay = tokCfg.interplay as { kind?: string } | undefined;
   const tokenizer: TextTokenizer =
