@@ -12,11 +12,19 @@ import { type ModelConfig, presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { IntegrityError } from "../util/checksum.js";
 import { Rng } from "../util/rng.js";
 import { nextTurn } from "../util/turn.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
+import {
+  latestCheckpoint,
+  resumeCheckpoint,
+  runFileTable,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint.js";
 import { documentStarts, type Packing, splitSeed, TokenStream } from "./data.js";
+import { loadVerified } from "./load.js";
 import { adamwStep } from "./optimizer.js";
 import { lrAt } from "./schedule.js";
 
@@ -74,6 +82,8 @@ export interface TrainOptions {
   overrides?: Partial<Omit<TrainConfig, "stage" | "model" | "mixture" | "from">>;
   /** Called after every step with its metrics line. */
   onStep?: (m: StepMetrics, total: number) => void;
+  /** Where checkpoint notices go (a fallback past a corrupt checkpoint, unverified old ones); default stderr. */
+  log?: (msg: string) => void;
 }
 
 /** One line of metrics.jsonl. */
@@ -128,12 +138,27 @@ export function readJson<T>(path: string): T {
   }
 }
 
+/** Reads a run's own config.json for a resume: one that does not parse is damage (an IntegrityError). */
+export function readRunConfig<T>(path: string): T {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new IntegrityError(path, `${path} is corrupt (invalid JSON: ${(e as Error).message})`);
+  }
+}
+
 /** Resolves the run config (new run) or reads it (resume); errors never touch the folder. */
 export function resolveConfig(o: TrainOptions): TrainConfig {
   const cfgPath = join(o.out, "config.json");
   if (o.resume) {
     if (!existsSync(cfgPath)) throw new Error(`--resume: ${o.out} has no config.json (nothing to resume)`);
-    return readJson<TrainConfig>(cfgPath);
+    return readRunConfig<TrainConfig>(cfgPath);
   }
   if (existsSync(cfgPath))
     throw new Error(`${o.out} already holds a run; pass --resume to continue it, or choose another --out`);
@@ -217,6 +242,12 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   const tok = new WorldTokenizer({ digits: cfg.digits });
   if (tok.vocabSize !== cfg.model.vocabSize)
     throw new Error(`tokenizer has ${tok.vocabSize} tokens, the model ${cfg.model.vocabSize}`);
+  const log = o.log ?? ((msg: string) => console.error(msg));
+  // Everything read is verified before anything is written: the newest intact checkpoint of this
+  // run (resume), or the checkpoint a mid-training run starts from (refused if it fails).
+  const ck = o.resume ? resumeCheckpoint(o.out, cfg.model, log) : null;
+  const fromParams =
+    !ck && cfg.from ? loadVerified(cfg.from.checkpoint, cfg.model, { warn: log }).tensors.params : null;
   mkdirSync(o.out, { recursive: true });
   const metricsPath = join(o.out, "metrics.jsonl");
   const model = new Model(k, cfg.model);
@@ -224,13 +255,11 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   const m = k.alloc(n);
   const v = k.alloc(n);
   let state: TrainState = { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 };
-  const ck = o.resume ? latestCheckpoint(o.out) : null;
   if (ck) {
-    const loaded = loadCheckpoint(ck, cfg.model);
-    model.params.flat.set(loaded.tensors.params);
-    m.set(loaded.tensors.m);
-    v.set(loaded.tensors.v);
-    state = loaded.state;
+    model.params.flat.set(ck.tensors.params);
+    m.set(ck.tensors.m);
+    v.set(ck.tensors.v);
+    state = ck.state;
     trimMetrics(metricsPath, state.step);
   } else {
     if (!o.resume) {
@@ -242,7 +271,7 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
       );
     }
     trimMetrics(metricsPath, 0);
-    if (cfg.from) model.params.flat.set(loadCheckpoint(cfg.from.checkpoint, cfg.model, false).tensors.params);
+    if (fromParams) model.params.flat.set(fromParams);
     else {
       const rng = new Rng(cfg.seed);
       model.init(() => rng.next());
@@ -269,12 +298,15 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   let last: StepMetrics | null = null;
   let lastVal = Number.NaN;
   let stoppedEarly = false;
+  // The run files as verified (resume) or just written: every checkpoint records these entries.
+  const runFiles = runFileTable(o.out);
   const save = () =>
     saveCheckpoint(
       o.out,
       cfg.model,
       { params: model.params.flat, m, v },
       { ...state, cursor: { ...stream.cursor } },
+      { runFiles },
     );
   while (state.step < steps) {
     await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
