@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -144,5 +144,68 @@ describe("GRPO trainer", () => {
     bad({ from: join(dir, "nope") }, /config.json/);
     writeFileSync(join(dir, "broken.jsonl"), '{"prompt": "x"}\n{not json');
     bad({ prompts: join(dir, "broken.jsonl") }, /broken.jsonl:1: a prompt line needs/);
+  });
+
+  it("checkpoints are verified: --resume falls back past a damaged one, --from and the reference refuse", async () => {
+    const flip = (f: string) => {
+      const b = readFileSync(f);
+      const start = 8 + Number(b.readBigUInt64LE(0));
+      for (let i = 0; i < 4096; i++) b[start + 4 * i + 3] ^= 0x80;
+      writeFileSync(f, b);
+    };
+    const ck = (run: string, step: number, f: string) =>
+      join(run, "checkpoints", `step-${String(step).padStart(7, "0")}`, f);
+    const ref = join(dir, "ck-ref");
+    await trainRl(opts(ref));
+    const a = metrics(ref);
+    // Dies after step 3's metrics line, before its checkpoint: step-1 and step-2 remain.
+    const run = join(dir, "ck-run");
+    await assert.rejects(
+      trainRl(
+        opts(run, {
+          onStep: (m) => {
+            if (m.step === 3) throw new Error("crash");
+          },
+        }),
+      ),
+      /crash/,
+    );
+    flip(ck(run, 2, "model.safetensors"));
+    const logs: string[] = [];
+    await trainRl(opts(run, { resume: true, log: (m) => logs.push(m) }));
+    assert.match(
+      logs.join("\n"),
+      /checkpoint step-0000002 is corrupt \(.*model\.safetensors fails its checksum: sha256 [0-9a-f]{64}, its manifest records [0-9a-f]{64}\).*falling back to step-0000001/,
+    );
+    const b = metrics(run);
+    assert.deepEqual(
+      b.map((m) => m.step),
+      [1, 2, 3],
+      "no lost or repeated step",
+    );
+    for (let i = 0; i < 3; i++) {
+      assert.equal(b[i].reward, a[i].reward, `step ${i + 1} reward`);
+      assert.ok(Math.abs(b[i].loss - a[i].loss) < 1e-9, `step ${i + 1} loss`);
+    }
+    // rl --from a run whose latest checkpoint is damaged: refused, nothing written.
+    const damaged = join(dir, "base-damaged");
+    cpSync(base, damaged, { recursive: true });
+    flip(ck(damaged, 4, "model.safetensors"));
+    const out = join(dir, "from-damaged");
+    await assert.rejects(
+      trainRl(opts(out, { from: damaged })),
+      /refusing to load checkpoint .*step-0000004: .*model\.safetensors fails its checksum/,
+    );
+    assert.ok(!existsSync(out), "no run folder was started");
+    // --resume of a run whose frozen reference was damaged since: refused too.
+    const base2 = join(dir, "base-2");
+    cpSync(base, base2, { recursive: true });
+    const run2 = join(dir, "ck-run2");
+    await trainRl(opts(run2, { from: base2, steps: 1 }));
+    flip(ck(base2, 4, "model.safetensors"));
+    await assert.rejects(
+      trainRl(opts(run2, { from: base2, steps: 1, resume: true })),
+      /refusing to load checkpoint .*base-2.*model\.safetensors fails its checksum/,
+    );
   });
 });

@@ -16,9 +16,16 @@ import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { sampleBatched } from "../sample/sampler.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from "../train/checkpoint.js";
+import {
+  latestCheckpoint,
+  resumeCheckpoint,
+  runFileTable,
+  saveCheckpoint,
+  type TrainState,
+} from "../train/checkpoint.js";
+import { loadVerified } from "../train/load.js";
 import { adamwStep } from "../train/optimizer.js";
-import { readJson, type TrainConfig, trimMetrics } from "../train/trainer.js";
+import { readJson, readRunConfig, type TrainConfig, trimMetrics } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { nextTurn } from "../util/turn.js";
@@ -175,6 +182,8 @@ export interface RlOptions {
   backend?: BackendChoice;
   overrides?: Partial<Omit<RlConfig, "stage" | "model" | "from" | "prompts" | "preset" | "digits">>;
   onStep?: (m: RlMetrics, total: number) => void;
+  /** Where checkpoint notices go (a fallback past a corrupt checkpoint, unverified old ones); default stderr. */
+  log?: (msg: string) => void;
 }
 
 /** One line of metrics.jsonl. */
@@ -237,7 +246,7 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
   const cfgPath = join(o.out, "config.json");
   if (o.resume) {
     if (!existsSync(cfgPath)) throw new Error(`--resume: ${o.out} has no config.json (nothing to resume)`);
-    return readJson<RlConfig>(cfgPath);
+    return readRunConfig<RlConfig>(cfgPath);
   }
   if (existsSync(cfgPath))
     throw new Error(`${o.out} already holds a run; pass --resume to continue it, or choose another --out`);
@@ -451,10 +460,15 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
   if (tok.vocabSize !== c.model.vocabSize)
     throw new Error(`tokenizer has ${tok.vocabSize} tokens, the model ${c.model.vocabSize}`);
   const file = c.prompts.kind === "file" ? readPromptFile(c.prompts.path) : undefined;
+  const log = o.log ?? ((msg: string) => console.error(msg));
+  // Verified before anything is written: the reference (refused if it fails its checksums) and, on
+  // resume, the newest intact checkpoint of this run (older ones are fallen back to, and logged).
+  const refParams = loadVerified(c.from.checkpoint, c.model, { warn: log }).tensors.params;
+  const ck = o.resume ? resumeCheckpoint(o.out, c.model, log) : null;
   mkdirSync(o.out, { recursive: true });
   const metricsPath = join(o.out, "metrics.jsonl");
   const policy = new Model(k, c.model);
-  const ref = new Model(k, c.model, loadCheckpoint(c.from.checkpoint, c.model, false).tensors.params);
+  const ref = new Model(k, c.model, refParams);
   const n = policy.size;
   const mom = k.alloc(n);
   const vel = k.alloc(n);
@@ -465,13 +479,11 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
     cursor: { index: 0, offset: 0 },
     elapsedSeconds: 0,
   };
-  const ck = o.resume ? latestCheckpoint(o.out) : null;
   if (ck) {
-    const loaded = loadCheckpoint(ck, c.model);
-    policy.params.flat.set(loaded.tensors.params);
-    mom.set(loaded.tensors.m);
-    vel.set(loaded.tensors.v);
-    state = loaded.state as typeof state;
+    policy.params.flat.set(ck.tensors.params);
+    mom.set(ck.tensors.m);
+    vel.set(ck.tensors.v);
+    state = ck.state as typeof state;
     trimMetrics(metricsPath, state.step);
   } else {
     writeFileAtomic(join(o.out, "config.json"), `${JSON.stringify(c, null, 2)}\n`);
@@ -493,12 +505,19 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
   const deadline = o.minutes !== undefined ? started + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
   let last: RlMetrics | null = null;
   let stoppedEarly = false;
+  const runFiles = runFileTable(o.out);
   const save = () =>
-    saveCheckpoint(o.out, c.model, { params: policy.params.flat, m: mom, v: vel }, {
-      ...state,
-      cursor: { index: state.step * c.promptsPerStep, offset: 0 },
-      supervised,
-    } as TrainState);
+    saveCheckpoint(
+      o.out,
+      c.model,
+      { params: policy.params.flat, m: mom, v: vel },
+      {
+        ...state,
+        cursor: { index: state.step * c.promptsPerStep, offset: 0 },
+        supervised,
+      } as TrainState,
+      { runFiles },
+    );
   while (state.step < c.steps) {
     await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
     const t0 = performance.now();
