@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { validateMixture } from "../world/mixture.js";
 import { builtinStudy, demoStudy, SCALE_SPECS, SCALES, STUDY_NAMES } from "./builtin.js";
-import { runStudy, type Study, studyPlan, validateStudy } from "./study.js";
+import { runStudy, type StageRecord, type Study, studyPlan, validateStudy } from "./study.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-study-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -159,5 +159,111 @@ describe("studies", () => {
       { out: join(dir, "s3"), cache },
     );
     assert.notEqual(other[0].dir, recs[0].dir);
+  });
+
+  describe("the stage cache verifies what it reuses", () => {
+    const cache = join(dir, "cache-integrity");
+    const ids = ["base", "eval-base", "rl", "eval-rl"];
+    let first: StageRecord[] = [];
+    let k = 0;
+    const rerun = async () => {
+      const logs: string[] = [];
+      const recs = await runStudy(micro, { out: join(dir, `v-${k++}`), cache, log: (m) => logs.push(m) });
+      return { recs, logs: logs.join("\n") };
+    };
+    const stageDir = (id: string) => (first.find((r) => r.id === id) as StageRecord).dir;
+    const stamp = (id: string) => statSync(join(stageDir(id), "stage.json")).mtimeMs;
+    const flip = (f: string) => {
+      const b = readFileSync(f);
+      const start = 8 + Number(b.readBigUInt64LE(0));
+      for (let i = 0; i < 4096 && start + 4 * i + 3 < b.length; i++) b[start + 4 * i + 3] ^= 0x80;
+      writeFileSync(f, b);
+    };
+
+    it("a finished stage records its files' sizes and SHA-256 in stage.json, sealed", async () => {
+      first = (await rerun()).recs;
+      const rec = JSON.parse(readFileSync(join(stageDir("base"), "stage.json"), "utf8"));
+      assert.match(rec.check, /^[0-9a-f]{64}$/);
+      for (const f of [
+        "config.json",
+        "metrics.jsonl",
+        "checkpoints/latest",
+        "checkpoints/step-0000002/model.safetensors",
+      ])
+        assert.match(rec.files[f]?.sha256 ?? "", /^[0-9a-f]{64}$/, f);
+      assert.ok(
+        JSON.parse(readFileSync(join(stageDir("eval-base"), "stage.json"), "utf8")).files["samples.jsonl"],
+      );
+      const again = await rerun();
+      for (const id of ids) assert.match(again.logs, new RegExp(`${id}: done \\(cached [^;)]*\\)`), id);
+      assert.deepEqual(
+        again.recs.map((r) => r.dir),
+        first.map((r) => r.dir),
+        "the same stage folders (hashes)",
+      );
+    });
+
+    it("damaged weights of a cached stage: the stage is redone, the others reused", async () => {
+      const before = Object.fromEntries(ids.map((id) => [id, stamp(id)]));
+      flip(join(stageDir("base"), "checkpoints", "step-0000002", "model.safetensors"));
+      const r = await rerun();
+      assert.match(
+        r.logs,
+        /base: cached .* is not trusted: .*model\.safetensors fails its checksum: sha256 [0-9a-f]{64}, its manifest records [0-9a-f]{64}; redoing the stage from the start/,
+      );
+      assert.notEqual(stamp("base"), before.base, "base was redone");
+      for (const id of ["eval-base", "rl", "eval-rl"])
+        assert.equal(stamp(id), before[id], `${id} was reused`);
+      assert.match((await rerun()).logs, /base: done \(cached/, "the redone stage verifies");
+    });
+
+    it("an edited evaluation output: the evaluation is redone", async () => {
+      const p = join(stageDir("eval-base"), "samples.jsonl");
+      const b = readFileSync(p);
+      b[b.length >> 1] ^= 0x01;
+      writeFileSync(p, b);
+      const r = await rerun();
+      assert.match(r.logs, /eval-base: cached .* is not trusted: .*samples\.jsonl fails its checksum/);
+      assert.deepEqual(r.recs[1].result, first[1].result);
+    });
+
+    it("a stage.json whose record was edited, or that does not parse: redone", async () => {
+      const p = join(stageDir("eval-rl"), "stage.json");
+      const rec = JSON.parse(readFileSync(p, "utf8"));
+      writeFileSync(p, JSON.stringify({ ...rec, result: { bands: {} } }));
+      let r = await rerun();
+      assert.match(
+        r.logs,
+        /eval-rl: cached .* is not trusted: .*stage\.json is corrupt: its own checksum does not match/,
+      );
+      assert.deepEqual(r.recs[3].result, first[3].result, "the edited result was not used");
+      writeFileSync(p, readFileSync(p, "utf8").slice(0, 50));
+      r = await rerun();
+      assert.match(r.logs, /eval-rl: cached .* is not trusted: .*stage\.json is corrupt \(invalid JSON/);
+      assert.deepEqual(r.recs[3].result, first[3].result);
+    });
+
+    it("a stage.json written before checksums is reused, said to be unverified", async () => {
+      const p = join(stageDir("eval-base"), "stage.json");
+      const { check: _c, files: _f, ...old } = JSON.parse(readFileSync(p, "utf8"));
+      writeFileSync(p, `${JSON.stringify(old, null, 2)}\n`);
+      const t = stamp("eval-base");
+      const r = await rerun();
+      assert.match(r.logs, /eval-base: done \(cached .*; recorded before checksums, not verified\)/);
+      assert.equal(stamp("eval-base"), t);
+    });
+
+    it("a killed stage whose checkpoint is damaged starts over instead of resuming from it", async () => {
+      rmSync(join(stageDir("rl"), "stage.json"));
+      rmSync(join(stageDir("eval-rl"), "stage.json"));
+      flip(join(stageDir("rl"), "checkpoints", "step-0000001", "model.safetensors"));
+      const r = await rerun();
+      assert.match(
+        r.logs,
+        /rl: cannot resume .*: no intact checkpoint \(step-0000001: .*model\.safetensors fails its checksum.*; redoing the stage from the start/,
+      );
+      assert.deepEqual(r.recs[2].result.steps, 1);
+      assert.match((await rerun()).logs, /rl: done \(cached/);
+    });
   });
 });

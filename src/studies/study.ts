@@ -3,11 +3,13 @@
  * eval — each naming the stage whose model it starts from. A stage's folder is named by the hash of
  * its config and of everything upstream, in a cache shared between studies: a finished stage (one
  * with stage.json) is never redone, an unfinished one resumes from its checkpoint or its last
- * sample. The study ends with a report setting before/after evaluations beside the paper's finding.
+ * sample. stage.json records the size and SHA-256 of the stage's files (and seals itself): a cached
+ * stage is reused only if they verify, and one that fails is redone from the start, with the reason
+ * logged. The study ends with a report setting before/after evaluations beside the paper's finding.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
 import { measureEdge } from "../eval/edge-run.js";
@@ -25,6 +27,15 @@ import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import {
+  checkTable,
+  type FileTable,
+  hashFile,
+  IntegrityError,
+  openSealed,
+  sealJson,
+  verifyFile,
+} from "../util/checksum.js";
 import { nextTurn } from "../util/turn.js";
 import { DEFAULT_VERIFY_OPTIONS, VERIFIER_VERSION } from "../verify/compare.js";
 import { WORLD_VERSION } from "../world/graph.js";
@@ -106,6 +117,53 @@ export interface StageRecord {
   dir: string;
   seconds: number;
   result: Record<string, unknown>;
+  /**
+   * Size and SHA-256 of the stage's files at completion, by path in the stage folder (all but
+   * stage.json and checkpoints other than the latest); absent in records written before checksums.
+   */
+  files?: FileTable;
+}
+
+/** The files a finished stage is reused by: all but stage.json, temporary files and older checkpoints. */
+export function stageFiles(dir: string): FileTable {
+  const out: FileTable = {};
+  const latestPath = join(dir, "checkpoints", "latest");
+  const latest = existsSync(latestPath) ? readFileSync(latestPath, "utf8").trim() : null;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(d, e.name);
+      const rel = relative(dir, p).split(sep).join("/");
+      if (rel === "stage.json" || e.name.includes(".tmp-")) continue;
+      if (
+        rel.startsWith("checkpoints/") &&
+        rel.split("/").length === 2 &&
+        e.isDirectory() &&
+        e.name !== latest
+      )
+        continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out[rel] = hashFile(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * Reads a finished stage's record and verifies it: the seal of stage.json, the stage's hash, and
+ * every recorded file. Returns the record and whether it could be verified (records written before
+ * checksums cannot); throws an IntegrityError naming the first file that fails.
+ */
+export function verifyStage(dir: string, hash: string): { rec: StageRecord; verified: boolean } {
+  const p = join(dir, "stage.json");
+  const { record: rec, sealed } = openSealed<StageRecord>(p, readFileSync(p, "utf8"));
+  if (rec.hash !== hash)
+    throw new IntegrityError(p, `${p} records stage hash ${rec.hash}, the folder is ${hash}`);
+  if (!sealed) return { rec, verified: false };
+  if (rec.files === undefined) throw new IntegrityError(p, `${p} lists no files`);
+  checkTable(rec.files, p);
+  for (const [rel, e] of Object.entries(rec.files)) verifyFile(join(dir, ...rel.split("/")), e);
+  return { rec, verified: true };
 }
 
 /** The defaults a stage kind resolves its options against (part of its cache key). */
@@ -242,16 +300,37 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
     const dir = join(cache, `${st.kind}-${hash}`);
     const donePath = join(dir, "stage.json");
     if (existsSync(donePath)) {
-      const rec = { ...(JSON.parse(readFileSync(donePath, "utf8")) as StageRecord), id: st.id };
-      records.set(st.id, rec);
-      log(`${st.id}: done (cached ${dir})`);
-      continue;
+      let cached: ReturnType<typeof verifyStage> | null = null;
+      try {
+        cached = verifyStage(dir, hash);
+      } catch (e) {
+        if (!(e instanceof IntegrityError)) throw e;
+        log(`${st.id}: cached ${dir} is not trusted: ${e.message}; redoing the stage from the start`);
+        rmSync(dir, { recursive: true, force: true });
+      }
+      if (cached) {
+        records.set(st.id, { ...cached.rec, id: st.id, dir });
+        log(
+          `${st.id}: done (cached ${dir}${cached.verified ? "" : "; recorded before checksums, not verified"})`,
+        );
+        continue;
+      }
     }
     log(`${st.id}: ${st.kind} → ${dir}`);
     mkdirSync(dir, { recursive: true });
     await nextTurn(); // free the previous stage's native buffers (src/util/turn.ts)
     const t0 = performance.now();
-    const result = await runStage(st, dir, s, records, k, log);
+    let result: Record<string, unknown>;
+    try {
+      result = await runStage(st, dir, s, records, k, log);
+    } catch (e) {
+      // A killed stage whose own files fail their checksums (no intact checkpoint) starts over.
+      if (!(e instanceof IntegrityError) || !resolve(e.file).startsWith(dir + sep)) throw e;
+      log(`${st.id}: ${e.message}; redoing the stage from the start`);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      result = await runStage(st, dir, s, records, k, log);
+    }
     const rec: StageRecord = {
       id: st.id,
       kind: st.kind,
@@ -259,8 +338,9 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
       dir,
       seconds: (performance.now() - t0) / 1000,
       result,
+      files: stageFiles(dir),
     };
-    writeFileAtomic(donePath, `${JSON.stringify(rec, null, 2)}\n`);
+    writeFileAtomic(donePath, sealJson(rec as unknown as Record<string, unknown>));
     records.set(st.id, rec);
   }
   const list = s.stages.map((st) => records.get(st.id) as StageRecord);
@@ -289,9 +369,15 @@ async function runStage(
   const fromDir = "from" in st ? (done.get(st.from) as StageRecord).dir : "";
   const resume = existsSync(join(dir, "config.json"));
   if (resume && st.kind !== "eval" && st.kind !== "edge") {
-    const ck = latestCheckpoint(dir);
+    let ck: string | null = null;
+    try {
+      ck = latestCheckpoint(dir);
+    } catch {
+      // the resume below finds the newest intact checkpoint and says so
+    }
     log(`  ${st.id}: an earlier attempt stopped; resuming ${ck ? `from ${basename(ck)}` : "from the start"}`);
   }
+  const ckLog = (m: string) => log(`  ${st.id}: ${m}`);
   const every = (n: number) => (m: { step: number }, total: number) => {
     if (m.step % n === 0 || m.step === total) log(`  ${st.id}: step ${m.step}/${total}`);
   };
@@ -308,6 +394,7 @@ async function runStage(
         resume,
         overrides: st.train as never,
         onStep: every(200),
+        log: ckLog,
       },
       k,
     );
@@ -335,12 +422,13 @@ async function runStage(
         resume,
         overrides: st.rl as never,
         onStep: every(10),
+        log: ckLog,
       },
       k,
     );
     return { prompts, steps: r.steps, last: r.last as never };
   }
-  const loaded = loadAnyModel(fromDir);
+  const loaded = loadAnyModel(fromDir, { warn: ckLog });
   const model = new Model(k, loaded.config, loaded.flat);
   const g = st.grid;
   if (st.kind === "edge") {
