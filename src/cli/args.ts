@@ -1,11 +1,11 @@
 /** Parsers for CLI option values; each throws an error naming the option. */
 import { InvalidArgumentError } from "commander";
-import type { BackendChoice } from "../engine/backend.js";
+import { BACKEND_CHOICES, type BackendChoice } from "../engine/backend.js";
 import { oneOf } from "../util/lookup.js";
 import { parseOpRange } from "../world/mixture.js";
 
 /** The values of --backend. */
-export const BACKENDS: readonly BackendChoice[] = ["auto", "native", "reference"];
+export const BACKENDS: readonly BackendChoice[] = BACKEND_CHOICES;
 
 /** One of `names` for option `flag`; any other value (prototype names included) names the known ones. */
 export function parseChoice<T extends string>(flag: string, names: readonly T[]) {

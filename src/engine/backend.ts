@@ -1,12 +1,16 @@
 /** Picks the kernel backend: the native addon when it is built, else the (slow) reference kernels. */
+
+import { oneOf } from "../util/lookup.js";
 import type { Kernels } from "./kernels.js";
 import { reference } from "./reference.js";
 
-/** Which backend to use: "auto" prefers native. */
-export type BackendChoice = "auto" | "native" | "reference";
+/** Backends a caller may ask for: "auto" prefers native. */
+export const BACKEND_CHOICES = ["auto", "native", "reference"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Loads a backend; "native" throws a clear error when the addon is not built. */
 export async function loadKernels(choice: BackendChoice = "auto"): Promise<Kernels> {
+  oneOf(BACKEND_CHOICES, choice, "backend");
   if (choice === "reference") return reference;
   try {
     const mod = await import("./native.js");

@@ -33,6 +33,22 @@ const NAMES = [
 describe("own-key lookups", () => {
   const table = { tiny: 1, small: 2 };
 
+  it("describes a bad name without serialising it: a 10,000-deep array, a long string", async () => {
+    const { lookup, oneOf } = await import("./lookup.js");
+    let deep: unknown = [];
+    for (let k = 0; k < 10_000; k++) deep = [deep];
+    assert.throws(
+      () => lookup(table, deep, "preset"),
+      /^Error: unknown preset an array \(known: tiny, small\)$/,
+    );
+    assert.throws(() => oneOf(["a", "b"], { x: deep }, "form"), /unknown form an object \(known: a, b\)/);
+    const long = "x".repeat(100_000);
+    assert.throws(
+      () => lookup(table, long, "preset"),
+      (e: Error) => e.message.length < 120 && e.message.includes('"xxx'),
+    );
+  });
+
   it("hasName, lookup and oneOf never answer a prototype name", async () => {
     const { hasName, lookup, oneOf } = await import("./lookup.js");
     for (const name of NAMES) {
