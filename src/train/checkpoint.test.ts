@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { reference } from "../engine/reference.js";
 import { presetConfig } from "../model/config.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
@@ -155,7 +157,7 @@ describe("--resume on a damaged checkpoint falls back to the newest intact one a
     [
       "state.json of another checkpoint",
       (r) => cpSync(ck(r, 6, "state.json"), ck(r, 8, "state.json")),
-      /state\.json fails its checksum/,
+      /state\.json (fails its checksum|is truncated: |has \d+ bytes, )/,
     ],
     [
       "model.safetensors of another checkpoint",
@@ -346,5 +348,55 @@ describe("unexpected files", () => {
     const r = loadCheckpoint(ck(run, 8), cfg.model, true, { warn: (w) => warnings.push(w) });
     assert.equal(r.state.step, 8);
     assert.match(warnings.join("\n"), /holds notes\.txt, which its manifest does not list \(ignored\)/);
+  });
+});
+
+describe("the CLI", () => {
+  it("pretrain --resume on flipped sign bits says so and reproduces the uninterrupted run; decode and export refuse", () => {
+    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+    const env = { ...process.env, INTERPLAY_THREADS: "1" };
+    const cli = (...a: string[]) => spawnSync(process.execPath, [bin, ...a], { encoding: "utf8", env });
+    const args = (out: string) =>
+      [
+        "pretrain",
+        "--preset",
+        "micro",
+        "--mixture",
+        "op2-3",
+        "--tokens",
+        String(20 * 4 * 32),
+        "--seed",
+        "3",
+      ].concat(["--batch", "4", "--seq-len", "32", "--ckpt-every", "5", "--eval-every", "5", "--out", out]);
+    const full = join(dir, "cli-full");
+    assert.equal(cli(...args(full)).status, 0);
+    const run = join(dir, "cli-run");
+    cpSync(full, run, { recursive: true });
+    flipSigns(ck(run, 20, "model.safetensors"));
+    const bad = join(dir, "cli-bad");
+    cpSync(run, bad, { recursive: true });
+    const r = cli(...args(run), "--resume");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /checkpoint step-0000020 is corrupt \(.*model\.safetensors fails its checksum: sha256 [0-9a-f]{64}, its manifest records [0-9a-f]{64}\).*falling back to step-0000015/,
+    );
+    assert.deepEqual(
+      metrics(run).map((m) => [m.step, m.loss]),
+      metrics(full).map((m) => [m.step, m.loss]),
+    );
+    for (const a of [
+      ["decode", "--model", bad, "--per-op", "1"],
+      ["export", "--run", bad, "--out", join(dir, "cli-hf")],
+    ]) {
+      const x = cli(...a);
+      assert.equal(x.status, 1, a[0]);
+      assert.match(
+        x.stderr,
+        /refusing to load checkpoint .*step-0000020: .*model\.safetensors fails its checksum/,
+        a[0],
+      );
+    }
+    assert.ok(!existsSync(join(dir, "cli-hf")));
   });
 });
