@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
+import { describeName, hasName } from "../util/lookup.js";
 
 /** A tensor to write or as read. */
 export interface Tensor {
@@ -107,8 +108,10 @@ export function decodeSafetensors(buf: Uint8Array, what = "safetensors"): Safete
     }
     const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t?.dtype !== "string") throw new Error(`${what}: tensor ${name} has no dtype`);
-    if (!(t.dtype in DTYPE_BYTES))
-      throw new Error(`${what}: tensor ${name} has unsupported dtype ${t.dtype} (F32, F16, BF16)`);
+    if (!hasName(DTYPE_BYTES, t.dtype))
+      throw new Error(
+        `${what}: tensor ${describeName(name)} has unsupported dtype ${describeName(t.dtype)} (F32, F16, BF16)`,
+      );
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new Error(`${what}: tensor ${name} has a bad shape`);
     }

@@ -27,6 +27,7 @@ import { loadVerified } from "../train/load.js";
 import { adamwStep } from "../train/optimizer.js";
 import { readJson, readRunConfig, type TrainConfig, trimMetrics } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { hasName } from "../util/lookup.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { nextTurn } from "../util/turn.js";
 import {
@@ -144,7 +145,6 @@ export const RL_DEFAULTS: Record<string, Partial<RlConfig>> = {
   },
 };
 
-/** Defaults every preset starts from. */
 export const RL_BASE_DEFAULTS: Omit<
   RlConfig,
   "stage" | "preset" | "model" | "digits" | "from" | "prompts" | "seed" | "steps"
@@ -169,6 +169,19 @@ export const RL_BASE_DEFAULTS: Omit<
   ckptEvery: 10,
   rlConstant: 5 / 3,
 };
+
+/**
+ * An RL configuration resolved as the trainer resolves it: the base defaults, then the preset's
+ * (an unknown or prototype name adds nothing), then `rl`.
+ */
+export function resolveRlOptions(
+  preset: string,
+  rl: Partial<RlConfig> = {},
+): typeof RL_BASE_DEFAULTS & Partial<RlConfig> {
+  return { ...RL_BASE_DEFAULTS, ...(hasName(RL_DEFAULTS, preset) ? RL_DEFAULTS[preset] : {}), ...rl };
+}
+
+/** Defaults every preset starts from. */
 
 /** Options a user gives. */
 export interface RlOptions {
@@ -261,9 +274,7 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
     prompts = { kind: "file", path: o.prompts, count: readPromptFile(o.prompts).length };
   else prompts = { kind: "mixture", mixture: resolveMixture(o.prompts) };
   const c: RlConfig = {
-    ...RL_BASE_DEFAULTS,
-    ...(RL_DEFAULTS[src.preset] ?? {}),
-    ...(o.overrides ?? {}),
+    ...resolveRlOptions(src.preset, o.overrides),
     stage: "rl",
     preset: src.preset,
     model: src.model,

@@ -22,7 +22,7 @@ import { paramCount } from "../model/params.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { forwardFlops, paperRlTokens, rlSequenceLength, trainFlops } from "../rl/compute.js";
-import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, trainRl } from "../rl/trainer.js";
+import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, resolveRlOptions, trainRl } from "../rl/trainer.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadAnyModel } from "../train/load.js";
 import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
@@ -36,6 +36,7 @@ import {
   sealJson,
   verifyFile,
 } from "../util/checksum.js";
+import { describeName } from "../util/lookup.js";
 import { nextTurn } from "../util/turn.js";
 import { DEFAULT_VERIFY_OPTIONS, VERIFIER_VERSION } from "../verify/compare.js";
 import { WORLD_VERSION } from "../world/graph.js";
@@ -77,6 +78,9 @@ export type StageSpec =
     }
   | { id: string; kind: "eval"; from: string; grid: EvalGrid }
   | { id: string; kind: "edge"; from: string; grid: EvalGrid; selectPerOp?: number };
+
+/** The kinds of stage a study may hold. */
+export const STAGE_KINDS: readonly StageSpec["kind"][] = ["pretrain", "midtrain", "rl", "eval", "edge"];
 
 /** A problem grid with sampling settings. */
 export interface EvalGrid {
@@ -180,7 +184,14 @@ const hashOf = (x: unknown) => createHash("sha256").update(JSON.stringify(x)).di
 /** Checks references between stages (each `from` names an earlier stage of a fitting kind). */
 export function validateStudy(s: Study): void {
   const seen = new Map<string, StageSpec["kind"]>();
+  if (!Array.isArray(s.stages)) throw new Error("a study needs stages: [...]");
   for (const st of s.stages) {
+    if (!st || typeof st !== "object" || typeof st.id !== "string")
+      throw new Error("every stage is an object with a string id");
+    if (!STAGE_KINDS.includes(st.kind))
+      throw new Error(
+        `stage "${st.id}": kind must be one of ${STAGE_KINDS.join(", ")}, got ${describeName(st.kind)}`,
+      );
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(st.id))
       throw new Error(`stage id "${st.id}": letters, digits, ., - and _ only`);
     if (seen.has(st.id)) throw new Error(`stage id "${st.id}" is used twice`);
@@ -200,6 +211,7 @@ export function validateStudy(s: Study): void {
       throw new Error(`stage "${st.id}": steps must be a positive integer`);
     seen.set(st.id, st.kind);
   }
+  if (!Array.isArray(s.compare)) throw new Error("a study needs compare: [...] (may be empty)");
   for (const c of s.compare)
     for (const id of [c.before, c.after])
       if (seen.get(id) !== "eval") throw new Error(`comparison "${c.label}": "${id}" is not an eval stage`);
@@ -210,7 +222,7 @@ export function validateStudy(s: Study): void {
  * stage resolves to (its own, then the preset's defaults, then the base defaults).
  */
 export function rlStepTokens(preset: string, rl: Partial<RlConfig> = {}): number {
-  const c = { ...RL_BASE_DEFAULTS, ...(RL_DEFAULTS[preset] ?? {}), ...rl };
+  const c = resolveRlOptions(preset, rl);
   const L = rlSequenceLength(PRESETS[preset as PresetName].context, c.maxNew);
   return paperRlTokens(c.promptsPerStep, c.rollouts, L, c.rlConstant);
 }
@@ -239,7 +251,7 @@ export function studyPlan(s: Study): {
       tokens.set(st.id, st.tokens);
       what = `${st.tokens.toExponential(2)} tokens`;
     } else if (st.kind === "rl") {
-      const rc = { ...RL_BASE_DEFAULTS, ...(RL_DEFAULTS[preset] ?? {}), ...st.rl };
+      const rc = resolveRlOptions(preset, st.rl);
       const eq = rlStepTokens(preset, st.rl) * st.steps;
       tokens.set(st.id, eq);
       flops = eq * 6 * paramCount(c);

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { problemPassAtK } from "../eval/passk.js";
+import { decodeSafetensors } from "../hf/safetensors.js";
 import { PRESETS, presetConfig } from "../model/config.js";
+import { RL_BASE_DEFAULTS, RL_DEFAULTS, resolveRlOptions } from "../rl/trainer.js";
 import { builtinStudy, SCALES, STUDY_NAMES } from "../studies/builtin.js";
-import { studyPlan } from "../studies/study.js";
+import { studyPlan, validateStudy } from "../studies/study.js";
 import { verifySample } from "../verify/index.js";
 import { REWARD_NAMES, rewardByName } from "../verify/rewards.js";
 import { getContext } from "../world/contexts.js";
@@ -158,5 +160,21 @@ describe("own-key lookups", () => {
       );
       assert.throws(() => problemPassAtK([true, false], 1, name as never), /unknown estimator/);
     }
+  });
+
+  it("stage kinds, RL preset defaults, safetensors dtypes", () => {
+    const s = builtinStudy("depth", "tiny");
+    for (const name of NAMES) {
+      const bad = { ...s, stages: [{ ...s.stages[0], kind: name }] } as never;
+      assert.throws(() => validateStudy(bad), /kind must be one of pretrain, midtrain, rl, eval, edge/);
+      // An unknown preset (a prototype name included) adds no RL defaults.
+      assert.deepEqual(resolveRlOptions(name), { ...RL_BASE_DEFAULTS });
+      const header = JSON.stringify({ w: { dtype: name, shape: [1], data_offsets: [0, 4] } });
+      const buf = new Uint8Array(8 + header.length + 4);
+      new DataView(buf.buffer).setBigUint64(0, BigInt(header.length), true);
+      buf.set(new TextEncoder().encode(header), 8);
+      assert.throws(() => decodeSafetensors(buf), /unsupported dtype/);
+    }
+    assert.equal(resolveRlOptions("tiny").promptsPerStep, RL_DEFAULTS.tiny.promptsPerStep);
   });
 });
