@@ -6,12 +6,32 @@
  * server's memory over the run.
  *
  *   node dist/bench/serve.js [--requests N] [--concurrency C] [--seconds S] [--batch B] [--workers W] [--json]
+ *
+ * With --flood it runs the memory test instead (issue 13): `--clients` (16) concurrent POSTs of a
+ * `--body-mib` (30) MiB body each, on fresh connections, `--rounds` (3) times, against a service with
+ * the default limits (or `--max-inflight-mb`); it reports the answers, the server's RSS before, its
+ * peak (the kernel's VmHWM) and after (2 s idle, then after 1,000 small requests), and checks the
+ * service is healthy after. The body (--shape) is one completion of that size (answered 413 past
+ * the 1M-character limit, after it is read and parsed), a batch of 8,192 scored items, or the most
+ * tiny values a body may hold (testing.ts, bigBody).
+ *
+ *   node dist/bench/serve.js --flood [--clients 16] [--body-mib 30] [--rounds 3] [--max-inflight-mb M] [--shape completion|batch|values] [--json]
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { fileURLToPath } from "node:url";
 import { exportGraph } from "../src/interop/rows.js";
-import { FAULTS, faultyCompletion, fuzzCases, prng, raw } from "../src/serve/testing.js";
+import {
+  type BodyShape,
+  FAULTS,
+  faultyCompletion,
+  flood,
+  fuzzCases,
+  prng,
+  raw,
+  sendFuzz,
+} from "../src/serve/testing.js";
 import { generateProblem } from "../src/world/problem.js";
 import type { Mode, Problem } from "../src/world/types.js";
 
@@ -22,33 +42,65 @@ interface Args {
   batch: number;
   workers: number;
   json: boolean;
+  flood: boolean;
+  clients: number;
+  "body-mib": number;
+  rounds: number;
+  "max-inflight-mb": number;
+  shape: BodyShape;
 }
 
+const USAGE =
+  "usage: node dist/bench/serve.js [--requests N] [--concurrency C] [--seconds S] [--batch B] [--workers W] [--json]\n" +
+  "       node dist/bench/serve.js --flood [--clients 16] [--body-mib 30] [--rounds 3] [--max-inflight-mb M] [--shape completion|batch|values] [--json]";
+
 function parseArgs(argv: string[]): Args {
-  const a: Args = { requests: 20_000, concurrency: 32, seconds: 60, batch: 16, workers: 1, json: false };
+  const a: Args = {
+    requests: 20_000,
+    concurrency: 32,
+    seconds: 60,
+    batch: 16,
+    workers: 1,
+    json: false,
+    flood: false,
+    clients: 16,
+    "body-mib": 30,
+    rounds: 3,
+    "max-inflight-mb": 0,
+    shape: "completion",
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    if (k === "--json") {
-      a.json = true;
+    if (k === "--json" || k === "--flood") {
+      a[k === "--json" ? "json" : "flood"] = true;
+      continue;
+    }
+    if (k === "--shape") {
+      const v = argv[++i];
+      if (v !== "completion" && v !== "batch" && v !== "values")
+        throw new Error(`${USAGE}\n(bad --shape "${v}")`);
+      a.shape = v;
       continue;
     }
     const v = Number(argv[++i]);
     const key = k.replace(/^--/, "") as keyof Args;
-    if (!(key in a) || key === "json" || !Number.isFinite(v) || v <= 0)
-      throw new Error(
-        `usage: node dist/bench/serve.js [--requests N] [--concurrency C] [--seconds S] [--batch B] [--workers W] [--json] (bad "${k}")`,
-      );
+    if (!(key in a) || key === "json" || key === "flood" || key === "shape" || !Number.isFinite(v) || v <= 0)
+      throw new Error(`${USAGE}\n(bad "${k}")`);
     (a as unknown as Record<string, number>)[key] = v;
   }
   return a;
 }
 
 /** Starts the service in a child process; resolves with its port. */
-function startService(workers: number): Promise<{ child: ChildProcess; port: number }> {
+function startService(workers: number, extra: string[] = []): Promise<{ child: ChildProcess; port: number }> {
   const bin = fileURLToPath(new URL("../../bin/interplay.js", import.meta.url));
-  const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--workers", String(workers)], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, "serve", "--port", "0", "--workers", String(workers), ...extra],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   return new Promise((resolve, reject) => {
     let err = "";
     child.stderr!.on("data", (d: Buffer) => {
@@ -126,8 +178,121 @@ function makeBodies(batch: number): { path: string; body: string; items: number 
   return bodies;
 }
 
+/** Resident and peak resident memory of a process, bytes (Linux /proc; null elsewhere). */
+function procMemory(pid: number): { rss: number; peak: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) =>
+      Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+  } catch {
+    return null;
+  }
+}
+
+/** The memory test: concurrent near-limit bodies, the server's peak RSS and what it keeps after. */
+async function floodMain(a: Args): Promise<void> {
+  const extra = a["max-inflight-mb"] > 0 ? ["--max-inflight-mb", String(a["max-inflight-mb"])] : [];
+  const { child, port } = await startService(1, extra);
+  try {
+    const gold = "zoo-f-op2-s77-i0";
+    const info = (await raw(port, { path: "/" })).json as { limits: Record<string, number> };
+    // A few ordinary requests first, so the baseline is a warm server's.
+    for (let i = 0; i < 50; i++)
+      await raw(port, { path: "/v1/reward", body: JSON.stringify({ completion: "x", gold }) });
+    const mem = () => procMemory(child.pid!) ?? { rss: Number.NaN, peak: Number.NaN };
+    const start = mem();
+    const bytes = Math.round(a["body-mib"] * 2 ** 20);
+    const rounds: { seconds: number; statuses: Record<string, number>; peakMiB: number }[] = [];
+    let maxSampled = start.rss;
+    const sampler = setInterval(() => {
+      maxSampled = Math.max(maxSampled, mem().rss);
+    }, 20);
+    let unexpected = 0;
+    for (let r = 0; r < a.rounds; r++) {
+      const t0 = performance.now();
+      const out = await flood(port, {
+        clients: a.clients,
+        bytes,
+        gold,
+        kind: a.shape,
+      });
+      const statuses: Record<string, number> = {};
+      for (const o of out) {
+        statuses[o.status] = (statuses[o.status] ?? 0) + 1;
+        // Allowed: a 200, any 4xx, and a 503 with Retry-After (the budget is full); not a dropped connection.
+        const ok =
+          o.status === 200 ||
+          (o.status >= 400 && o.status < 500) ||
+          (o.status === 503 && o.retryAfter !== undefined);
+        if (!ok) unexpected++;
+      }
+      rounds.push({
+        seconds: +((performance.now() - t0) / 1000).toFixed(2),
+        statuses,
+        peakMiB: mb(mem().peak),
+      });
+    }
+    clearInterval(sampler);
+    await new Promise((r) => setTimeout(r, 2000));
+    const end = mem();
+    for (let i = 0; i < 1000; i++)
+      await raw(port, { path: "/v1/reward", body: JSON.stringify({ completion: "x", gold }) });
+    const later = mem();
+    const h = await health(port);
+    const ok = await raw(port, { path: "/v1/reward", body: JSON.stringify({ completion: "x", gold }) });
+    const result = {
+      clients: a.clients,
+      bodyBytes: bytes,
+      rounds: a.rounds,
+      limits: {
+        maxBodyMiB: mb(info.limits.maxBodyBytes),
+        maxInflightMiB: info.limits.maxInflightBytes === undefined ? null : mb(info.limits.maxInflightBytes),
+      },
+      body: a.shape,
+      serverRssMiB: {
+        start: mb(start.rss),
+        peak: mb(later.peak),
+        maxSampled: mb(maxSampled),
+        after: mb(end.rss),
+        afterSmallRequests: mb(later.rss),
+      },
+      perRound: rounds,
+      unexpected,
+      healthyAfter: h.status === "ok" && ok.status === 200,
+    };
+    if (a.json) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(
+        `reward service memory test: ${a.rounds} rounds of ${a.clients} concurrent POSTs of ${bytes} bytes (${a["body-mib"]} MiB, ${result.body}) each, ` +
+          `max body ${result.limits.maxBodyMiB} MiB, in-flight budget ${result.limits.maxInflightMiB ?? "none"} MiB`,
+      );
+      for (const [i, r] of rounds.entries())
+        console.log(
+          `  round ${i + 1}: ${r.seconds} s, answers ${JSON.stringify(r.statuses)}, peak RSS so far ${r.peakMiB} MiB`,
+        );
+      console.log(
+        `  server RSS MiB: start ${result.serverRssMiB.start}, peak (VmHWM) ${result.serverRssMiB.peak}, ` +
+          `after (2 s idle) ${result.serverRssMiB.after}, after 1,000 small requests ${result.serverRssMiB.afterSmallRequests}`,
+      );
+      console.log(
+        `  unexpected answers: ${unexpected}; healthy after: ${result.healthyAfter ? "yes" : "NO"}`,
+      );
+    }
+    if (unexpected > 0 || !result.healthyAfter) process.exitCode = 1;
+  } finally {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+}
+
+const mb = (x: number) => +(x / 2 ** 20).toFixed(1);
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
+  if (a.flood) return floodMain(a);
   const bodies = makeBodies(a.batch);
   const { child, port } = await startService(a.workers);
   const agent = new Agent({ keepAlive: true, maxSockets: a.concurrency });
@@ -191,7 +356,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < 5; round++) {
       for (const c of fuzz) {
         try {
-          const r = await raw(port, c);
+          const r = await sendFuzz(port, c);
           if (r.status >= 400 && r.status < 500) fuzz4xx++;
           else {
             fuzzOther++;
@@ -207,7 +372,6 @@ async function main(): Promise<void> {
     const after = await raw(port, { path: bodies[0].path, body: bodies[0].body });
 
     latencies.sort((x, y) => x - y);
-    const mb = (x: number) => +(x / 2 ** 20).toFixed(1);
     const result = {
       requests: latencies.length,
       seconds: +secs.toFixed(2),

@@ -1,8 +1,9 @@
 /** `interplay serve`: the reward service for GPU trainers (verl, OpenRLHF, TRL). */
 import cluster from "node:cluster";
 import type { AddressInfo } from "node:net";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { createRewardServer } from "../serve/server.js";
+import { REWARD_NAMES } from "../verify/index.js";
 import type { GoldProblem } from "../world/load.js";
 import { loadProblems } from "../world/load.js";
 import { parseNat, parsePos } from "./args.js";
@@ -18,9 +19,28 @@ interface ServeOpts {
   allowExtra: boolean;
   allowSlips?: boolean;
   maxBodyMb: number;
+  maxInflightMb?: number;
+  maxConnections: number;
   maxBatch: number;
   workers: number;
   grace: number;
+}
+
+/** α of the composite reward: a plain decimal in [0, 1] ("0x1", " 1 " or "0.5abc" are refused). */
+function parseAlpha(value: string): number {
+  const a = Number(value);
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/.test(value) || !(a >= 0 && a <= 1))
+    throw new InvalidArgumentError(`--alpha must be a decimal number in [0, 1], got "${value}"`);
+  return a;
+}
+
+/** A value among `choices`. */
+function parseChoice(name: string, choices: readonly string[]) {
+  return (value: string): string => {
+    if (!choices.includes(value))
+      throw new InvalidArgumentError(`${name} must be one of ${choices.join(", ")}, got "${value}"`);
+    return value;
+  };
 }
 
 /** Registers the serve command. */
@@ -34,15 +54,36 @@ export function registerServe(program: Command): void {
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--problems <files...>", "problem JSONL files whose ids resolve as gold", [])
     .option("--no-regenerate", "resolve only loaded ids (otherwise any generated id is regenerated)")
-    .option("--reward <name>", "default reward: outcome, process, composite or strict", "composite")
-    .option("--alpha <a>", "default α of the composite reward", parseFloat, 0.2)
-    .option("--composite <form>", "default composite form: gated or linear", "gated")
+    .option(
+      "--reward <name>",
+      "default reward: outcome, process, composite or strict",
+      parseChoice("--reward", REWARD_NAMES),
+      "composite",
+    )
+    .option("--alpha <a>", "default α of the composite reward, in [0, 1]", parseAlpha, 0.2)
+    .option(
+      "--composite <form>",
+      "default composite form: gated or linear",
+      parseChoice("--composite", ["gated", "linear"]),
+      "gated",
+    )
     .option("--no-allow-extra", "by default count extra nodes against `verified`")
     .option(
       "--allow-slips",
       "by default let arithmetic slips pass (`verified`, processAcc and the penalty ignore them; the old lenient policy)",
     )
     .option("--max-body-mb <n>", "largest request body, MiB", parsePos("--max-body-mb"), 32)
+    .option(
+      "--max-inflight-mb <n>",
+      "request bytes all requests in flight may hold together, MiB (default 2 × --max-body-mb); beyond, 503 with Retry-After",
+      parsePos("--max-inflight-mb"),
+    )
+    .option(
+      "--max-connections <n>",
+      "open connections at most (beyond, new ones are closed on accept)",
+      parsePos("--max-connections"),
+      1024,
+    )
     .option("--max-batch <n>", "most completions per request", parsePos("--max-batch"), 8192)
     .option(
       "--workers <n>",
@@ -77,6 +118,8 @@ export function registerServe(program: Command): void {
           allowSlips: o.allowSlips === true,
         },
         maxBodyBytes: o.maxBodyMb * 1024 * 1024,
+        maxInflightBytes: o.maxInflightMb === undefined ? undefined : o.maxInflightMb * 1024 * 1024,
+        maxConnections: o.maxConnections,
         maxBatch: o.maxBatch,
         log: (line) => console.error(line),
       });

@@ -4,11 +4,12 @@
  * or an embedded gold graph with its answer. Regenerated problems sit in a bounded LRU cache.
  */
 import { parseLinear } from "../verify/index.js";
-import { getContext } from "../world/contexts.js";
+import { CONTEXT_IDS, getContext } from "../world/contexts.js";
 import { MAX_OP, MIN_OP } from "../world/graph.js";
 import type { GoldProblem } from "../world/load.js";
 import { generateProblem } from "../world/problem.js";
 import type { GoldGraph, ProblemKey } from "../world/types.js";
+import { clip, describe, quote } from "./input.js";
 
 /** What a completion is scored against. */
 export interface ResolvedGold {
@@ -51,25 +52,27 @@ export function keyFromId(id: string): ProblemKey | null {
 
 /** Why an embedded gold graph is unusable, or null. */
 export function graphError(g: unknown, where: string): string | null {
-  if (!g || typeof g !== "object" || Array.isArray(g)) return `${where} must be an object {nodes: [...]}`;
+  if (!g || typeof g !== "object" || Array.isArray(g))
+    return `${where} must be an object {nodes: [...]}, got ${describe(g)}`;
   const nodes = (g as { nodes?: unknown }).nodes;
   if (!Array.isArray(nodes) || nodes.length === 0)
-    return `${where}.nodes must be a non-empty array of {name, value, parents}`;
+    return `${where}.nodes must be a non-empty array of {name, value, parents}, got ${describe(nodes)}`;
   if (nodes.length > MAX_GOLD_NODES)
     return `${where}.nodes has ${nodes.length} nodes (at most ${MAX_GOLD_NODES})`;
   const names = new Set<string>();
   for (const [i, n] of nodes.entries()) {
     const w = `${where}.nodes[${i}]`;
     if (!n || typeof n !== "object" || Array.isArray(n))
-      return `${w} must be an object {name, value, parents}`;
+      return `${w} must be an object {name, value, parents}, got ${describe(n)}`;
     const { name, value, parents, expr } = n as Record<string, unknown>;
     if (typeof name !== "string" || name === "" || name.length > MAX_NAME)
-      return `${w}.name must be a non-empty string (at most ${MAX_NAME} characters)`;
-    if (typeof value !== "number" || !Number.isFinite(value)) return `${w}.value must be a finite number`;
+      return `${w}.name must be a non-empty string (at most ${MAX_NAME} characters), got ${describe(name)}`;
+    if (typeof value !== "number" || !Number.isFinite(value))
+      return `${w}.value must be a finite number, got ${describe(value)}`;
     if (!Array.isArray(parents) || parents.some((q) => typeof q !== "string"))
       return `${w}.parents must be an array of node names`;
     for (const q of parents)
-      if (!names.has(q)) return `${w}.parents names "${q}", which is not an earlier node`;
+      if (!names.has(q)) return `${w}.parents names ${quote(q, 60)}, which is not an earlier node`;
     if (expr !== undefined && expr !== null) {
       if (typeof expr !== "string" || expr.length > MAX_NAME || parseLinear(expr) === null)
         return `${w}.expr must be a linear expression in x such as "2*x + 1"`;
@@ -139,7 +142,7 @@ export class GoldResolver {
       const how = this.regenerate
         ? "it is not among the loaded problems and is not a generated id like zoo-f-op5-s1-i42"
         : "it is not among the loaded problems (regeneration is off)";
-      throw new GoldError(`${where}: unknown problem id "${id}": ${how}`, 422);
+      throw new GoldError(`${where}: unknown problem id ${quote(id, 200)}: ${how}`, 422);
     }
     return this.byKey(key, where);
   }
@@ -152,8 +155,11 @@ export class GoldResolver {
       throw new GoldError(`${where}: op must be an integer in ${MIN_OP}..${MAX_OP}, got ${key.op}`, 422);
     try {
       getContext(key.context);
-    } catch (e) {
-      throw new GoldError(`${where}: ${(e as Error).message}`, 422);
+    } catch {
+      throw new GoldError(
+        `${where}: unknown context ${quote(key.context, 60)} (known: ${CONTEXT_IDS.join(", ")})`,
+        422,
+      );
     }
     const cacheKey = `${key.context}|${key.mode}|${key.op}|${key.seed}|${key.index}`;
     const hit = this.cache.get(cacheKey);
@@ -167,7 +173,10 @@ export class GoldResolver {
       const p = generateProblem(key);
       gold = { id: p.id, answer: p.answer, graph: p.graph };
     } catch (e) {
-      throw new GoldError(`${where}: cannot regenerate the problem: ${(e as Error).message}`, 422);
+      throw new GoldError(
+        `${where}: cannot regenerate the problem: ${clip(String((e as Error)?.message), 200)}`,
+        422,
+      );
     }
     this.generated++;
     this.cache.set(cacheKey, gold);
@@ -183,7 +192,7 @@ export class GoldResolver {
     if (typeof gold === "string") return this.byId(gold, where);
     if (!gold || typeof gold !== "object" || Array.isArray(gold)) {
       throw new GoldError(
-        `${where} must be a problem id string, {id}, {seed, index, op, context, mode}, or {graph, answer}`,
+        `${where} must be a problem id string, {id}, {seed, index, op, context, mode}, or {graph, answer}, got ${describe(gold)}`,
         400,
       );
     }
@@ -192,7 +201,10 @@ export class GoldResolver {
       const err = graphError(g.graph, `${where}.graph`);
       if (err) throw new GoldError(err, 400);
       if (typeof g.answer !== "string" && typeof g.answer !== "number")
-        throw new GoldError(`${where}.answer must be a string (the gold answer) next to ${where}.graph`, 400);
+        throw new GoldError(
+          `${where}.answer must be a string (the gold answer) next to ${where}.graph, got ${describe(g.answer)}`,
+          400,
+        );
       return {
         id: typeof g.id === "string" ? g.id : undefined,
         answer: String(g.answer),
@@ -200,18 +212,20 @@ export class GoldResolver {
       };
     }
     if (g.id !== undefined) {
-      if (typeof g.id !== "string") throw new GoldError(`${where}.id must be a string`, 400);
+      if (typeof g.id !== "string")
+        throw new GoldError(`${where}.id must be a string, got ${describe(g.id)}`, 400);
       return this.byId(g.id, where);
     }
     if (g.seed !== undefined || g.index !== undefined || g.op !== undefined) {
       for (const k of ["seed", "index", "op"] as const) {
         const v = g[k];
         if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-          throw new GoldError(`${where}.${k} must be a non-negative integer`, 400);
+          throw new GoldError(`${where}.${k} must be a non-negative integer, got ${describe(v)}`, 400);
       }
-      if (typeof g.context !== "string") throw new GoldError(`${where}.context must be a string`, 400);
+      if (typeof g.context !== "string")
+        throw new GoldError(`${where}.context must be a string, got ${describe(g.context)}`, 400);
       if (g.mode !== "forward" && g.mode !== "reverse")
-        throw new GoldError(`${where}.mode must be "forward" or "reverse"`, 400);
+        throw new GoldError(`${where}.mode must be "forward" or "reverse", got ${describe(g.mode)}`, 400);
       const key: ProblemKey = {
         seed: g.seed as number,
         index: g.index as number,

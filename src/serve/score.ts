@@ -15,6 +15,7 @@ import {
   verifySample,
 } from "../verify/index.js";
 import type { GoldResolver, ResolvedGold } from "./gold.js";
+import { clip, describe, MAX_JSON_DEPTH, quote, scanJsonText } from "./input.js";
 
 /** Scoring options a request may set (each has a server default). */
 export interface ScoreOptions {
@@ -42,12 +43,13 @@ export const DEFAULT_SCORE_OPTIONS: Readonly<ScoreOptions> = {
   allowSlips: DEFAULT_VERIFY_OPTIONS.allowSlips,
 };
 
-/** A request error: answered with this status and message. */
+/** A request error: answered with this status, message and any extra response headers. */
 export class RequestError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -55,47 +57,57 @@ export class RequestError extends Error {
 
 const OPTION_KEYS = ["reward", "alpha", "form", "allowExtra", "allowSlips"] as const;
 
-/** Reads scoring options from a record (body or query), over `base`; wrong types are 400s. */
-export function readOptions(src: Record<string, unknown>, base: ScoreOptions, where: string): ScoreOptions {
+/** A decimal number as a query parameter writes it: digits, one point, an exponent; no hex, no spaces. */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/;
+
+function badOption(where: string, key: string, expected: string, got: unknown): RequestError {
+  return new RequestError(400, "bad_option", `${where}${key} must be ${expected}, got ${describe(got)}`);
+}
+
+/**
+ * Reads scoring options from a record over `base`; a wrong type or value is a 400 naming the field,
+ * the expected type and (boundedly) what came. In a JSON body (and the server's defaults) each option
+ * has its JSON type: `alpha` a number, `allowExtra`/`allowSlips` booleans, `reward`/`form` strings;
+ * `"0.5"` or `"true"` are refused there. With `fromText` (query parameters, which are text) `alpha` is
+ * a plain decimal ("0.5", "1", "2e-1"; not "0x1", " 1 " or "") and the flags are exactly "true" or
+ * "false".
+ */
+export function readOptions(
+  src: Record<string, unknown>,
+  base: ScoreOptions,
+  where: string,
+  fromText = false,
+): ScoreOptions {
   const o = { ...base };
-  if (src.reward !== undefined) {
-    if (typeof src.reward !== "string" || !REWARD_NAMES.includes(src.reward as RewardName))
-      throw new RequestError(
-        400,
-        "bad_option",
-        `${where}reward must be one of ${REWARD_NAMES.join(", ")}, got ${JSON.stringify(src.reward)}`,
-      );
-    o.reward = src.reward as RewardName;
+  const reward = src.reward;
+  if (reward !== undefined) {
+    if (typeof reward !== "string" || !REWARD_NAMES.includes(reward as RewardName))
+      throw badOption(where, "reward", `one of ${REWARD_NAMES.join(", ")}`, reward);
+    o.reward = reward as RewardName;
   }
-  if (src.alpha !== undefined) {
-    const a = typeof src.alpha === "string" && src.alpha.trim() !== "" ? Number(src.alpha) : src.alpha;
-    if (typeof a !== "number" || !(a >= 0 && a <= 1))
-      throw new RequestError(
-        400,
-        "bad_option",
-        `${where}alpha must be a number in [0, 1], got ${JSON.stringify(src.alpha)}`,
-      );
+  const alpha = src.alpha;
+  if (alpha !== undefined) {
+    const expected = fromText ? "a decimal number in [0, 1]" : "a JSON number in [0, 1]";
+    let a: number;
+    if (fromText && typeof alpha === "string") {
+      if (!DECIMAL.test(alpha)) throw badOption(where, "alpha", expected, alpha);
+      a = Number(alpha);
+    } else if (typeof alpha === "number") a = alpha;
+    else throw badOption(where, "alpha", expected, alpha);
+    if (!(a >= 0 && a <= 1)) throw badOption(where, "alpha", expected, alpha);
     o.alpha = a;
   }
-  if (src.form !== undefined) {
-    if (src.form !== "gated" && src.form !== "linear")
-      throw new RequestError(
-        400,
-        "bad_option",
-        `${where}form must be "gated" or "linear", got ${JSON.stringify(src.form)}`,
-      );
-    o.form = src.form;
+  const form = src.form;
+  if (form !== undefined) {
+    if (form !== "gated" && form !== "linear") throw badOption(where, "form", `"gated" or "linear"`, form);
+    o.form = form;
   }
   for (const k of ["allowExtra", "allowSlips"] as const) {
-    const v = src[k] === "true" ? true : src[k] === "false" ? false : src[k];
+    const v = src[k];
     if (v === undefined) continue;
-    if (typeof v !== "boolean")
-      throw new RequestError(
-        400,
-        "bad_option",
-        `${where}${k} must be true or false, got ${JSON.stringify(src[k])}`,
-      );
-    o[k] = v;
+    if (fromText && typeof v === "string" && (v === "true" || v === "false")) o[k] = v === "true";
+    else if (typeof v === "boolean") o[k] = v;
+    else throw badOption(where, k, fromText ? `"true" or "false"` : "a JSON boolean (true or false)", v);
   }
   return o;
 }
@@ -141,7 +153,11 @@ export function scoreOne(completion: string, gold: ResolvedGold, o: ScoreOptions
     });
   } catch (e) {
     // The verifier throws only on a malformed gold, never on model output.
-    throw new RequestError(422, "bad_gold", `cannot score against this gold: ${(e as Error).message}`);
+    throw new RequestError(
+      422,
+      "bad_gold",
+      `cannot score against this gold: ${clip(String((e as Error)?.message), 200)}`,
+    );
   }
   return {
     reward: r.rewards[o.reward],
@@ -166,6 +182,8 @@ export function scoreOne(completion: string, gold: ResolvedGold, o: ScoreOptions
 export interface ContentLimits {
   maxBatch: number;
   maxCompletionChars: number;
+  /** Most JSON values in a body, and again in all of a request's JSON labels together. */
+  maxJsonValues: number;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -173,7 +191,8 @@ function isObject(x: unknown): x is Record<string, unknown> {
 }
 
 function checkCompletion(c: unknown, where: string, lim: ContentLimits): string {
-  if (typeof c !== "string") throw new RequestError(400, "bad_type", `${where} must be a string`);
+  if (typeof c !== "string")
+    throw new RequestError(400, "bad_type", `${where} must be a string, got ${describe(c)}`);
   if (c.length > lim.maxCompletionChars)
     throw new RequestError(
       413,
@@ -205,7 +224,7 @@ function rejectUnknown(o: Record<string, unknown>, allowed: Set<string>, where: 
       throw new RequestError(
         400,
         "unknown_field",
-        `${where}unknown field "${k}" (allowed: ${[...allowed].join(", ")})`,
+        `${where}unknown field ${quote(k, 60)} (allowed: ${[...allowed].join(", ")})`,
       );
   }
 }
@@ -225,12 +244,13 @@ export function nativeReward(
     throw new RequestError(
       400,
       "bad_type",
-      "the body must be a JSON object: {completion, gold} or {items: [{completion, gold}, ...]}",
+      `the body must be a JSON object: {completion, gold} or {items: [{completion, gold}, ...]}, got ${describe(body)}`,
     );
   if (body.items !== undefined) {
     rejectUnknown(body, BATCH_KEYS, "");
     const o = readOptions(body, base, "");
-    if (!Array.isArray(body.items)) throw new RequestError(400, "bad_type", `"items" must be an array`);
+    if (!Array.isArray(body.items))
+      throw new RequestError(400, "bad_type", `"items" must be an array, got ${describe(body.items)}`);
     const items = body.items;
     if (items.length === 0) throw new RequestError(400, "empty_batch", `"items" is empty`);
     if (items.length > lim.maxBatch)
@@ -242,7 +262,11 @@ export function nativeReward(
     const work: [string, ResolvedGold][] = items.map((it, i) => {
       const where = `items[${i}]`;
       if (!isObject(it))
-        throw new RequestError(400, "bad_type", `${where} must be an object {completion, gold}`);
+        throw new RequestError(
+          400,
+          "bad_type",
+          `${where} must be an object {completion, gold}, got ${describe(it)}`,
+        );
       rejectUnknown(it, ITEM_KEYS, `${where}: `);
       const c = checkCompletion(it.completion, `${where}.completion`, lim);
       if (it.gold === undefined) throw new RequestError(400, "missing_field", `${where}.gold is missing`);
@@ -286,11 +310,12 @@ export function openRlhfReward(
     throw new RequestError(
       400,
       "bad_type",
-      `the body must be a JSON object {"query": [...], "labels": [...]}`,
+      `the body must be a JSON object {"query": [...], "labels": [...]}, got ${describe(body)}`,
     );
   const o = readOptions(body, base, "");
   const { query, prompts, labels } = body;
-  if (!Array.isArray(query)) throw new RequestError(400, "bad_type", `"query" must be an array of strings`);
+  if (!Array.isArray(query))
+    throw new RequestError(400, "bad_type", `"query" must be an array of strings, got ${describe(query)}`);
   if (query.length === 0) throw new RequestError(400, "empty_batch", `"query" is empty`);
   if (query.length > lim.maxBatch)
     throw new RequestError(
@@ -302,7 +327,7 @@ export function openRlhfReward(
     throw new RequestError(
       400,
       "missing_field",
-      `"labels" must be an array with one gold per query: a problem id or a JSON {graph, answer} (OpenRLHF: --label_key)`,
+      `"labels" must be an array with one gold per query: a problem id or a JSON {graph, answer} (OpenRLHF: --label_key), got ${describe(labels)}`,
     );
   if (labels.length !== query.length)
     throw new RequestError(
@@ -312,7 +337,11 @@ export function openRlhfReward(
     );
   if (prompts !== undefined && prompts !== null) {
     if (!Array.isArray(prompts))
-      throw new RequestError(400, "bad_type", `"prompts" must be an array of strings`);
+      throw new RequestError(
+        400,
+        "bad_type",
+        `"prompts" must be an array of strings, got ${describe(prompts)}`,
+      );
     if (prompts.length !== query.length)
       throw new RequestError(
         400,
@@ -320,22 +349,38 @@ export function openRlhfReward(
         `"prompts" has ${prompts.length} entries, "query" has ${query.length}`,
       );
   }
+  let labelValues = 0;
   const work = query.map((q, i): [string, ResolvedGold] => {
     let c = checkCompletion(q, `query[${i}]`, lim);
     const p = Array.isArray(prompts) ? prompts[i] : undefined;
     if (p !== undefined && p !== null) {
-      if (typeof p !== "string") throw new RequestError(400, "bad_type", `prompts[${i}] must be a string`);
+      if (typeof p !== "string")
+        throw new RequestError(400, "bad_type", `prompts[${i}] must be a string, got ${describe(p)}`);
       if (p.length > 0 && c.startsWith(p)) c = c.slice(p.length);
     }
     let label = labels[i];
     if (typeof label === "string" && label.trimStart().startsWith("{")) {
+      const shape = scanJsonText(label, MAX_JSON_DEPTH);
+      if (shape.tooDeep)
+        throw new RequestError(
+          400,
+          "too_deep",
+          `labels[${i}] nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+        );
+      labelValues += shape.values;
+      if (labelValues > lim.maxJsonValues)
+        throw new RequestError(
+          413,
+          "too_many_values",
+          `the JSON labels up to labels[${i}] hold more than ${lim.maxJsonValues} values`,
+        );
       try {
         label = JSON.parse(label);
       } catch (e) {
         throw new RequestError(
           400,
           "bad_gold",
-          `labels[${i}] looks like JSON but does not parse: ${(e as Error).message}`,
+          `labels[${i}] looks like JSON but does not parse: ${clip((e as Error).message, 120)}`,
         );
       }
     }
