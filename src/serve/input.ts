@@ -87,24 +87,10 @@ export function scanJson(bytes: Uint8Array, maxDepth: number): JsonShape {
   return { tooDeep: false, values };
 }
 
-/** scanJson for a JavaScript string (a JSON label inside a parsed body). */
+/**
+ * scanJson for a JavaScript string (a JSON label inside a parsed body): its UTF-8 bytes carry the
+ * same structural bytes (multi-byte sequences never contain `"`, `\\`, brackets or commas).
+ */
 export function scanJsonText(text: string, maxDepth: number): JsonShape {
-  let depth = 0;
-  let values = 1;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const b = text.charCodeAt(i);
-    if (b === 0x22) {
-      for (i++; i < n; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 0x5c) i++;
-        else if (c === 0x22) break;
-      }
-    } else if (b === 0x5b || b === 0x7b) {
-      values++;
-      if (++depth > maxDepth) return { tooDeep: true, values };
-    } else if (b === 0x5d || b === 0x7d) depth--;
-    else if (b === 0x2c) values++;
-  }
-  return { tooDeep: false, values };
+  return scanJson(Buffer.from(text, "utf8"), maxDepth);
 }
