@@ -159,6 +159,23 @@ const same = (a1: number, b1: number, a2: number, b2: number): boolean =>
   Math.abs(a1 - a2) <= TOL && Math.abs(b1 - b2) <= TOL;
 
 /**
+ * Whether two consecutive links disagree under every reading: each link is read as its value (a, b)
+ * and as its written result (wa, wb), and a variable may stand for either, so they disagree only
+ * when no pair of readings is the same.
+ */
+const disagree = (
+  pa: number,
+  pb: number,
+  pwa: number,
+  pwb: number,
+  a: number,
+  b: number,
+  wa: number,
+  wb: number,
+): boolean =>
+  !same(pa, pb, a, b) && !same(pa, pb, wa, wb) && !same(pwa, pwb, a, b) && !same(pwa, pwb, wa, wb);
+
+/**
  * Numeric key of the variable text[a, b) when it is a letter and up to six digits (-1 otherwise),
  * so the common lookups allocate no string.
  */
@@ -854,14 +871,7 @@ class Parser {
       ok = this.term(s, e);
       if (ok) {
         const { ta, tb, twa, twb } = this;
-        if (
-          pOk &&
-          !same(pa, pb, ta, tb) &&
-          !same(pa, pb, twa, twb) &&
-          !same(pwa, pwb, ta, tb) &&
-          !same(pwa, pwb, twa, twb)
-        )
-          this.eMid = true;
+        if (pOk && disagree(pa, pb, pwa, pwb, ta, tb, twa, twb)) this.eMid = true;
         pa = ta;
         pb = tb;
         pwa = twa;
@@ -1123,14 +1133,7 @@ class Parser {
         cWa = wa;
         cWb = wb;
         if (ok) {
-          if (
-            pOk &&
-            !same(pVa, pVb, va, vb) &&
-            !same(pVa, pVb, wa, wb) &&
-            !same(pWa, pWb, va, vb) &&
-            !same(pWa, pWb, wa, wb)
-          )
-            this.stepSlip = true;
+          if (pOk && disagree(pVa, pVb, pWa, pWb, va, vb, wa, wb)) this.stepSlip = true;
           if (closed && closedAt < 0) {
             closedAt = n;
             closedA = va;
