@@ -31,7 +31,7 @@ import {
   prng,
   raw,
   sendFuzz,
-} from "../src/serve/testing.js";
+} from "../src/serve/testing/client.js";
 import { generateProblem } from "../src/world/problem.js";
 import type { Mode, Problem } from "../src/world/types.js";
 

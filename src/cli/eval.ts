@@ -2,10 +2,10 @@
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { measureEdge } from "../eval/edge-run.js";
-import { buildEvalSummary, describePolicy } from "../eval/evaluation.js";
 import { type EvalProblem, gridPlan, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
 import { Model } from "../model/model.js";
 import { writeEvalOutputs } from "../report/io.js";
+import { buildEvalSummary, describePolicy } from "../stats/evaluation.js";
 import { loadAnyModel } from "../train/load.js";
 import { loadProblems } from "../world/load.js";
 import type { Mode } from "../world/types.js";

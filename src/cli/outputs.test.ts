@@ -15,9 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { buildEvalSummary } from "../eval/evaluation.js";
-import { syntheticRecords } from "../report/fixtures.js";
 import { writeEvalOutputs } from "../report/io.js";
+import { syntheticRecords } from "../report/testing/fixtures.js";
+import { buildEvalSummary } from "../stats/evaluation.js";
 
 const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "interplay-outputs-"));

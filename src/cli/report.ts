@@ -2,13 +2,13 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { compareEvalSummaries, type EvalComparison } from "../eval/comparison.js";
-import { describePolicy, type EvalRow, type EvalSummary } from "../eval/evaluation.js";
-import type { PassKEstimator } from "../eval/passk.js";
-import type { CIStat } from "../eval/summary.js";
 import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
 import { EVAL_FILES, loadEvalSummary, summaryPath } from "../report/io.js";
+import { compareEvalSummaries, type EvalComparison } from "../stats/comparison.js";
+import { describePolicy, type EvalRow, type EvalSummary } from "../stats/evaluation.js";
+import type { PassKEstimator } from "../stats/passk.js";
+import type { CIStat } from "../stats/summary.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { parseNat, parsePos } from "./args.js";
 import { checkOutputs } from "./outputs.js";

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadKernels } from "../engine/backend.js";
-import { compareEvalSummaries } from "../eval/comparison.js";
 import { loadEvalSummary } from "../report/io.js";
+import { compareEvalSummaries } from "../stats/comparison.js";
 import {
   builtinStudy,
   demoStudy,

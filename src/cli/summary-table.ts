@@ -1,6 +1,6 @@
 /** Prints a pass@k summary (per op, then per band) as a CLI table. */
-import type { ByExtra } from "../eval/evaluation.js";
-import type { Summary, SummaryRow } from "../eval/summary.js";
+import type { ByExtra } from "../stats/evaluation.js";
+import type { Summary, SummaryRow } from "../stats/summary.js";
 import { pct, renderTable } from "./table.js";
 
 /** Largest sample count for which every k gets its own column; above it, powers of two and n. */

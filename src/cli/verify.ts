@@ -1,8 +1,8 @@
 /** `interplay verify`: process-verify sampled completions against their problems. */
 import type { Command } from "commander";
-import { type ByExtra, describePolicy, EXTRA_POLICIES } from "../eval/evaluation.js";
-import type { PassKEstimator } from "../eval/passk.js";
-import { type ProblemOutcome, type Summary, summarize } from "../eval/summary.js";
+import { type ByExtra, describePolicy, EXTRA_POLICIES } from "../stats/evaluation.js";
+import type { PassKEstimator } from "../stats/passk.js";
+import { type ProblemOutcome, type Summary, summarize } from "../stats/summary.js";
 import { AtomicWriter, writeFileAtomic } from "../util/atomic.js";
 import { checkInputFile, readJsonl } from "../util/jsonl.js";
 import { verifyPolicy, verifySample } from "../verify/index.js";

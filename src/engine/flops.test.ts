@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { presetConfig } from "../model/config.js";
+import { backwardFlops, forwardFlops } from "../model/flops.js";
 import { Model } from "../model/model.js";
-import { backwardFlops, forwardFlops } from "../rl/compute.js";
 import { Rng } from "../util/rng.js";
 import { flopsExecuted, native } from "./native.js";
 

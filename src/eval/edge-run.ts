@@ -8,11 +8,6 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
-import { writeFileAtomic } from "../util/atomic.js";
-import { hashSeed } from "../util/rng.js";
-import { type VerifyOptions, type VerifyPolicy, verifyPolicy } from "../verify/compare.js";
-import { problemHash } from "../world/corpus.js";
-import type { Mode, Problem } from "../world/types.js";
 import {
   type EdgeBandOptions,
   type EdgeOpRow,
@@ -20,9 +15,14 @@ import {
   edgeBand,
   edgeByOp,
   selectEdgeProblems,
-} from "./edge.js";
+} from "../stats/edge.js";
+import type { ProblemOutcome } from "../stats/summary.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { hashSeed } from "../util/rng.js";
+import { type VerifyOptions, type VerifyPolicy, verifyPolicy } from "../verify/compare.js";
+import { problemHash } from "../world/corpus.js";
+import type { Mode, Problem } from "../world/types.js";
 import { gridProblems, type ResultLine, runEvaluation } from "./runner.js";
-import type { ProblemOutcome } from "./summary.js";
 
 /** Options of {@link measureEdge}. */
 export interface MeasureEdgeOptions extends EdgeOptions, EdgeBandOptions {

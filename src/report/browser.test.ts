@@ -12,18 +12,18 @@ import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { native } from "../engine/native.js";
-import { buildEvalSummary } from "../eval/evaluation.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
 import { presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { buildEvalSummary } from "../stats/evaluation.js";
 import { Rng } from "../util/rng.js";
 import { renderCompareReport } from "./compare-report.js";
 import { renderEvalReport } from "./eval-report.js";
-import { embeddedSpecs, syntheticRecords } from "./fixtures.js";
 import { expectedSeries } from "./html.js";
 import { writeEvalOutputs } from "./io.js";
-import { decodePng, pixelVariety } from "./png.js";
+import { embeddedSpecs, syntheticRecords } from "./testing/fixtures.js";
+import { decodePng, pixelVariety } from "./testing/png.js";
 
 const run = promisify(execFile);
 

@@ -4,9 +4,9 @@ import {
   type CompareRow,
   compareEvalSummaries,
   type EvalComparison,
-} from "../eval/comparison.js";
-import { describePolicy, type EvalSummary, type MetaValue } from "../eval/evaluation.js";
-import type { CIStat } from "../eval/summary.js";
+} from "../stats/comparison.js";
+import { describePolicy, type EvalSummary, type MetaValue } from "../stats/evaluation.js";
+import type { CIStat } from "../stats/summary.js";
 import { bandedSeries, EXTRA_NOTE, hasByExtra, metaEntries } from "./eval-report.js";
 import {
   type ChartSpec,

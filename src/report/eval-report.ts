@@ -6,8 +6,8 @@ import {
   type EvalRow,
   type EvalSummary,
   type MetaValue,
-} from "../eval/evaluation.js";
-import type { CIStat } from "../eval/summary.js";
+} from "../stats/evaluation.js";
+import type { CIStat } from "../stats/summary.js";
 import {
   type ChartSpec,
   chartFigure,

@@ -4,7 +4,7 @@
  * data attributes (`data-series`, `data-expected`, `data-painted`) and the body carries
  * `data-charts-ready` / `data-charts-total`, so a headless browser can check what was drawn.
  */
-import type { CIStat } from "../eval/summary.js";
+import type { CIStat } from "../stats/summary.js";
 import { chartJs } from "./chartjs.js";
 
 /** A point of a chart with a numeric x axis; `k` is shown in tooltips of log2(k) axes. */

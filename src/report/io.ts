@@ -1,7 +1,7 @@
 /** Reading summary.json and writing summary.json + report.html into an evaluation directory. */
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type EvalSummary, parseEvalSummary } from "../eval/evaluation.js";
+import { type EvalSummary, parseEvalSummary } from "../stats/evaluation.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type ReportMeta, renderEvalReport } from "./eval-report.js";
 

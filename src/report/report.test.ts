@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { comparisonTable, evalSummaryTable } from "../cli/report.js";
-import { compareEvalSummaries } from "../eval/comparison.js";
-import { buildEvalSummary } from "../eval/evaluation.js";
+import { compareEvalSummaries } from "../stats/comparison.js";
+import { buildEvalSummary } from "../stats/evaluation.js";
 import { renderCompareReport } from "./compare-report.js";
 import { evalCharts, renderEvalReport } from "./eval-report.js";
-import { embeddedSpecs, syntheticRecords } from "./fixtures.js";
 import { expectedSeries } from "./html.js";
 import { loadEvalSummary, writeEvalOutputs } from "./io.js";
+import { embeddedSpecs, syntheticRecords } from "./testing/fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-report-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -23,7 +23,7 @@ import {
   raw,
   rawSocket,
   sendFuzz,
-} from "./testing.js";
+} from "./testing/client.js";
 
 const MAX_BODY = 256 * 1024;
 

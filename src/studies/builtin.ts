@@ -4,8 +4,9 @@
  * `tiny` and `small` shift the op bands to where a small model's competence lies: the bands below are
  * the calibration recorded in docs/results.md (how they were measured is written there).
  */
-import type { Band } from "../eval/summary.js";
+
 import { ALLOCATION_BETAS, allocateBudget } from "../rl/compute.js";
+import type { Band } from "../stats/summary.js";
 import { lookup, oneOf } from "../util/lookup.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import type { Mode } from "../world/types.js";

@@ -1,8 +1,8 @@
 /** The report of a study: the paper's finding, then per comparison the before/after table with CIs. */
 import { join } from "node:path";
-import { type CompareRow, compareEvalSummaries } from "../eval/comparison.js";
 import { ciCell, esc, page, table } from "../report/html.js";
 import { loadEvalSummary } from "../report/io.js";
+import { type CompareRow, compareEvalSummaries } from "../stats/comparison.js";
 import type { StageRecord, Study } from "./study.js";
 
 /** Rows of one comparison: per band then per op, pass@1 and pass@max before, after and after − before. */

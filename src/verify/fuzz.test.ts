@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { Problem } from "../world/types.js";
-import { problemGrid, splitTrace } from "./fixtures.js";
 import { allRewards, type ParsedTrace, parseTrace, verifySample, verifyTrace } from "./index.js";
+import { problemGrid, splitTrace } from "./testing/fixtures.js";
 
 const gold: Problem[] = problemGrid(1, 11, [2, 5, 9, 14, 20]);
 

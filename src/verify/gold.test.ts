@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { linEqual } from "../world/linear.js";
 import type { Problem } from "../world/types.js";
-import { CONTEXTS, goldLin, MODES, OPS, problemGrid } from "./fixtures.js";
 import { allRewards, parseTrace, verifySample, verifyTrace } from "./index.js";
+import { CONTEXTS, goldLin, MODES, OPS, problemGrid } from "./testing/fixtures.js";
 
 const PER_CELL = 44; // 19 ops × 3 contexts × 2 modes × 44 = 5,016 problems
 const problems: Problem[] = problemGrid(PER_CELL, 1);

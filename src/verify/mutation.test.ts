@@ -5,6 +5,15 @@ import { formatLin, type Lin, linEqual } from "../world/linear.js";
 import { generateProblem } from "../world/problem.js";
 import type { Problem } from "../world/types.js";
 import {
+  allRewards,
+  parseLinear,
+  parseTrace,
+  processReward,
+  strictReward,
+  type Verdict,
+  verifyTrace,
+} from "./index.js";
+import {
   buildStep,
   changeWrittenResult,
   childrenOf,
@@ -23,16 +32,7 @@ import {
   splitTrace,
   stepVar,
   unknownOf,
-} from "./fixtures.js";
-import {
-  allRewards,
-  parseLinear,
-  parseTrace,
-  processReward,
-  strictReward,
-  type Verdict,
-  verifyTrace,
-} from "./index.js";
+} from "./testing/fixtures.js";
 
 // 19 ops × 3 contexts × 2 modes × 6 = 684 problems, forward and reverse.
 const problems: Problem[] = problemGrid(6, 7);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { generateProblem } from "../world/problem.js";
-import { problemGrid } from "./fixtures.js";
 import { isVariable, normalizeName, parseLinear, parseTrace, verifyTrace } from "./index.js";
+import { problemGrid } from "./testing/fixtures.js";
 
 const node = (text: string, name: string) => {
   const n = parseTrace(text).nodes.get(name);

@@ -101,11 +101,6 @@ function widthWeights(s: number): number[] {
   return CENTERS.map((c) => Math.exp(-((rel - c) ** 2)));
 }
 
-/** Number of edges (operations) entering a parameter. */
-export function edgeCount(d: Def): number {
-  return d.parents.length + (d.rng ? 1 : 0);
-}
-
 /** Largest number of parameters of one structure (5 places × 5 items + 5 totals), with room to spare. */
 const MAXP = 64;
 /** Most parents one node can take (a total: its ≤ 5 items; an instance: ≤ 4). */

@@ -1,7 +1,7 @@
 /** Synthetic evaluation records for the report tests and demos: success falls with the op. */
-import { makeRng } from "../eval/bootstrap.js";
-import type { EvalRecord } from "../eval/evaluation.js";
-import type { ChartSpec } from "./html.js";
+import { makeRng } from "../../stats/bootstrap.js";
+import type { EvalRecord } from "../../stats/evaluation.js";
+import type { ChartSpec } from "../html.js";
 
 /** The chart descriptions embedded in a rendered page (throws when there are none). */
 export function embeddedSpecs(html: string): ChartSpec[] {

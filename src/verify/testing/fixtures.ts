@@ -1,8 +1,8 @@
 /** Test fixtures: generated gold problems and edits of their traces (used by the verify tests only). */
-import { formatLin, formatTerm, type Lin } from "../world/linear.js";
-import { generateProblem } from "../world/problem.js";
-import type { Mode, Problem } from "../world/types.js";
-import { parseLinear } from "./parse.js";
+import { formatLin, formatTerm, type Lin } from "../../world/linear.js";
+import { generateProblem } from "../../world/problem.js";
+import type { Mode, Problem } from "../../world/types.js";
+import { parseLinear } from "../parse.js";
 
 /** Ops covered by the tests. */
 export const OPS: readonly number[] = Array.from({ length: 19 }, (_, i) => i + 2);

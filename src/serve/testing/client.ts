@@ -4,7 +4,7 @@
  */
 import { type Agent, request } from "node:http";
 import { connect } from "node:net";
-import type { Problem } from "../world/types.js";
+import type { Problem } from "../../world/types.js";
 
 /** A response: status and parsed JSON body (null when the body is not JSON). */
 export interface RawResponse {
