@@ -11,6 +11,7 @@ import {
   resolveRlConfig,
   rlVerifyOptions,
   stepPrompts,
+  stepWork,
   trainRl,
 } from "./trainer.js";
 
@@ -88,6 +89,69 @@ describe("GRPO trainer", () => {
     }
   });
 
+  it("--resume needs no flag the run saved, extends --steps to the numbers of a longer run, and refuses changes", async () => {
+    const five = join(dir, "five");
+    await trainRl(opts(five, { steps: 5 }));
+    const run = join(dir, "grow");
+    cpSync(join(dir, "full"), run, { recursive: true });
+    const done = await trainRl({ out: run, resume: true });
+    assert.equal(done.steps, 3);
+    assert.equal(done.last?.step, 3, "a finished run's last line is read back");
+    const r = await trainRl({ out: run, resume: true, steps: 5 });
+    assert.equal(r.steps, 5);
+    const a = metrics(five);
+    const b = metrics(run);
+    assert.deepEqual(
+      b.map((m) => m.step),
+      [1, 2, 3, 4, 5],
+    );
+    for (let i = 0; i < 5; i++) {
+      assert.equal(b[i].reward, a[i].reward, `step ${i + 1} reward`);
+      assert.ok(Math.abs(b[i].loss - a[i].loss) < 1e-9, `step ${i + 1} loss`);
+    }
+    const before = readFileSync(join(run, "metrics.jsonl"));
+    const refused = (o: Partial<RlOptions>, re: RegExp) =>
+      assert.rejects(trainRl({ out: run, resume: true, ...o }), re);
+    await refused(
+      { overrides: { lr: 1e-3 } },
+      /--resume: --lr 0\.001 differs from the run's 0\.0001 .*only --steps may grow/,
+    );
+    await refused({ overrides: { klCoef: 0 } }, /--kl-coef 0 differs from the run's 0\.001/);
+    await refused({ prompts: "op4-5_forward" }, /--prompts op4-5_forward differs/);
+    await refused({ seed: 8 }, /--seed 8 differs from the run's 7/);
+    await refused({ from: join(dir, "five") }, /--from .*five differs from the run's .*base/);
+    await refused({ steps: 4 }, /--steps 4 is less than the run's 5/);
+    assert.ok(readFileSync(join(run, "metrics.jsonl")).equals(before), "nothing was touched");
+    await trainRl({ ...opts(run, { steps: 5 }), resume: true }); // the same values again: no change
+  });
+
+  it("compute accounting agrees with the engine's FLOP counter, π_old rescoring included when the KL is off", async () => {
+    for (const [klCoef, miniBatches] of [
+      [0, 2],
+      [1e-3, 2],
+      [0, 1],
+      [1e-3, 1],
+    ]) {
+      const out = join(dir, `acct-${klCoef}-${miniBatches}`);
+      const r = await trainRl(
+        opts(out, { steps: 2, overrides: { ...opts("").overrides, klCoef, miniBatches, evalEvery: 5 } }),
+      );
+      const s = r.last?.supervisedTokens;
+      assert.ok(s);
+      const ratio = s.rule6N / s.measured;
+      assert.ok(
+        ratio > 0.97 && ratio < 1.07,
+        `kl ${klCoef}, ${miniBatches} mini-batches: rule/measured ${ratio}`,
+      );
+    }
+    const w = stepWork(
+      { klCoef: 0 },
+      { prefillTokens: 10, generatedTokens: 20 },
+      { passTokens: 64, trainTokens: 64, onPolicy: false },
+    );
+    assert.deepEqual([w.refForwardTokens, w.oldForwardTokens], [0, 64]);
+  });
+
   it("reduced-precision rollouts run and are recorded in the config; absent, the config has neither key", async () => {
     const fast = join(dir, "fast");
     await trainRl(
@@ -102,29 +166,29 @@ describe("GRPO trainer", () => {
     const [m] = metrics(fast);
     assert.ok(m.reward >= 0 && m.reward <= 1 && Number.isFinite(m.loss) && m.responseLength >= 1);
     // Without the options the resolved config carries neither key (older runs and cache keys stay valid).
-    const plain = resolveRlConfig(opts(join(dir, "plain")));
+    const plain = await resolveRlConfig(opts(join(dir, "plain")));
     assert.ok(!("rolloutCache" in plain) && !("rolloutProducts" in plain));
   });
 
-  it("records the slip policy in every new config; a config without it keeps the lenient policy", () => {
-    const c = resolveRlConfig(opts(join(dir, "slips")));
+  it("records the slip policy in every new config; a config without it keeps the lenient policy", async () => {
+    const c = await resolveRlConfig(opts(join(dir, "slips")));
     assert.equal(c.allowSlips, false, "slips count in the reward by default");
     assert.deepEqual(rlVerifyOptions(c), { alpha: c.alpha, allowSlips: false });
-    const lenient = resolveRlConfig(opts(join(dir, "slips2"), { overrides: { allowSlips: true } }));
+    const lenient = await resolveRlConfig(opts(join(dir, "slips2"), { overrides: { allowSlips: true } }));
     assert.equal(rlVerifyOptions(lenient).allowSlips, true);
     const { allowSlips: _, ...old } = c;
     assert.equal(rlVerifyOptions(old).allowSlips, true, "written before slips counted");
-    assert.throws(
-      () => resolveRlConfig(opts(join(dir, "x"), { overrides: { allowSlips: "yes" as never } })),
+    await assert.rejects(
+      resolveRlConfig(opts(join(dir, "x"), { overrides: { allowSlips: "yes" as never } })),
       /allowSlips must be true or false/,
     );
   });
 
-  it("prompt files cycle in a seeded order; bad settings are clear errors", () => {
+  it("prompt files cycle in a seeded order; bad settings are clear errors", async () => {
     const file = join(dir, "prompts.jsonl");
     const ps = gridProblems({ ops: [2], perOp: 5, seed: 9, modes: ["forward"] });
     writeFileSync(file, ps.map((p) => JSON.stringify(p)).join("\n"));
-    const c = resolveRlConfig(opts(join(dir, "f"), { prompts: file }));
+    const c = await resolveRlConfig(opts(join(dir, "f"), { prompts: file }));
     const seen = [0, 1, 2, 3, 4].flatMap((s) => stepPrompts(c, s, ps).map((p) => p.id));
     assert.deepEqual(
       [...new Set(seen.slice(0, 5))].sort(),
@@ -133,17 +197,30 @@ describe("GRPO trainer", () => {
     );
     assert.deepEqual(stepPrompts(c, 3, ps), stepPrompts(c, 3, ps));
     const bad = (o: Partial<RlOptions>, re: RegExp) =>
-      assert.throws(() => resolveRlConfig(opts(join(dir, "x"), o)), re);
-    bad({ overrides: { rollouts: 1 } }, /rollouts must be at least 2/);
-    bad({ overrides: { promptsPerStep: 3, miniBatches: 2 } }, /mini-batches/);
-    bad({ overrides: { reward: "bogus" as never } }, /--reward/);
-    bad({ overrides: { rolloutCache: "f8" as never } }, /--rollout-cache must be f32 or f16/);
-    bad({ overrides: { rolloutProducts: "int8" as never } }, /--rollout-products must be f32 or bf16/);
-    bad({ prompts: join(dir, "missing.jsonl") }, /does not exist/);
-    bad({ prompts: "op99-100" }, /.+/);
-    bad({ from: join(dir, "nope") }, /config.json/);
-    writeFileSync(join(dir, "broken.jsonl"), '{"prompt": "x"}\n{not json');
-    bad({ prompts: join(dir, "broken.jsonl") }, /broken.jsonl:1: a prompt line needs/);
+      assert.rejects(resolveRlConfig(opts(join(dir, "x"), o)), re);
+    await bad({ overrides: { rollouts: 1 } }, /rollouts must be at least 2/);
+    await bad({ overrides: { promptsPerStep: 3, miniBatches: 2 } }, /mini-batches/);
+    await bad({ overrides: { reward: "bogus" as never } }, /--reward/);
+    await bad({ overrides: { rolloutCache: "f8" as never } }, /--rollout-cache must be f32 or f16/);
+    await bad({ overrides: { rolloutProducts: "int8" as never } }, /--rollout-products must be f32 or bf16/);
+    await bad({ overrides: { beta2: 1 } }, /AdamW needs 0 <= beta1, beta2 < 1/);
+    await bad({ prompts: join(dir, "missing.jsonl") }, /does not exist/);
+    await bad({ prompts: "op99-100" }, /.+/);
+    await bad({ from: join(dir, "nope") }, /config.json/);
+    await bad({ prompts: undefined }, /a new rl run needs --prompts/);
+    await bad({ steps: undefined }, /a new rl run needs --steps/);
+    // Prompt files go through the world's loader: ids, graphs, duplicates, then a prompt per line.
+    const line = (p: object) => JSON.stringify(p);
+    const cases: [string, string, RegExp][] = [
+      ["broken", '{"prompt": "x"}\n{not json', /broken.jsonl:1: "id" must be a non-empty string/],
+      ["nodes", line({ ...ps[0], graph: { nodes: [] } }), /nodes.jsonl:1: "graph" must be/],
+      ["dup", [line(ps[0]), line(ps[1]), line(ps[0])].join("\n"), /dup.jsonl:3: duplicate id/],
+      ["noprompt", line({ ...ps[0], prompt: undefined }), /has no "prompt"/],
+    ];
+    for (const [name, text, re] of cases) {
+      writeFileSync(join(dir, `${name}.jsonl`), text);
+      await bad({ prompts: join(dir, `${name}.jsonl`) }, re);
+    }
   });
 
   it("checkpoints are verified: --resume falls back past a damaged one, --from and the reference refuse", async () => {

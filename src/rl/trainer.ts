@@ -6,7 +6,6 @@
  * The run folder is a training run (config.json, metrics.jsonl, checkpoints/, tokenizer) that every
  * other command (eval, edge, export) reads; `resume` continues from the latest checkpoint.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
@@ -14,34 +13,47 @@ import { flopsExecuted } from "../engine/native.js";
 import type { ModelConfig } from "../model/config.js";
 import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import { Model } from "../model/model.js";
-import { WorldTokenizer } from "../model/tokenizer.js";
-import { sampleBatched } from "../sample/sampler.js";
-import {
-  latestCheckpoint,
-  resumeCheckpoint,
-  runFileTable,
-  saveCheckpoint,
-  type TrainState,
-} from "../train/checkpoint.js";
+import type { WorldTokenizer } from "../model/tokenizer.js";
+import { type SampleStats, sampleBatched } from "../sample/sampler.js";
+import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadVerified } from "../train/load.js";
+import {
+  checkpointer,
+  clipGradients,
+  flagOf,
+  type GivenFlag,
+  growTo,
+  type Moments,
+  openRun,
+  type RunState,
+  readJson,
+  refuseChanges,
+  resolveOrResume,
+  resumePoint,
+  runLoop,
+  runTokenizer,
+  sameMixture,
+  samePath,
+  stderrLog,
+} from "../train/loop.js";
 import { adamwStep } from "../train/optimizer.js";
-import { readJson, readRunConfig, type TrainConfig, trimMetrics } from "../train/trainer.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import type { TrainConfig } from "../train/trainer.js";
 import { hasName } from "../util/lookup.js";
 import { hashSeed, Rng } from "../util/rng.js";
-import { nextTurn } from "../util/turn.js";
 import {
   DEFAULT_VERIFY_OPTIONS,
+  REWARD_NAMES,
   type RewardName,
   type VerifyOptions,
   verifySample,
 } from "../verify/index.js";
+import { CONTEXT_IDS } from "../world/contexts.js";
 import { slotKey } from "../world/corpus.js";
-import type { GoldProblem } from "../world/load.js";
+import { type GoldProblem, loadProblems } from "../world/load.js";
 import { type Mixture, mixtureKey, resolveMixture } from "../world/mixture.js";
 import { generateProblem } from "../world/problem.js";
 import type { Problem } from "../world/types.js";
-import { paperRlTokens, rlWorkSupervisedTokens } from "./compute.js";
+import { paperRlTokens, type RlWork, rlWorkSupervisedTokens } from "./compute.js";
 import {
   crossEntropyRowWeights,
   drGrpoAdvantages,
@@ -76,6 +88,10 @@ export interface RlConfig {
   clip: number;
   klCoef: number;
   lr: number;
+  /** AdamW's moment decay rates and epsilon (absent in runs written before they were recorded: 0.9, 0.999, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
   weightDecay: number;
   gradClip: number;
   temperature: number;
@@ -145,6 +161,7 @@ export const RL_DEFAULTS: Record<string, Partial<RlConfig>> = {
   },
 };
 
+/** Defaults every preset starts from. */
 export const RL_BASE_DEFAULTS: Omit<
   RlConfig,
   "stage" | "preset" | "model" | "digits" | "from" | "prompts" | "seed" | "steps"
@@ -160,6 +177,9 @@ export const RL_BASE_DEFAULTS: Omit<
   clip: 0.2,
   klCoef: 1e-3,
   lr: 2e-5,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
   weightDecay: 0,
   gradClip: 1,
   temperature: 1,
@@ -181,15 +201,18 @@ export function resolveRlOptions(
   return { ...RL_BASE_DEFAULTS, ...(hasName(RL_DEFAULTS, preset) ? RL_DEFAULTS[preset] : {}), ...rl };
 }
 
-/** Defaults every preset starts from. */
-
-/** Options a user gives. */
+/**
+ * Options a user gives. A new run needs `from`, `prompts` and `steps`; a resumed one takes them
+ * from its config.json, and every option given with `resume` must agree with it, except `steps`,
+ * which may grow.
+ */
 export interface RlOptions {
-  from: string;
-  prompts: string;
+  from?: string;
+  prompts?: string;
   out: string;
-  steps: number;
-  seed: number;
+  steps?: number;
+  /** Default 1. */
+  seed?: number;
   resume?: boolean;
   minutes?: number;
   backend?: BackendChoice;
@@ -227,64 +250,129 @@ export interface RlMetrics {
 /** A problem with the prompt the policy continues. */
 export type RlProblem = GoldProblem & { prompt: string };
 
-/** Loads a JSONL problem file for prompts (every line must carry a prompt and a gold graph). */
-function readPromptFile(path: string): RlProblem[] {
-  if (!existsSync(path)) throw new Error(`prompt file ${path} does not exist`);
+/** Loads a prompt file through the world's loader (ids, ops, answers, graphs, no duplicates), plus a prompt per line. */
+export async function loadPromptFile(path: string): Promise<RlProblem[]> {
   const out: RlProblem[] = [];
-  readFileSync(path, "utf8")
-    .split("\n")
-    .forEach((l, i) => {
-      if (!l.trim()) return;
-      let p: RlProblem;
-      try {
-        p = JSON.parse(l);
-      } catch (e) {
-        throw new Error(`${path}:${i + 1}: invalid JSON (${(e as Error).message})`);
-      }
-      if (
-        typeof p?.prompt !== "string" ||
-        !p.graph ||
-        typeof p.answer !== "string" ||
-        typeof p.op !== "number"
-      )
-        throw new Error(`${path}:${i + 1}: a prompt line needs "prompt", "answer", "op" and "graph"`);
-      out.push(p);
-    });
-  if (out.length === 0) throw new Error(`prompt file ${path} holds no problems`);
+  for (const p of (await loadProblems(path)).values()) {
+    if (typeof p.prompt !== "string" || p.prompt === "")
+      throw new Error(`${path}: problem "${p.id}" has no "prompt" (RL prompt files need one per line)`);
+    out.push(p as RlProblem);
+  }
   return out;
 }
 
-/** Resolves the config of a new run, or reads it for --resume. */
-export function resolveRlConfig(o: RlOptions): RlConfig {
-  const cfgPath = join(o.out, "config.json");
-  if (o.resume) {
-    if (!existsSync(cfgPath)) throw new Error(`--resume: ${o.out} has no config.json (nothing to resume)`);
-    return readRunConfig<RlConfig>(cfgPath);
-  }
-  if (existsSync(cfgPath))
-    throw new Error(`${o.out} already holds a run; pass --resume to continue it, or choose another --out`);
-  if (!(Number.isInteger(o.steps) && o.steps >= 1))
-    throw new Error(`--steps must be a positive integer, got ${o.steps}`);
-  const src = readJson<TrainConfig & { stage: string }>(join(o.from, "config.json"));
-  if (!src.model) throw new Error(`--from ${o.from}: not a training run`);
-  const ck = latestCheckpoint(o.from);
-  if (!ck) throw new Error(`--from ${o.from}: the run has no checkpoint`);
-  let prompts: PromptSource;
-  if (o.prompts.endsWith(".jsonl"))
-    prompts = { kind: "file", path: o.prompts, count: readPromptFile(o.prompts).length };
-  else prompts = { kind: "mixture", mixture: resolveMixture(o.prompts) };
-  const c: RlConfig = {
+/**
+ * The config of a new run (validated), or a resumed run's config.json as read: {@link trainRl}
+ * checks it once its checkpoint has verified the file ({@link resumedRlConfig}).
+ */
+export async function resolveRlConfig(o: RlOptions): Promise<RlConfig> {
+  return (await resolveRlRun(o)).config;
+}
+
+/** The config (as {@link resolveRlConfig}) and, for a file source, its problems (loaded once). */
+async function resolveRlRun(o: RlOptions): Promise<{ config: RlConfig; file?: RlProblem[] }> {
+  const c = resolveOrResume<RlConfig>(
+    o.out,
+    o.resume,
+    () => freshRlConfig(o),
+    (saved, path) => {
+      if (saved?.stage !== "rl")
+        throw new Error(
+          `--resume: ${path} is a ${JSON.stringify(saved?.stage)} run, not rl; resume it with its own command`,
+        );
+      return saved;
+    },
+  );
+  const file = c.prompts?.kind === "file" ? await loadPromptFile(c.prompts.path) : undefined;
+  if (!o.resume) checkRlConfig(c, file);
+  return { config: c, file };
+}
+
+/**
+ * A resumed run's config: config.json validated again, every option given beside `resume` checked
+ * against it (a different value is refused, naming the flag and both values), and `steps`, which
+ * may grow past the run's length so far (`target`, when an earlier resume extended it).
+ */
+export function resumedRlConfig(
+  o: RlOptions,
+  saved: RlConfig,
+  file?: RlProblem[],
+  target?: number,
+): RlConfig {
+  const path = join(o.out, "config.json");
+  checkRlConfig(saved, file);
+  const given: GivenFlag[] = [
+    { flag: "--from", given: o.from, saved: saved.from.run, same: samePath },
+    { flag: "--seed", given: o.seed, saved: saved.seed },
+    saved.prompts.kind === "file"
+      ? { flag: "--prompts", given: o.prompts, saved: saved.prompts.path, same: samePath }
+      : {
+          flag: "--prompts",
+          given: o.prompts,
+          saved: saved.prompts.mixture,
+          same: sameMixture,
+          shown: saved.prompts.mixture.name,
+        },
+  ];
+  for (const [key, value] of Object.entries(o.overrides ?? {}))
+    given.push({
+      flag: key === "allowSlips" ? "--allow-slips" : flagOf(key),
+      given: value,
+      saved: key === "allowSlips" ? rlVerifyOptions(saved).allowSlips : saved[key as keyof RlConfig],
+      shown: key === "allowSlips" ? `allowSlips ${rlVerifyOptions(saved).allowSlips}` : undefined,
+    });
+  refuseChanges(path, given, "--steps");
+  return { ...saved, steps: growTo(path, "--steps", o.steps, target ?? saved.steps) };
+}
+
+/** A new run's config from the options, the preset's RL defaults and the base defaults. */
+function freshRlConfig(o: RlOptions): RlConfig {
+  for (const [flag, v] of [
+    ["--from", o.from],
+    ["--prompts", o.prompts],
+    ["--steps", o.steps],
+  ] as const)
+    if (v === undefined) throw new Error(`a new rl run needs ${flag}`);
+  const from = o.from as string;
+  const src = readJson<TrainConfig & { stage: string }>(join(from, "config.json"));
+  if (!src.model) throw new Error(`--from ${from}: not a training run`);
+  const ck = latestCheckpoint(from);
+  if (!ck) throw new Error(`--from ${from}: the run has no checkpoint`);
+  const p = o.prompts as string;
+  const prompts: PromptSource = p.endsWith(".jsonl")
+    ? { kind: "file", path: p, count: -1 }
+    : { kind: "mixture", mixture: resolveMixture(p) };
+  return {
     ...resolveRlOptions(src.preset, o.overrides),
     stage: "rl",
     preset: src.preset,
     model: src.model,
     digits: src.digits,
-    from: { run: o.from, checkpoint: ck },
+    from: { run: from, checkpoint: ck },
     prompts,
-    seed: o.seed,
-    steps: o.steps,
+    seed: o.seed ?? 1,
+    steps: o.steps as number,
     allowSlips: o.overrides?.allowSlips ?? DEFAULT_VERIFY_OPTIONS.allowSlips,
   };
+}
+
+/** Checks a config, new or read back (a file source's count is set from `file` when new, checked when read). */
+function checkRlConfig(c: RlConfig, file?: RlProblem[]): void {
+  if (!c.model || typeof c.model.context !== "number") throw new Error("the config has no model");
+  if (!c.from || typeof c.from.checkpoint !== "string") throw new Error("the config has no from.checkpoint");
+  if (c.prompts?.kind === "file") {
+    const n = (file as RlProblem[]).length;
+    if (c.prompts.count === -1) c.prompts.count = n;
+    else if (c.prompts.count !== n)
+      throw new Error(
+        `prompt file ${c.prompts.path} holds ${n} problems, the run was started with ${c.prompts.count}: it changed since`,
+      );
+  } else if (c.prompts?.kind !== "mixture")
+    throw new Error("the config's prompts are neither a mixture nor a file");
+  if (!(Number.isInteger(c.steps) && c.steps >= 1))
+    throw new Error(`--steps must be a positive integer, got ${c.steps}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0)
+    throw new Error(`--seed must be a natural number, got ${c.seed}`);
   for (const k of [
     "promptsPerStep",
     "rollouts",
@@ -301,22 +389,35 @@ export function resolveRlConfig(o: RlOptions): RlConfig {
   if (c.rollouts < 2) throw new Error("rollouts must be at least 2 (advantages are relative to the group)");
   if (c.promptsPerStep % c.miniBatches !== 0)
     throw new Error(`prompts per step (${c.promptsPerStep}) must divide into ${c.miniBatches} mini-batches`);
-  if (!["outcome", "process", "composite", "strict"].includes(c.reward))
-    throw new Error(`--reward must be outcome, process, composite or strict, got "${c.reward}"`);
+  if (!REWARD_NAMES.includes(c.reward))
+    throw new Error(`--reward must be one of ${REWARD_NAMES.join(", ")}, got ${JSON.stringify(c.reward)}`);
   if (!(c.alpha >= 0 && c.alpha <= 1)) throw new Error(`--alpha must be in [0, 1], got ${c.alpha}`);
   if (c.advantage !== "grpo" && c.advantage !== "drgrpo")
     throw new Error(`--advantage must be grpo or drgrpo`);
   if (!(c.lr > 0)) throw new Error(`--lr must be positive, got ${c.lr}`);
+  const { beta1, beta2, eps } = adamw(c);
+  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0))
+    throw new Error(`AdamW needs 0 <= beta1, beta2 < 1 and eps > 0, got ${beta1}, ${beta2}, ${eps}`);
   if (!(c.clip > 0 && c.clip < 1)) throw new Error(`--clip must be in (0, 1), got ${c.clip}`);
   if (!(c.klCoef >= 0)) throw new Error(`--kl-coef must be >= 0, got ${c.klCoef}`);
   if (!(c.temperature > 0)) throw new Error(`--temperature must be > 0, got ${c.temperature}`);
   if (c.rolloutCache !== undefined && c.rolloutCache !== "f32" && c.rolloutCache !== "f16")
     throw new Error(`--rollout-cache must be f32 or f16, got ${JSON.stringify(c.rolloutCache)}`);
-  if (typeof c.allowSlips !== "boolean")
+  if (c.allowSlips !== undefined && typeof c.allowSlips !== "boolean")
     throw new Error(`allowSlips must be true or false, got ${JSON.stringify(c.allowSlips)}`);
   if (c.rolloutProducts !== undefined && c.rolloutProducts !== "f32" && c.rolloutProducts !== "bf16")
     throw new Error(`--rollout-products must be f32 or bf16, got ${JSON.stringify(c.rolloutProducts)}`);
-  return c;
+}
+
+/** AdamW's settings of an RL run (a config written before they were recorded: 0.9, 0.999, 1e-8). */
+export function adamw(c: RlConfig) {
+  return {
+    lr: c.lr,
+    beta1: c.beta1 ?? 0.9,
+    beta2: c.beta2 ?? 0.999,
+    eps: c.eps ?? 1e-8,
+    weightDecay: c.weightDecay,
+  };
 }
 
 /** The prompts of step `step` (0-based): a pure function of (config, step). */
@@ -336,12 +437,7 @@ export function stepPrompts(c: RlConfig, step: number, file?: RlProblem[]): RlPr
       let order = perms.get(epoch);
       if (!order) {
         // A seeded permutation per pass over the file.
-        order = Array.from({ length: n }, (_, k) => k);
-        const rng = new Rng(hashSeed(c.seed, "rl-epoch", epoch));
-        for (let k = n - 1; k > 0; k--) {
-          const r = rng.int(0, k);
-          [order[k], order[r]] = [order[r], order[k]];
-        }
+        order = new Rng(hashSeed(c.seed, "rl-epoch", epoch)).shuffle(Array.from({ length: n }, (_, k) => k));
         perms.set(epoch, order);
       }
       return order;
@@ -363,7 +459,7 @@ export function validationProblems(c: RlConfig, file?: RlProblem[]): Problem[] {
   const opList = [...ops].sort((a, b) => a - b);
   const perOp = Math.max(1, Math.ceil(c.evalProblems / opList.length));
   const contexts =
-    c.prompts.kind === "mixture" ? c.prompts.mixture.contexts.map((x) => x.id) : ["zoo", "school", "movie"];
+    c.prompts.kind === "mixture" ? c.prompts.mixture.contexts.map((x) => x.id) : [...CONTEXT_IDS];
   const modes =
     c.prompts.kind === "mixture" ? c.prompts.mixture.modes.map((m) => m.mode) : (["forward"] as const);
   const plan = {
@@ -463,222 +559,268 @@ export interface RlResult {
   last: RlMetrics | null;
 }
 
-/** Runs (or resumes) GRPO. */
+/** What every part of a step reads: the run's config, models, tokenizer and optimizer. */
+interface RlContext {
+  c: RlConfig;
+  k: Kernels;
+  tok: WorldTokenizer;
+  policy: Model;
+  ref: Model;
+  moments: Moments;
+  stop: number[];
+  file?: RlProblem[];
+}
+
+/** 1. Rollout: `rollouts` completions of each of the step's prompts, sampled from the policy. */
+function rollout(x: RlContext, step: number) {
+  const problems = stepPrompts(x.c, step, x.file);
+  const prompts = problems.map((p) => x.tok.encode(p.prompt));
+  const { completions, stats } = sampleBatched(
+    x.policy,
+    prompts.map((prompt) => ({ prompt, n: x.c.rollouts })),
+    {
+      temperature: x.c.temperature,
+      maxNew: x.c.maxNew,
+      stop: x.stop,
+      seed: hashSeed(x.c.seed, step, "rollout"),
+      batch: 64,
+      kvCache: x.c.rolloutCache ?? "f32",
+      products: x.c.rolloutProducts ?? "f32",
+    },
+  );
+  return { problems, prompts, completions, stats };
+}
+
+/** 2. Score: the verifier's reward of each completion, in (prompt, rollout) order, and the step's tallies. */
+function score(x: RlContext, r: ReturnType<typeof rollout>) {
+  const n = r.completions.length;
+  const rewards = new Float64Array(n);
+  const components: Record<string, number> = Object.fromEntries(REWARD_NAMES.map((name) => [name, 0]));
+  let verified = 0;
+  let answers = 0;
+  r.completions.forEach((q, i) => {
+    const v = verifySample(x.tok.decode(q.tokens), r.problems[q.request], rlVerifyOptions(x.c));
+    rewards[i] = v.rewards[x.c.reward];
+    for (const name of REWARD_NAMES) components[name] += v.rewards[name] / n;
+    if (v.verified) verified++;
+    if (v.answerCorrect) answers++;
+  });
+  return { rewards, components, verified: verified / n, answerCorrect: answers / n };
+}
+
+/** 3. Advantages: normalised within each group of rollouts, attached to the token ids to train on. */
+function advantages(x: RlContext, r: ReturnType<typeof rollout>, rewards: Float64Array): Rollout[] {
+  const G = x.c.rollouts;
+  const adv = x.c.advantage === "grpo" ? groupAdvantages(rewards, G) : drGrpoAdvantages(rewards, G);
+  return r.completions.map((q, i) => ({
+    ids: [...r.prompts[q.request], ...q.tokens],
+    start: r.prompts[q.request].length,
+    advantage: adv[i],
+  }));
+}
+
+/** What the policy update did, for metrics and compute accounting. */
+interface UpdateStats {
+  loss: number;
+  kl: number;
+  clipFraction: number;
+  entropy: number;
+  gradNorm: number;
+  /** Padded tokens of one pass over the rollouts (what each scoring forward costs). */
+  passTokens: number;
+  /** Tokens through the policy's forward + backward, over all epochs. */
+  trainTokens: number;
+  /** Whether π_old was the sampling policy itself (one mini-batch, one epoch: no rescoring forward). */
+  onPolicy: boolean;
+}
+
+/**
+ * 4. Policy update: PPO over whole groups in `miniBatches` mini-batches (micro-batches inside for
+ * memory), `epochs` times; the clipped surrogate plus the k3 KL to the frozen reference, token-mean,
+ * one clipped AdamW update per mini-batch.
+ */
+function policyUpdate(x: RlContext, rollouts: Rollout[], state: RlState): UpdateStats {
+  const { c, policy } = x;
+  const perMini = rollouts.length / c.miniBatches;
+  const minis: Rollout[][][] = [];
+  for (let j = 0; j < c.miniBatches; j++) {
+    const mb = rollouts.slice(j * perMini, (j + 1) * perMini);
+    const micros: Rollout[][] = [];
+    for (let i = 0; i < mb.length; i += c.micro) micros.push(mb.slice(i, i + c.micro));
+    minis.push(micros);
+  }
+  const packed = minis.map((ms) => ms.map((r) => pack(r, x.tok.padId)));
+  const onPolicy = c.miniBatches === 1 && c.epochs === 1;
+  const refLp = packed.map((ms) => ms.map((p) => (c.klCoef > 0 ? logprobs(x.ref, p) : null)));
+  const oldLp = onPolicy ? null : packed.map((ms) => ms.map((p) => logprobs(policy, p)));
+  let lossSum = 0;
+  let klSum = 0;
+  let clipSum = 0;
+  let tokSum = 0;
+  let ent = { sum: 0, n: 0 };
+  let gradNorm = 0;
+  let trainTokens = 0;
+  for (let e = 0; e < c.epochs; e++) {
+    for (let j = 0; j < minis.length; j++) {
+      policy.zeroGrad();
+      const norm = packed[j].reduce((s, p) => s + p.mask.reduce((a, b) => a + b, 0), 0);
+      packed[j].forEach((p, i) => {
+        const lpNew = logprobs(policy, p);
+        trainTokens += p.B * p.T;
+        if (e === 0 && j === 0) {
+          const h = entropyOf(policy, p.mask);
+          ent = { sum: ent.sum + h.sum, n: ent.n + h.n };
+        }
+        const r = grpoPolicyLoss(
+          {
+            logpNew: lpNew,
+            logpOld: oldLp ? (oldLp[j][i] as Float64Array) : lpNew,
+            logpRef: refLp[j][i] ?? undefined,
+            mask: p.mask,
+            advantages: minis[j][i].map((q) => q.advantage),
+          },
+          { clipEps: c.clip, klCoef: c.klCoef, tokenNormalizer: norm },
+        );
+        policy.backward(1, crossEntropyRowWeights(r.coef));
+        lossSum += r.loss * r.tokens;
+        klSum += r.meanKl * r.tokens;
+        clipSum += r.clipFraction * r.tokens;
+        tokSum += r.tokens;
+      });
+      gradNorm = clipGradients(policy, x.k, c.gradClip, state.step + 1);
+      state.updates = (state.updates ?? 0) + 1;
+      adamwStep(policy, x.moments.m, x.moments.v, adamw(c), state.updates);
+    }
+  }
+  return {
+    loss: lossSum / Math.max(1, tokSum),
+    kl: klSum / Math.max(1, tokSum),
+    clipFraction: clipSum / Math.max(1, tokSum),
+    entropy: ent.n ? ent.sum / ent.n : 0,
+    gradNorm,
+    passTokens: packed.flat().reduce((s, p) => s + p.B * p.T, 0),
+    trainTokens,
+    onPolicy,
+  };
+}
+
+/**
+ * 5. Accounting: the token counts of a step's passes. Scoring forwards run over the padded
+ * rollouts once per pass: the reference when the KL is on, π_old whenever it is not the sampling
+ * policy itself (more than one mini-batch or epoch), whatever the KL coefficient.
+ */
+export function stepWork(
+  c: Pick<RlConfig, "klCoef">,
+  stats: Pick<SampleStats, "prefillTokens" | "generatedTokens">,
+  u: Pick<UpdateStats, "passTokens" | "trainTokens" | "onPolicy">,
+): RlWork {
+  return {
+    prefillTokens: stats.prefillTokens,
+    rolloutTokens: stats.generatedTokens,
+    refForwardTokens: c.klCoef > 0 ? u.passTokens : 0,
+    oldForwardTokens: u.onPolicy ? 0 : u.passTokens,
+    policyTrainTokens: u.trainTokens,
+  };
+}
+
+/** An RL checkpoint's state: AdamW's update count and the cumulative supervised-token equivalents. */
+type RlState = RunState & { updates?: number; supervised?: RlMetrics["supervisedTokens"] };
+
+/** Runs (or resumes) GRPO: per step, rollout → score → advantages → policy update → accounting. */
 export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult> {
-  const c = resolveRlConfig(o);
+  const { config: saved, file } = await resolveRlRun(o);
   const k = kernels ?? (await loadKernels(o.backend));
-  const tok = new WorldTokenizer({ digits: c.digits });
-  if (tok.vocabSize !== c.model.vocabSize)
-    throw new Error(`tokenizer has ${tok.vocabSize} tokens, the model ${c.model.vocabSize}`);
-  const file = c.prompts.kind === "file" ? readPromptFile(c.prompts.path) : undefined;
-  const log = o.log ?? ((msg: string) => console.error(msg));
+  const log = o.log ?? stderrLog;
   // Verified before anything is written: the reference (refused if it fails its checksums) and, on
   // resume, the newest intact checkpoint of this run (older ones are fallen back to, and logged).
-  const refParams = loadVerified(c.from.checkpoint, c.model, { warn: log }).tensors.params;
-  const ck = o.resume ? resumeCheckpoint(o.out, c.model, log) : null;
-  mkdirSync(o.out, { recursive: true });
-  const metricsPath = join(o.out, "metrics.jsonl");
+  const refParams = loadVerified(saved.from.checkpoint, saved.model, { warn: log }).tensors.params;
+  const ck = resumePoint(o.out, o.resume, saved.model, log);
+  const target = (ck?.state as RlState | undefined)?.target;
+  const c = o.resume ? resumedRlConfig(o, saved, file, target) : saved;
+  const steps = c.steps;
+  if (steps !== (target ?? saved.steps))
+    log(
+      `--resume: --steps ${steps} extends the run from ${target ?? saved.steps} steps (the LR is constant)`,
+    );
+  const tok = runTokenizer(c.digits, c.model);
   const policy = new Model(k, c.model);
   const ref = new Model(k, c.model, refParams);
-  const n = policy.size;
-  const mom = k.alloc(n);
-  const vel = k.alloc(n);
+  const moments = { m: k.alloc(policy.size), v: k.alloc(policy.size) };
   // tokens counts generated + trained tokens; updates is AdamW's step counter.
-  let state: TrainState & { updates?: number; supervised?: RlMetrics["supervisedTokens"] } = {
-    step: 0,
-    tokens: 0,
-    cursor: { index: 0, offset: 0 },
-    elapsedSeconds: 0,
-  };
-  if (ck) {
-    policy.params.flat.set(ck.tensors.params);
-    mom.set(ck.tensors.m);
-    vel.set(ck.tensors.v);
-    state = ck.state as typeof state;
-    trimMetrics(metricsPath, state.step);
-  } else {
-    writeFileAtomic(join(o.out, "config.json"), `${JSON.stringify(c, null, 2)}\n`);
-    writeFileAtomic(join(o.out, "tokenizer.json"), JSON.stringify(tok.toHuggingFace()));
-    writeFileAtomic(
-      join(o.out, "tokenizer_config.json"),
-      `${JSON.stringify(tok.toHuggingFaceConfig(), null, 2)}\n`,
-    );
-    trimMetrics(metricsPath, 0);
-    policy.params.flat.set(ref.params.flat);
-  }
+  const state = openRun<RlState>({
+    out: o.out,
+    config: c,
+    tok,
+    resume: o.resume,
+    ck,
+    model: policy,
+    moments,
+    fresh: { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 },
+    init: () => policy.params.flat.set(ref.params.flat),
+  });
+  if (steps !== saved.steps) state.target = steps;
   const supervised = state.supervised ?? { measured: 0, rule6N: 0, paper: 0 };
   const stop = [tok.id(" </answer>"), tok.id("</answer>"), tok.eosId].filter(
     (x): x is number => x !== undefined && x >= 0,
   );
+  const x: RlContext = { c, k, tok, policy, ref, moments, stop, file };
   const val = validationProblems(c, file);
-  const G = c.rollouts;
-  const started = performance.now();
-  const deadline = o.minutes !== undefined ? started + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
-  let last: RlMetrics | null = null;
-  let stoppedEarly = false;
-  const runFiles = runFileTable(o.out);
-  const save = () =>
-    saveCheckpoint(
-      o.out,
-      c.model,
-      { params: policy.params.flat, m: mom, v: vel },
-      {
-        ...state,
-        cursor: { index: state.step * c.promptsPerStep, offset: 0 },
-        supervised,
-      } as TrainState,
-      { runFiles },
-    );
-  while (state.step < c.steps) {
-    await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
-    const t0 = performance.now();
-    const f0 = flopsExecuted();
-    const problems = stepPrompts(c, state.step, file);
-    const prompts = problems.map((p) => tok.encode(p.prompt));
-    const { completions, stats } = sampleBatched(
-      policy,
-      prompts.map((prompt) => ({ prompt, n: G })),
-      {
-        temperature: c.temperature,
-        maxNew: c.maxNew,
-        stop,
-        seed: hashSeed(c.seed, state.step, "rollout"),
-        batch: 64,
-        kvCache: c.rolloutCache ?? "f32",
-        products: c.rolloutProducts ?? "f32",
-      },
-    );
-    const t1 = performance.now();
-    // Rewards, in (prompt, rollout) order: groups are consecutive.
-    const rewards = new Float64Array(completions.length);
-    const comps: Record<string, number> = { outcome: 0, process: 0, composite: 0, strict: 0 };
-    let verified = 0;
-    let answers = 0;
-    completions.forEach((x, i) => {
-      const r = verifySample(tok.decode(x.tokens), problems[x.request], rlVerifyOptions(c));
-      rewards[i] = r.rewards[c.reward];
-      for (const key of Object.keys(comps)) comps[key] += r.rewards[key as RewardName] / completions.length;
-      if (r.verified) verified++;
-      if (r.answerCorrect) answers++;
-    });
-    const adv = c.advantage === "grpo" ? groupAdvantages(rewards, G) : drGrpoAdvantages(rewards, G);
-    const rollouts: Rollout[] = completions.map((x, i) => ({
-      ids: [...prompts[x.request], ...x.tokens],
-      start: prompts[x.request].length,
-      advantage: adv[i],
-    }));
-    // PPO mini-batches (whole groups each); micro-batches inside for memory.
-    const perMini = rollouts.length / c.miniBatches;
-    const minis: Rollout[][][] = [];
-    for (let j = 0; j < c.miniBatches; j++) {
-      const mb = rollouts.slice(j * perMini, (j + 1) * perMini);
-      const micros: Rollout[][] = [];
-      for (let i = 0; i < mb.length; i += c.micro) micros.push(mb.slice(i, i + c.micro));
-      minis.push(micros);
-    }
-    const packed = minis.map((ms) => ms.map((r) => pack(r, tok.padId)));
-    const onPolicy = c.miniBatches === 1 && c.epochs === 1;
-    const refLp = packed.map((ms) => ms.map((x) => (c.klCoef > 0 ? logprobs(ref, x) : null)));
-    const oldLp = onPolicy ? null : packed.map((ms) => ms.map((x) => logprobs(policy, x)));
-    let lossSum = 0;
-    let klSum = 0;
-    let clipSum = 0;
-    let tokSum = 0;
-    let ent = { sum: 0, n: 0 };
-    let gradNorm = 0;
-    let trainTokens = 0;
-    for (let e = 0; e < c.epochs; e++) {
-      for (let j = 0; j < minis.length; j++) {
-        policy.zeroGrad();
-        const norm = packed[j].reduce((s, x) => s + x.mask.reduce((a, b) => a + b, 0), 0);
-        packed[j].forEach((x, i) => {
-          const lpNew = logprobs(policy, x);
-          trainTokens += x.B * x.T;
-          if (e === 0 && j === 0) {
-            const h = entropyOf(policy, x.mask);
-            ent = { sum: ent.sum + h.sum, n: ent.n + h.n };
-          }
-          const r = grpoPolicyLoss(
-            {
-              logpNew: lpNew,
-              logpOld: oldLp ? (oldLp[j][i] as Float64Array) : lpNew,
-              logpRef: refLp[j][i] ?? undefined,
-              mask: x.mask,
-              advantages: minis[j][i].map((q) => q.advantage),
-            },
-            { clipEps: c.clip, klCoef: c.klCoef, tokenNormalizer: norm },
-          );
-          policy.backward(1, crossEntropyRowWeights(r.coef));
-          lossSum += r.loss * r.tokens;
-          klSum += r.meanKl * r.tokens;
-          clipSum += r.clipFraction * r.tokens;
-          tokSum += r.tokens;
-        });
-        gradNorm = policy.gradNorm();
-        if (!Number.isFinite(gradNorm))
-          throw new Error(`step ${state.step + 1}: gradient norm is ${gradNorm}; lower --lr`);
-        if (gradNorm > c.gradClip) k.scale(policy.grads.flat, n, c.gradClip / gradNorm);
-        state.updates = (state.updates ?? 0) + 1;
-        adamwStep(
-          policy,
-          mom,
-          vel,
-          { lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay },
-          state.updates,
-        );
-      }
-    }
-    const t2 = performance.now();
-    const flops = flopsExecuted() - f0;
-    const refTokens = c.klCoef > 0 ? packed.flat().reduce((s, x) => s + x.B * x.T, 0) : 0;
-    const work = {
-      prefillTokens: stats.prefillTokens,
-      rolloutTokens: stats.generatedTokens,
-      refForwardTokens: refTokens,
-      oldForwardTokens: onPolicy ? 0 : refTokens,
-      policyTrainTokens: trainTokens,
-    };
-    const Ltotal = rollouts.reduce((s, r) => s + r.ids.length, 0) / rollouts.length;
-    supervised.measured += flops / (6 * n);
-    supervised.rule6N += rlWorkSupervisedTokens(c.model, { ...work, seqLen: Math.ceil(Ltotal) });
-    supervised.paper += paperRlTokens(c.promptsPerStep, G, Ltotal, c.rlConstant);
-    state.step++;
-    state.tokens += stats.generatedTokens + trainTokens;
-    const dt = (t2 - t0) / 1000;
-    state.elapsedSeconds += dt;
-    const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
-    const line: RlMetrics = {
-      step: state.step,
-      reward: mean,
-      rewardStd: Math.sqrt(rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / rewards.length),
-      components: comps,
-      zeroVarGroups: zeroVarianceFraction(rewards, G),
-      verified: verified / completions.length,
-      answerCorrect: answers / completions.length,
-      loss: lossSum / Math.max(1, tokSum),
-      kl: klSum / Math.max(1, tokSum),
-      entropy: ent.n ? ent.sum / ent.n : 0,
-      clipFraction: clipSum / Math.max(1, tokSum),
-      gradNorm,
-      responseLength: stats.generatedTokens / completions.length,
-      rolloutTokensPerSec: stats.generatedTokens / Math.max(1e-9, (t1 - t0) / 1000),
-      tokensPerSec: (stats.generatedTokens + trainTokens) / dt,
-      seconds: { rollout: (t1 - t0) / 1000, train: (t2 - t1) / 1000 },
-      flops,
-      supervisedTokens: { ...supervised },
-      elapsed: state.elapsedSeconds,
-    };
-    const timeUp = performance.now() > deadline;
-    if (state.step % c.evalEvery === 0 || state.step === c.steps || timeUp)
+  const save = checkpointer(o.out, policy, moments);
+  const r = await runLoop<RlMetrics>({
+    out: o.out,
+    total: c.steps,
+    from: state.step,
+    evalEvery: c.evalEvery,
+    ckptEvery: c.ckptEvery,
+    minutes: o.minutes,
+    step: () => {
+      const t0 = performance.now();
+      const f0 = flopsExecuted();
+      const ro = rollout(x, state.step);
+      const t1 = performance.now();
+      const sc = score(x, ro);
+      const rollouts = advantages(x, ro, sc.rewards);
+      const u = policyUpdate(x, rollouts, state);
+      const t2 = performance.now();
+      const flops = flopsExecuted() - f0;
+      const Ltotal = rollouts.reduce((s, q) => s + q.ids.length, 0) / rollouts.length;
+      const work = stepWork(c, ro.stats, u);
+      supervised.measured += flops / (6 * policy.size);
+      supervised.rule6N += rlWorkSupervisedTokens(c.model, { ...work, seqLen: Math.ceil(Ltotal) });
+      supervised.paper += paperRlTokens(c.promptsPerStep, c.rollouts, Ltotal, c.rlConstant);
+      state.step++;
+      state.tokens += ro.stats.generatedTokens + u.trainTokens;
+      const dt = (t2 - t0) / 1000;
+      state.elapsedSeconds += dt;
+      const { rewards } = sc;
+      const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+      return {
+        step: state.step,
+        reward: mean,
+        rewardStd: Math.sqrt(rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / rewards.length),
+        components: sc.components,
+        zeroVarGroups: zeroVarianceFraction(rewards, c.rollouts),
+        verified: sc.verified,
+        answerCorrect: sc.answerCorrect,
+        loss: u.loss,
+        kl: u.kl,
+        entropy: u.entropy,
+        clipFraction: u.clipFraction,
+        gradNorm: u.gradNorm,
+        responseLength: ro.stats.generatedTokens / ro.completions.length,
+        rolloutTokensPerSec: ro.stats.generatedTokens / Math.max(1e-9, (t1 - t0) / 1000),
+        tokensPerSec: (ro.stats.generatedTokens + u.trainTokens) / dt,
+        seconds: { rollout: (t1 - t0) / 1000, train: (t2 - t1) / 1000 },
+        flops,
+        supervisedTokens: { ...supervised },
+        elapsed: state.elapsedSeconds,
+      };
+    },
+    validate: (line) => {
       line.val = validate(c, policy, tok, val, stop);
-    appendFileSync(metricsPath, `${JSON.stringify(line)}\n`);
-    last = line;
-    o.onStep?.(line, c.steps);
-    if (state.step % c.ckptEvery === 0 || state.step === c.steps || timeUp) save();
-    if (timeUp && state.step < c.steps) {
-      stoppedEarly = true;
-      break;
-    }
-  }
-  return { config: c, steps: state.step, stoppedEarly, last };
+    },
+    save: () => save({ ...state, cursor: { index: state.step * c.promptsPerStep, offset: 0 }, supervised }),
+    onStep: o.onStep,
+  });
+  return { config: c, steps: r.steps, stoppedEarly: r.stoppedEarly, last: r.last };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -202,6 +202,71 @@ describe("trainer", () => {
     assert.equal(r.steps, 4);
     assert.equal(r.config.from?.run, src);
     assert.equal(r.config.warmup, 0.15);
+  });
+
+  it("--resume needs no flag the run saved, and extends --tokens at the floor LR, keeping the schedule's span", async () => {
+    const run = join(dir, "grow");
+    await train(base(run), reference);
+    const cfgBefore = readFileSync(join(run, "config.json"), "utf8");
+    const finished = await train({ stage: "pretrain", out: run, resume: true }, reference);
+    assert.equal(finished.steps, 12, "a finished run resumed with no flags: nothing to do");
+    assert.equal(finished.finalLoss, metrics(run)[11].loss, "its last figures are read back");
+    const longer = await train({ stage: "pretrain", out: run, resume: true, tokens: 18 * 2 * 32 }, reference);
+    assert.equal(longer.steps, 18);
+    assert.equal(longer.config.tokens, 18 * 2 * 32);
+    const ms = metrics(run);
+    assert.deepEqual(
+      ms.map((m) => m.step),
+      Array.from({ length: 18 }, (_, i) => i + 1),
+    );
+    const full = metrics(join(dir, "full"));
+    for (let i = 0; i < 12; i++) assert.equal(ms[i].loss, full[i].loss, `step ${i + 1} as before`);
+    const floor = 1e-4; // STAGE_DEFAULTS.pretrain.minLr
+    for (const m of ms.slice(12)) assert.equal(m.lr, floor, `step ${m.step} runs at the floor`);
+    assert.ok(ms[11].lr === floor, "the schedule still ended at step 12");
+    assert.equal(readFileSync(join(run, "config.json"), "utf8"), cfgBefore, "config.json is untouched");
+    // The extension is recorded in the checkpoint: a plain --resume keeps it, a shorter length is refused.
+    const again = await train({ stage: "pretrain", out: run, resume: true }, reference);
+    assert.equal(again.steps, 18);
+    await assert.rejects(
+      train({ stage: "pretrain", out: run, resume: true, tokens: 12 * 2 * 32 }, reference),
+      /--resume: --tokens 768 is less than the run's 1152 .*can only be extended/,
+    );
+  });
+
+  it("--resume refuses a flag that changes the run, naming it and both values, and checks the config again", async () => {
+    const run = join(dir, "full");
+    const before = readFileSync(join(run, "metrics.jsonl"));
+    const refused = async (o: Partial<TrainOptions>, re: RegExp) =>
+      assert.rejects(train({ stage: "pretrain", out: run, resume: true, ...o }, reference), re);
+    await refused(
+      { overrides: { lr: 1e-3 } },
+      /--resume: --lr 0\.001 differs from the run's 0\.003 .*config\.json.*only --tokens may grow/,
+    );
+    await refused({ seed: 6 }, /--seed 6 differs from the run's 5/);
+    await refused({ mixture: "rl_op4-5" }, /--mixture rl_op4-5 differs from the run's/);
+    await refused({ overrides: { seqLen: 16 } }, /--seq-len 16 differs from the run's 32/);
+    await refused({ overrides: { docMask: false } }, /--no-doc-mask differs from the run's docMask true/);
+    await refused({ preset: "tiny" }, /--preset tiny differs from the run's micro/);
+    await assert.rejects(
+      train({ stage: "midtrain", out: run, resume: true }, reference),
+      /is a "pretrain" run, not midtrain/,
+    );
+    assert.ok(readFileSync(join(run, "metrics.jsonl")).equals(before), "nothing was touched");
+    // Same values are no change; a run killed before its first checkpoint has its config.json checked again.
+    await train({ ...base(run), resume: true }, reference);
+    const early = join(dir, "early");
+    await train(
+      { ...base(early), minutes: 0, overrides: { ...base(early).overrides, ckptEvery: 100 } },
+      reference,
+    );
+    rmSync(join(early, "checkpoints"), { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(early, "config.json"), "utf8"));
+    writeFileSync(join(early, "config.json"), JSON.stringify({ ...cfg, batch: 0 }));
+    await assert.rejects(
+      train({ stage: "pretrain", out: early, resume: true }, reference),
+      /batch must be a positive integer, got 0/,
+    );
   });
 
   it("refuses to overwrite a run and explains bad options", async () => {

@@ -4,27 +4,35 @@
  * loss and atomic checkpoints; `resume` continues from the latest checkpoint and reproduces the
  * losses of an uninterrupted run.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
 import { type ModelConfig, presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
-import { writeFileAtomic } from "../util/atomic.js";
-import { IntegrityError } from "../util/checksum.js";
 import { Rng } from "../util/rng.js";
-import { nextTurn } from "../util/turn.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
-import {
-  latestCheckpoint,
-  resumeCheckpoint,
-  runFileTable,
-  saveCheckpoint,
-  type TrainState,
-} from "./checkpoint.js";
+import { latestCheckpoint } from "./checkpoint.js";
 import { documentStarts, type Packing, splitSeed, TokenStream } from "./data.js";
 import { loadVerified } from "./load.js";
+import {
+  checkpointer,
+  clipGradients,
+  flagOf,
+  type GivenFlag,
+  growTo,
+  openRun,
+  type RunState,
+  readJson,
+  refuseChanges,
+  resolveOrResume,
+  resumePoint,
+  runLoop,
+  runTokenizer,
+  sameMixture,
+  samePath,
+  stderrLog,
+} from "./loop.js";
 import { adamwStep } from "./optimizer.js";
 import { lrAt } from "./schedule.js";
 
@@ -67,13 +75,20 @@ export interface TrainConfig {
   from?: { run: string; checkpoint: string };
 }
 
-/** Options a user gives; the rest comes from stage defaults. */
+/**
+ * Options a user gives; the rest comes from stage defaults. A new run needs `mixture` and
+ * `tokens` (and `from` for mid-training); a resumed one takes them from its config.json, and every
+ * option given with `resume` must agree with it, except `tokens`, which may grow (see
+ * {@link resolveConfig}).
+ */
 export interface TrainOptions {
   stage: Stage;
   out: string;
-  mixture: string;
-  tokens: number;
-  seed: number;
+  mixture?: string;
+  tokens?: number;
+  /** Default 1. */
+  seed?: number;
+  /** Default "tiny" (pre-training). */
   preset?: string;
   from?: string;
   minutes?: number;
@@ -129,39 +144,61 @@ export const STAGE_DEFAULTS: Record<Stage, typeof PRETRAIN_DEFAULTS> = {
 export const totalSteps = (c: TrainConfig) =>
   Math.max(1, Math.ceil(c.tokens / (c.batch * c.seqLen * c.accum)));
 
-/** Parses a JSON file; errors name the file. */
-export function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-}
-
-/** Reads a run's own config.json for a resume: one that does not parse is damage (an IntegrityError). */
-export function readRunConfig<T>(path: string): T {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new IntegrityError(path, `${path} is corrupt (invalid JSON: ${(e as Error).message})`);
-  }
-}
-
-/** Resolves the run config (new run) or reads it (resume); errors never touch the folder. */
+/**
+ * The config of a new run (validated), or a resumed run's config.json as read: {@link train}
+ * checks it once its checkpoint has verified the file ({@link resumedConfig}). Errors never touch
+ * the folder.
+ */
 export function resolveConfig(o: TrainOptions): TrainConfig {
-  const cfgPath = join(o.out, "config.json");
-  if (o.resume) {
-    if (!existsSync(cfgPath)) throw new Error(`--resume: ${o.out} has no config.json (nothing to resume)`);
-    return readRunConfig<TrainConfig>(cfgPath);
-  }
-  if (existsSync(cfgPath))
-    throw new Error(`${o.out} already holds a run; pass --resume to continue it, or choose another --out`);
+  return resolveOrResume<TrainConfig>(
+    o.out,
+    o.resume,
+    () => checkConfig(freshConfig(o)),
+    (saved, path) => {
+      if (saved?.stage !== o.stage)
+        throw new Error(
+          `--resume: ${path} is a ${JSON.stringify(saved?.stage)} run, not ${o.stage}; resume it with its own command`,
+        );
+      return saved;
+    },
+  );
+}
+
+/**
+ * A resumed run's config: config.json validated again, every option given beside `resume` checked
+ * against it (a different value is refused, naming the flag and both values), and `tokens`, which
+ * may grow past the run's length so far (`target`, when an earlier resume extended it).
+ */
+export function resumedConfig(o: TrainOptions, saved: TrainConfig, target?: number): TrainConfig {
+  const path = join(o.out, "config.json");
+  const c = checkConfig(saved);
+  const given: GivenFlag[] = [
+    { flag: "--preset", given: o.preset, saved: c.preset },
+    { flag: "--seed", given: o.seed, saved: c.seed },
+    { flag: "--from", given: o.from, saved: c.from?.run, same: samePath },
+    { flag: "--mixture", given: o.mixture, saved: c.mixture, same: sameMixture, shown: c.mixture.name },
+  ];
+  for (const [key, value] of Object.entries(o.overrides ?? {}))
+    given.push({
+      flag: key === "docMask" && value === false ? "--no-doc-mask" : flagOf(key),
+      given: value,
+      saved:
+        key in OLD_RUN_VALUES
+          ? (c[key as keyof TrainConfig] ?? OLD_RUN_VALUES[key])
+          : c[key as keyof TrainConfig],
+      shown: key === "docMask" ? `docMask ${c.docMask ?? false}` : undefined,
+    });
+  refuseChanges(path, given, "--tokens");
+  return { ...c, tokens: growTo(path, "--tokens", o.tokens, target ?? c.tokens) };
+}
+
+/** What a config without the key ran with (older runs). */
+const OLD_RUN_VALUES: Record<string, unknown> = { packing: "stream", docMask: false };
+
+/** A new run's config from the options and the stage's defaults. */
+function freshConfig(o: TrainOptions): TrainConfig {
+  if (o.mixture === undefined) throw new Error(`a new ${o.stage} run needs --mixture`);
+  if (o.tokens === undefined) throw new Error(`a new ${o.stage} run needs --tokens`);
   if (!Number.isFinite(o.tokens) || o.tokens <= 0)
     throw new Error(`--tokens must be positive, got ${o.tokens}`);
   const mixture = resolveMixture(o.mixture);
@@ -182,36 +219,32 @@ export function resolveConfig(o: TrainOptions): TrainConfig {
     preset = o.preset ?? "tiny";
     model = presetConfig(preset, new WorldTokenizer({ digits: d.digits }).vocabSize);
   }
-  if (d.seqLen > model.context)
-    throw new Error(`--seq-len ${d.seqLen} exceeds the model context ${model.context}`);
-  for (const k of ["batch", "seqLen", "accum", "evalEvery", "evalBatches", "ckptEvery"] as const) {
-    if (!Number.isInteger(d[k]) || d[k] < 1) throw new Error(`${k} must be a positive integer, got ${d[k]}`);
-  }
-  if (!(d.lr > 0) || !(d.minLr >= 0) || d.minLr > d.lr)
-    throw new Error(`learning rates must satisfy 0 <= minLr <= lr, lr > 0`);
-  if (d.packing !== "stream" && d.packing !== "aligned" && d.packing !== "fit")
-    throw new Error(`packing must be "stream", "aligned" or "fit", got ${JSON.stringify(d.packing)}`);
-  if (!(d.warmup >= 0 && d.warmup < 1))
-    throw new Error(`warmup must be a fraction in [0, 1), got ${d.warmup}`);
-  if (typeof d.docMask !== "boolean")
-    throw new Error(`docMask must be true or false, got ${JSON.stringify(d.docMask)}`);
-  return { stage: o.stage, preset, model, mixture, seed: o.seed, tokens: o.tokens, from, ...d };
+  return { stage: o.stage, preset, model, mixture, seed: o.seed ?? 1, tokens: o.tokens, from, ...d };
 }
 
-/** Truncates metrics.jsonl to the steps a checkpoint has, so a resumed run neither loses nor repeats lines. */
-export function trimMetrics(path: string, upTo: number): void {
-  if (!existsSync(path)) return;
-  const keep = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => {
-      if (!l.trim()) return false;
-      try {
-        return (JSON.parse(l) as StepMetrics).step <= upTo;
-      } catch {
-        return false; // a line cut by a kill
-      }
-    });
-  writeFileAtomic(path, keep.length ? `${keep.join("\n")}\n` : "");
+/** Checks a config, new or read back from a run folder; returns it. */
+export function checkConfig(c: TrainConfig): TrainConfig {
+  if (!c.model || typeof c.model.context !== "number") throw new Error("the config has no model");
+  if (!Number.isFinite(c.tokens) || c.tokens <= 0)
+    throw new Error(`tokens must be positive, got ${c.tokens}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0)
+    throw new Error(`seed must be a natural number, got ${c.seed}`);
+  if (c.seqLen > c.model.context)
+    throw new Error(`--seq-len ${c.seqLen} exceeds the model context ${c.model.context}`);
+  for (const k of ["batch", "seqLen", "accum", "evalEvery", "evalBatches", "ckptEvery"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (!(c.lr > 0) || !(c.minLr >= 0) || c.minLr > c.lr)
+    throw new Error(`learning rates must satisfy 0 <= minLr <= lr, lr > 0`);
+  if (c.packing !== undefined && c.packing !== "stream" && c.packing !== "aligned" && c.packing !== "fit")
+    throw new Error(`packing must be "stream", "aligned" or "fit", got ${JSON.stringify(c.packing)}`);
+  if (!(c.warmup >= 0 && c.warmup < 1))
+    throw new Error(`warmup must be a fraction in [0, 1), got ${c.warmup}`);
+  if (c.docMask !== undefined && typeof c.docMask !== "boolean")
+    throw new Error(`docMask must be true or false, got ${JSON.stringify(c.docMask)}`);
+  for (const k of ["weightDecay", "clip", "beta1", "beta2", "eps"] as const)
+    if (!(typeof c[k] === "number" && c[k] >= 0)) throw new Error(`${k} must be a number >= 0, got ${c[k]}`);
+  return c;
 }
 
 /** Result of a run. */
@@ -237,47 +270,44 @@ function validate(
 
 /** Runs (or resumes) a training stage. */
 export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainResult> {
-  const cfg = resolveConfig(o);
+  const saved = resolveConfig(o);
   const k = kernels ?? (await loadKernels(o.backend));
-  const tok = new WorldTokenizer({ digits: cfg.digits });
-  if (tok.vocabSize !== cfg.model.vocabSize)
-    throw new Error(`tokenizer has ${tok.vocabSize} tokens, the model ${cfg.model.vocabSize}`);
-  const log = o.log ?? ((msg: string) => console.error(msg));
+  const log = o.log ?? stderrLog;
   // Everything read is verified before anything is written: the newest intact checkpoint of this
   // run (resume), or the checkpoint a mid-training run starts from (refused if it fails).
-  const ck = o.resume ? resumeCheckpoint(o.out, cfg.model, log) : null;
+  const ck = resumePoint(o.out, o.resume, saved.model, log);
   const fromParams =
-    !ck && cfg.from ? loadVerified(cfg.from.checkpoint, cfg.model, { warn: log }).tensors.params : null;
-  mkdirSync(o.out, { recursive: true });
-  const metricsPath = join(o.out, "metrics.jsonl");
+    !ck && saved.from ? loadVerified(saved.from.checkpoint, saved.model, { warn: log }).tensors.params : null;
+  // A length given with --resume may extend the run: recorded in the checkpoints' state (`target`),
+  // since every checkpoint records config.json's checksum.
+  const target = (ck?.state as RunState | undefined)?.target;
+  const cfg = o.resume ? resumedConfig(o, saved, target) : saved;
+  const tokens = cfg.tokens;
+  if (tokens !== (target ?? saved.tokens))
+    log(
+      `--resume: --tokens ${tokens} extends the run from ${target ?? saved.tokens}; the LR schedule keeps its span (${saved.tokens} tokens) and the steps past it run at the floor LR ${saved.minLr}`,
+    );
+  const tok = runTokenizer(cfg.digits, cfg.model);
   const model = new Model(k, cfg.model);
-  const n = model.size;
-  const m = k.alloc(n);
-  const v = k.alloc(n);
-  let state: TrainState = { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 };
-  if (ck) {
-    model.params.flat.set(ck.tensors.params);
-    m.set(ck.tensors.m);
-    v.set(ck.tensors.v);
-    state = ck.state;
-    trimMetrics(metricsPath, state.step);
-  } else {
-    if (!o.resume) {
-      writeFileAtomic(join(o.out, "config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
-      writeFileAtomic(join(o.out, "tokenizer.json"), JSON.stringify(tok.toHuggingFace()));
-      writeFileAtomic(
-        join(o.out, "tokenizer_config.json"),
-        `${JSON.stringify(tok.toHuggingFaceConfig(), null, 2)}\n`,
-      );
-    }
-    trimMetrics(metricsPath, 0);
-    if (fromParams) model.params.flat.set(fromParams);
-    else {
-      const rng = new Rng(cfg.seed);
-      model.init(() => rng.next());
-    }
-  }
-  const steps = totalSteps(cfg);
+  const moments = { m: k.alloc(model.size), v: k.alloc(model.size) };
+  const state = openRun<RunState>({
+    out: o.out,
+    config: cfg,
+    tok,
+    resume: o.resume,
+    ck,
+    model,
+    moments,
+    fresh: { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 },
+    init: () => {
+      if (fromParams) model.params.flat.set(fromParams);
+      else {
+        const rng = new Rng(cfg.seed);
+        model.init(() => rng.next());
+      }
+    },
+  });
+  if (tokens !== saved.tokens) state.target = tokens;
   const B = cfg.batch;
   const T = cfg.seqLen;
   const packing = cfg.packing ?? "stream";
@@ -290,77 +320,54 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     valStream.nextBatch(B, T, b.tokens, b.targets);
     return { ...b, start: starts(b.tokens) };
   });
-  const tokens = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  const schedule = { peak: cfg.lr, floor: cfg.minLr, warmup: cfg.warmup, steps };
-  const started = performance.now();
-  const deadline = o.minutes !== undefined ? started + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
-  let last: StepMetrics | null = null;
-  let lastVal = Number.NaN;
-  let stoppedEarly = false;
-  // The run files as verified (resume) or just written: every checkpoint records these entries.
-  const runFiles = runFileTable(o.out);
-  const save = () =>
-    saveCheckpoint(
-      o.out,
-      cfg.model,
-      { params: model.params.flat, m, v },
-      { ...state, cursor: { ...stream.cursor } },
-      { runFiles },
-    );
-  while (state.step < steps) {
-    await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
-    const t0 = performance.now();
-    model.zeroGrad();
-    let loss = 0;
-    for (let a = 0; a < cfg.accum; a++) {
-      stream.nextBatch(B, T, tokens, targets);
-      loss += model.forward(tokens, B, T, targets, starts(tokens)).loss / cfg.accum;
-      model.backward(1 / cfg.accum);
-    }
-    const gradNorm = model.gradNorm();
-    if (!Number.isFinite(gradNorm))
-      throw new Error(`step ${state.step + 1}: gradient norm is ${gradNorm} (training diverged); lower --lr`);
-    if (gradNorm > cfg.clip) k.scale(model.grads.flat, n, cfg.clip / gradNorm);
-    const lr = lrAt(state.step, schedule);
-    adamwStep(model, m, v, { ...cfg, lr }, state.step + 1);
-    state.step++;
-    state.tokens += B * T * cfg.accum;
-    const dt = (performance.now() - t0) / 1000;
-    state.elapsedSeconds += dt;
-    const line: StepMetrics = {
-      step: state.step,
-      loss,
-      lr,
-      gradNorm,
-      tokens: state.tokens,
-      tokensPerSec: (B * T * cfg.accum) / dt,
-      elapsed: state.elapsedSeconds,
-    };
-    const timeUp = performance.now() > deadline;
-    if (state.step % cfg.evalEvery === 0 || state.step === steps || timeUp) {
-      lastVal = validate(model, valBatches, B, T);
-      line.valLoss = lastVal;
-    }
-    appendFileSync(metricsPath, `${JSON.stringify(line)}\n`);
-    last = line;
-    o.onStep?.(line, steps);
-    if (state.step % cfg.ckptEvery === 0 || state.step === steps || timeUp) save();
-    if (timeUp && state.step < steps) {
-      stoppedEarly = true;
-      break;
-    }
-  }
-  if (!last) {
-    // Nothing left to do (resumed a finished run): report the saved figures.
-    const lines = readFileSync(metricsPath, "utf8").trim().split("\n").filter(Boolean);
-    last = lines.length ? JSON.parse(lines[lines.length - 1]) : null;
-  }
+  const x = { tokens: new Int32Array(B * T), targets: new Int32Array(B * T) };
+  // The cosine spans the config's tokens; an extension's steps past it run at the floor.
+  const schedule = { peak: cfg.lr, floor: cfg.minLr, warmup: cfg.warmup, steps: totalSteps(saved) };
+  const save = checkpointer(o.out, model, moments);
+  const r = await runLoop<StepMetrics>({
+    out: o.out,
+    total: totalSteps(cfg),
+    from: state.step,
+    evalEvery: cfg.evalEvery,
+    ckptEvery: cfg.ckptEvery,
+    minutes: o.minutes,
+    step: () => {
+      const t0 = performance.now();
+      model.zeroGrad();
+      let loss = 0;
+      for (let a = 0; a < cfg.accum; a++) {
+        stream.nextBatch(B, T, x.tokens, x.targets);
+        loss += model.forward(x.tokens, B, T, x.targets, starts(x.tokens)).loss / cfg.accum;
+        model.backward(1 / cfg.accum);
+      }
+      const gradNorm = clipGradients(model, k, cfg.clip, state.step + 1);
+      const lr = lrAt(state.step, schedule);
+      adamwStep(model, moments.m, moments.v, { ...cfg, lr }, state.step + 1);
+      state.step++;
+      state.tokens += B * T * cfg.accum;
+      const dt = (performance.now() - t0) / 1000;
+      state.elapsedSeconds += dt;
+      return {
+        step: state.step,
+        loss,
+        lr,
+        gradNorm,
+        tokens: state.tokens,
+        tokensPerSec: (B * T * cfg.accum) / dt,
+        elapsed: state.elapsedSeconds,
+      };
+    },
+    validate: (line) => {
+      line.valLoss = validate(model, valBatches, B, T);
+    },
+    save: () => save({ ...state, cursor: { ...stream.cursor } }),
+    onStep: o.onStep,
+  });
   return {
     config: cfg,
-    steps: state.step,
-    finalLoss: last?.loss ?? Number.NaN,
-    finalValLoss: lastVal,
-    stoppedEarly,
+    steps: r.steps,
+    finalLoss: r.last?.loss ?? Number.NaN,
+    finalValLoss: r.last?.valLoss ?? Number.NaN,
+    stoppedEarly: r.stoppedEarly,
   };
 }
