@@ -1,7 +1,7 @@
 /** `interplay rl`: GRPO from a trained run with process-verified rewards. */
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
-import type { RlOptions } from "../rl/trainer.js";
+import type { RlOptions } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
 import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";

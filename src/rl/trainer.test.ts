@@ -5,15 +5,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gridProblems } from "../eval/runner.js";
 import { train } from "../train/trainer.js";
-import {
-  type RlMetrics,
-  type RlOptions,
-  resolveRlConfig,
-  rlVerifyOptions,
-  stepPrompts,
-  stepWork,
-  trainRl,
-} from "./trainer.js";
+import { type RlMetrics, type RlOptions, resolveRlConfig, rlVerifyOptions } from "./config.js";
+import { stepPrompts } from "./prompts.js";
+import { stepWork } from "./step.js";
+import { trainRl } from "./trainer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-rl-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

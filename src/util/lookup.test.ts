@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { decodeSafetensors } from "../hf/safetensors.js";
 import { PRESETS, presetConfig } from "../model/config.js";
-import { RL_BASE_DEFAULTS, RL_DEFAULTS, resolveRlOptions } from "../rl/trainer.js";
+import { RL_BASE_DEFAULTS, RL_DEFAULTS, resolveRlOptions } from "../rl/config.js";
 import { problemPassAtK } from "../stats/passk.js";
 import { builtinStudy, SCALES, STUDY_NAMES } from "../studies/builtin.js";
 import { studyPlan, validateStudy } from "../studies/study.js";
