@@ -2,7 +2,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { Argument, type Command } from "commander";
+import { CPU_FLAGS, cpuInfo, measureSgemm } from "../engine/peak.js";
 import { lookup } from "../util/lookup.js";
 
 const WORKLOADS: Record<string, string> = {
@@ -17,7 +18,7 @@ export function registerBench(program: Command): void {
   program
     .command("bench")
     .description(`run a benchmark side by side with its anchor: ${Object.keys(WORKLOADS).join(", ")}`)
-    .argument("<workload>", "which benchmark")
+    .addArgument(new Argument("<workload>", "which benchmark").choices(Object.keys(WORKLOADS)))
     .option("--json", "print one JSON object")
     .allowUnknownOption()
     .action((workload: string, o: { json?: boolean }, cmd: Command) => {
@@ -33,9 +34,12 @@ export function registerBench(program: Command): void {
 
   program
     .command("doctor")
-    .description("which engine path is live (BLAS or portable), threads, and the measured GFLOP/s")
+    .description(
+      "this machine's CPU and its SIMD/AMX flags, which engine path is live (BLAS or portable), threads, and the measured sgemm GFLOP/s",
+    )
     .action(async () => {
-      const { nativeAvailable, native, measureGflops, nativeHasBlas } = await import("../engine/native.js");
+      printCpu();
+      const { nativeAvailable, native, nativeHasBlas } = await import("../engine/native.js");
       if (!nativeAvailable()) {
         console.log("native engine: NOT built — training falls back to the reference kernels (very slow).");
         console.log("fix: npm install (needs a C compiler, make and python3), or node native/build.mjs");
@@ -50,8 +54,24 @@ export function registerBench(program: Command): void {
         `BLAS built in: ${nativeHasBlas() ? "yes" : "no (install libopenblas-dev and rebuild for the fast path)"}`,
       );
       console.log(`threads: ${info.threads}, SIMD: ${info.simd}`);
+      const r = measureSgemm(native);
       console.log(
-        `sgemm 1024³: ${measureGflops({ n: 1024 }).toFixed(1)} GFLOP/s (2-core Zen 4 FMA peak ≈ 230)`,
+        `sgemm ${r.n}³: ${r.gflops.toFixed(1)} GFLOP/s measured on this machine (fastest of ${r.runs} products, ${r.threads} threads)`,
       );
     });
+}
+
+/** Prints the CPU model and which of the engine's SIMD/AMX flags it has. */
+function printCpu(): void {
+  const cpu = cpuInfo();
+  console.log(`CPU: ${cpu.model} (${cpu.logicalCores} logical cores)`);
+  if (!cpu.flags) {
+    console.log("SIMD/AMX flags: unknown (no /proc/cpuinfo)");
+    return;
+  }
+  const absent = CPU_FLAGS.filter((f) => !cpu.flags!.includes(f));
+  console.log(
+    `SIMD/AMX flags: ${cpu.flags.length > 0 ? cpu.flags.join(" ") : "none of them"}` +
+      (absent.length > 0 ? ` (absent: ${absent.join(" ")})` : ""),
+  );
 }

@@ -76,12 +76,18 @@ describe("interplay generate", () => {
   it("answers bad input with a clear error and writes nothing", () => {
     const cases: [string[], RegExp][] = [
       [["--ops", "1-5", "--per-op", "2"], /op 1 in "1-5" is out of range/],
-      [["--ops", "2-5", "--per-op", "2", "--contexts", "mars"], /unknown context "mars"/],
-      [["--ops", "2-5", "--per-op", "0"], /--per-op must be at least 1/],
+      [
+        ["--ops", "2-5", "--per-op", "2", "--contexts", "mars"],
+        /Allowed choices are zoo, school, movie \(comma-separated\); got "mars"/,
+      ],
+      [["--ops", "2-5", "--per-op", "0"], /--per-op must be a positive integer/],
       [["--ops", "2-5"], /--ops needs --per-op/],
       [["--mixture", "id2-10_uniform"], /--mixture needs --count/],
       [["--mixture", "bad.json", "--count", "3"], /probabilities sum to 1\.8/],
-      [["--ops", "2-5", "--per-op", "2", "--modes", "sideways"], /unknown mode "sideways"/],
+      [
+        ["--ops", "2-5", "--per-op", "2", "--modes", "sideways"],
+        /Allowed choices are forward, reverse \(comma-separated\); got "sideways"/,
+      ],
     ];
     writeFileSync(
       join(dir, "bad.json"),
@@ -173,5 +179,152 @@ describe("interplay verify", () => {
     r = run("verify", "--problems", "p.jsonl", "--samples", "empty.jsonl", "--out", "x.jsonl");
     assert.match(r.err, /samples file .*empty\.jsonl is empty/);
     assert.ok(!existsSync(join(dir, "x.jsonl")));
+  });
+});
+
+describe("bad option values: one format, naming the flag, the value and what is expected", () => {
+  /** `error: option 'FLAGS' argument 'VALUE' is invalid. EXPECTED` (commander's format) and exit 1. */
+  function refusedValue(args: string[], flags: string, value: string, expected: string) {
+    const r = run(...args);
+    assert.equal(r.code, 1, `${args.join(" ")}: ${r.err}`);
+    const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    assert.match(
+      r.err,
+      new RegExp(
+        `^error: option '${esc(flags)}' argument '${esc(value)}' is invalid\\. ${esc(expected)}$`,
+        "m",
+      ),
+      args.join(" "),
+    );
+  }
+
+  it("a bad choice on two commands", () => {
+    refusedValue(
+      ["serve", "--reward", "best"],
+      "--reward <name>",
+      "best",
+      "Allowed choices are outcome, process, composite, strict.",
+    );
+    refusedValue(
+      ["verify", "--problems", "p.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl", "--estimator", "mean"],
+      "--estimator <name>",
+      "mean",
+      "Allowed choices are unbiased, firstK.",
+    );
+  });
+
+  it("a bad element of a comma-separated choice list", () => {
+    refusedValue(
+      [
+        "generate",
+        "--ops",
+        "2",
+        "--per-op",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        "x.jsonl",
+        "--contexts",
+        "zoo,,mars",
+      ],
+      "--contexts <list>",
+      "zoo,,mars",
+      'Allowed choices are zoo, school, movie (comma-separated); got "mars".',
+    );
+    refusedValue(
+      ["eval", "--model", "none", "--ops", "2", "--per-op", "1", "--out", "e", "--modes", ","],
+      "--modes <list>",
+      ",",
+      "Allowed choices are forward, reverse (comma-separated); got none.",
+    );
+  });
+
+  it("a bad number, a bad natural, a bad positive integer, a bad integer range, a bad fraction", () => {
+    const e = ["eval", "--model", "none", "--ops", "2", "--per-op", "1", "--out", "e"];
+    refusedValue(
+      [...e, "--temperature", "warm"],
+      "--temperature <t>",
+      "warm",
+      "--temperature must be a number.",
+    );
+    refusedValue([...e, "--seed", "-1"], "--seed <n>", "-1", "--seed must be a non-negative integer.");
+    refusedValue([...e, "--top-k", "1.5"], "--top-k <k>", "1.5", "--top-k must be a non-negative integer.");
+    refusedValue([...e, "--samples", "0"], "--samples <n>", "0", "--samples must be a positive integer.");
+    refusedValue(
+      [
+        "export-data",
+        "--corpus",
+        "--ops",
+        "2",
+        "--per-op",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        "c",
+        "--level",
+        "10",
+      ],
+      "--level <n>",
+      "10",
+      "--level must be an integer from 1 to 9.",
+    );
+    refusedValue(
+      ["verify", "--problems", "p.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl", "--alpha", "0.5abc"],
+      "--alpha <a>",
+      "0.5abc",
+      "--alpha must be a decimal number in [0, 1].",
+    );
+  });
+
+  it("--backend bogus is refused by every command that takes --backend, and the list of them is complete", () => {
+    const commands = [...run("--help").out.matchAll(/^ {2}([a-z][a-z-]*)(?: \[options\])?/gm)].map(
+      (m) => m[1],
+    );
+    assert.ok(commands.includes("eval") && commands.includes("doctor"), commands.join(" "));
+    const withBackend = commands.filter((c) => /--backend <name>/.test(run(c, "--help").out));
+    assert.deepEqual(withBackend.sort(), ["decode", "edge", "eval", "midtrain", "pretrain", "rl"]);
+    for (const c of withBackend) {
+      assert.match(run(c, "--help").out.replace(/\s+/g, " "), /choices: "auto", "native", "reference"/, c);
+      refusedValue(
+        [c, "--backend", "bogus"],
+        "--backend <name>",
+        "bogus",
+        "Allowed choices are auto, native, reference.",
+      );
+    }
+  });
+});
+
+describe("interplay --version, doctor, and the old spelling of export --model", () => {
+  it("--version is package.json's version", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+    const r = run("--version");
+    assert.equal(r.code, 0);
+    assert.equal(r.out.trim(), pkg.version);
+  });
+
+  it("doctor names this machine's CPU and its flags and prints a measured sgemm rate, fast", () => {
+    const t0 = performance.now();
+    const r = run("doctor");
+    const secs = (performance.now() - t0) / 1000;
+    assert.match(r.out, /^CPU: .+ \(\d+ logical cores\)$/m);
+    assert.match(r.out, /^SIMD\/AMX flags: /m);
+    if (r.code === 0) assert.match(r.out, /^sgemm 1024³: \d+\.\d GFLOP\/s measured on this machine/m);
+    assert.doesNotMatch(r.out, /Zen 4|≈ 230/);
+    assert.ok(secs < 3, `doctor took ${secs.toFixed(1)} s`);
+  });
+
+  it("export takes --model; --run still works but is not in the help", () => {
+    const help = run("export", "--help").out;
+    assert.match(help, /--model <run>/);
+    assert.doesNotMatch(help, /--run/);
+    const viaRun = run("export", "--run", "missing-run", "--out", "hf");
+    const viaModel = run("export", "--model", "missing-run", "--out", "hf");
+    assert.equal(viaRun.code, 1);
+    assert.doesNotMatch(viaRun.err, /required option/);
+    assert.equal(viaRun.err, viaModel.err, "the old spelling reads the same run");
+    assert.match(run("export", "--out", "hf").err, /required option '--model <run>' not specified/);
   });
 });

@@ -3,13 +3,24 @@ import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { measureEdge } from "../eval/edge-run.js";
 import { type EvalProblem, gridPlan, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
+import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import { Model } from "../model/model.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { buildEvalSummary, describePolicy } from "../stats/evaluation.js";
 import { loadAnyModel } from "../train/load.js";
+import { CONTEXT_IDS } from "../world/contexts.js";
 import { loadProblems } from "../world/load.js";
-import type { Mode } from "../world/types.js";
-import { BACKENDS, parseNum as num, parseChoice, parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { MODES, type Mode } from "../world/types.js";
+import {
+  backendOption,
+  choiceListOption,
+  choiceOption,
+  parseNum as num,
+  parseNat,
+  parseOps,
+  parsePos,
+} from "./args.js";
+import { KV_PRECISIONS, PRODUCT_PRECISIONS } from "./choices.js";
 import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 import { evalSummaryTable } from "./report.js";
@@ -20,7 +31,7 @@ interface EvalOpts {
   ops?: number[];
   perOp?: number;
   contexts: string[];
-  modes: string[];
+  modes: Mode[];
   problems?: string;
   samples: number;
   temperature: number;
@@ -30,8 +41,8 @@ interface EvalOpts {
   seed: number;
   out: string;
   batch: number;
-  kvCache: string;
-  products: string;
+  kvCache: KVPrecision;
+  products: ProductPrecision;
   backend: BackendChoice;
   allowExtra: boolean;
   allowSlips?: boolean;
@@ -76,8 +87,10 @@ export function registerEval(program: Command): void {
     .requiredOption("--model <dir>", "a run folder (latest checkpoint) or a Hugging Face folder")
     .option("--ops <ops>", "ops of a generated problem grid, e.g. 2-20", parseOps)
     .option("--per-op <n>", "problems per op of the grid", parsePos("--per-op"))
-    .option("--contexts <list>", "contexts of the grid", parseList, ["zoo", "school", "movie"])
-    .option("--modes <list>", "modes of the grid (forward, reverse)", parseList, ["forward"])
+    .addOption(
+      choiceListOption("--contexts <list>", "contexts of the grid", CONTEXT_IDS).default([...CONTEXT_IDS]),
+    )
+    .addOption(choiceListOption("--modes <list>", "modes of the grid", MODES).default(["forward"]))
     .option("--problems <file>", "evaluate these problems (JSONL with prompts) instead of a grid")
     .option("--samples <n>", "samples per problem", parsePos("--samples"), 16)
     .option("--temperature <t>", "sampling temperature (0 = greedy)", num("--temperature"), 0.7)
@@ -87,13 +100,21 @@ export function registerEval(program: Command): void {
     .option("--seed <n>", "seed of the problem grid and of sampling", parseNat("--seed"), 1_000_003)
     .requiredOption("--out <dir>", "evaluation folder (an interrupted run resumes there)")
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
-    .option("--kv-cache <p>", "key/value cache precision: f32, or f16 (faster, logits move by ~1e-3)", "f32")
-    .option(
-      "--products <p>",
-      "matrix products: f32, or bf16 (AVX512_BF16; faster, logits move by ~1e-2)",
-      "f32",
+    .addOption(
+      choiceOption(
+        "--kv-cache <p>",
+        "key/value cache precision: f32, or f16 (faster, logits move by ~1e-3)",
+        KV_PRECISIONS,
+      ).default("f32"),
     )
-    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
+    .addOption(
+      choiceOption(
+        "--products <p>",
+        "matrix products: f32, or bf16 (AVX512_BF16; faster, logits move by ~1e-2)",
+        PRODUCT_PRECISIONS,
+      ).default("f32"),
+    )
+    .addOption(backendOption())
     .option(...VERIFY_FLAGS.noAllowExtra)
     .option(...VERIFY_FLAGS.allowSlips)
     .action(async (o: EvalOpts) => {
@@ -104,10 +125,6 @@ export function registerEval(program: Command): void {
         ],
         folders: [{ flag: "--out", path: o.out }],
       });
-      if (o.kvCache !== "f32" && o.kvCache !== "f16")
-        throw new Error(`--kv-cache must be f32 or f16, got ${JSON.stringify(o.kvCache)}`);
-      if (o.products !== "f32" && o.products !== "bf16")
-        throw new Error(`--products must be f32 or bf16, got ${JSON.stringify(o.products)}`);
       let problems: EvalProblem[];
       let source: string;
       if (o.problems !== undefined) {
@@ -121,7 +138,7 @@ export function registerEval(program: Command): void {
           perOp: o.perOp,
           seed: o.seed,
           contexts: o.contexts,
-          modes: o.modes as Mode[],
+          modes: o.modes,
         });
         source = `grid ops ${o.ops.join(",")} × ${o.perOp} (${o.contexts.join(",")}; ${o.modes.join(",")}) seed ${o.seed}`;
       }
@@ -186,7 +203,7 @@ interface EdgeOpts {
   maxNew: number;
   seed: number;
   contexts: string[];
-  modes: string[];
+  modes: Mode[];
   out: string;
   select?: number;
   pass1Threshold: number;
@@ -209,8 +226,10 @@ export function registerEdge(program: Command): void {
     .option("--temperature <t>", "sampling temperature", num("--temperature"), 0.7)
     .option("--max-new <n>", "most new tokens per completion", parsePos("--max-new"), 512)
     .option("--seed <n>", "seed of the measured split and of sampling", parseNat("--seed"), 2_000_003)
-    .option("--contexts <list>", "contexts of the grid", parseList, ["zoo", "school", "movie"])
-    .option("--modes <list>", "modes of the grid", parseList, ["forward"])
+    .addOption(
+      choiceListOption("--contexts <list>", "contexts of the grid", CONTEXT_IDS).default([...CONTEXT_IDS]),
+    )
+    .addOption(choiceListOption("--modes <list>", "modes of the grid", MODES).default(["forward"]))
     .requiredOption("--out <dir>", "edge folder (resumable)")
     .option(
       "--select <n>",
@@ -230,7 +249,7 @@ export function registerEdge(program: Command): void {
       0.1,
     )
     .option("--batch <n>", "sequences decoded together", parsePos("--batch"), 64)
-    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
+    .addOption(backendOption())
     .option(...VERIFY_FLAGS.noAllowExtra)
     .option(...VERIFY_FLAGS.allowSlips)
     .action(async (o: EdgeOpts) => {
@@ -238,7 +257,7 @@ export function registerEdge(program: Command): void {
         inputs: [{ flag: "--model", path: o.model }],
         folders: [{ flag: "--out", path: o.out }],
       });
-      gridPlan({ ops: o.ops, perOp: o.perOp, seed: o.seed, contexts: o.contexts, modes: o.modes as Mode[] });
+      gridPlan({ ops: o.ops, perOp: o.perOp, seed: o.seed, contexts: o.contexts, modes: o.modes });
       const loaded = loadAnyModel(o.model);
       const model = new Model(await loadKernels(o.backend), loaded.config, loaded.flat);
       let bar = startProgress("edge: measure", o.ops.length * o.perOp * o.samples);
@@ -254,7 +273,7 @@ export function registerEdge(program: Command): void {
         maxNew: o.maxNew,
         seed: o.seed,
         contexts: o.contexts,
-        modes: o.modes as Mode[],
+        modes: o.modes,
         out: o.out,
         batch: o.batch,
         selectPerOp: o.select,

@@ -2,37 +2,49 @@
 import type { Command } from "commander";
 import { type Compression, type CorpusKind, exportCorpus } from "../interop/corpus.js";
 import { exportProblems } from "../interop/export.js";
-import type { DataFormat, TrlPromptStyle } from "../interop/rows.js";
+import { DATA_FORMATS, type DataFormat, type TrlPromptStyle } from "../interop/rows.js";
+import { CONTEXT_IDS } from "../world/contexts.js";
 import { checkGridPlan, type Plan, planSize, readHashes } from "../world/corpus.js";
 import { resolveMixture } from "../world/mixture.js";
-import type { Mode } from "../world/types.js";
-import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { MODES, type Mode } from "../world/types.js";
+import { choiceListOption, choiceOption, parseIntIn, parseNat, parseOps, parsePos } from "./args.js";
+import { COMPRESSIONS, CORPUS_KINDS, TRL_PROMPT_STYLES } from "./choices.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface ExportDataOpts {
   problems?: string;
-  format?: string;
+  format?: DataFormat | CorpusKind;
   out: string;
   split: string;
   dataSource: string;
-  prompt: string;
+  prompt: TrlPromptStyle;
   corpus?: boolean;
   mixture?: string;
   count?: number;
   ops?: number[];
   perOp?: number;
   contexts: string[];
-  modes: string[];
+  modes: Mode[];
   seed?: number;
   shardProblems: number;
-  compress: string;
+  compress: Compression;
   level: number;
   digits?: boolean;
   dedup?: boolean;
   exclude: string[];
   workers?: number;
   force?: boolean;
+}
+
+/** "a, b or c". */
+function orList(names: readonly string[]): string {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
+
+/** Whether `name` is one of `names`. */
+function isOneOf<T extends string>(names: readonly T[], name: string): name is T {
+  return (names as readonly string[]).includes(name);
 }
 
 /** Registers the export-data command. */
@@ -47,28 +59,39 @@ export function registerExportData(program: Command): void {
       "output file (problems; an existing file needs --force) or new or empty folder (--corpus); written atomically",
     )
     .option("--problems <file>", "problem JSONL as written by generate")
-    .option(
-      "--format <name>",
-      "problems: verl (parquet), trl (JSONL, or parquet if --out ends in .parquet), jsonl; --corpus: text or tokens",
+    .addOption(
+      choiceOption(
+        "--format <name>",
+        "problems: verl (parquet), trl (JSONL, or parquet if --out ends in .parquet), jsonl; --corpus: text or tokens",
+        [...DATA_FORMATS, ...CORPUS_KINDS],
+      ),
     )
     .option("--split <name>", "verl extra_info.split", "train")
     .option("--data-source <name>", "verl data_source (what compute_score dispatches on)", "interplay")
-    .option("--prompt <style>", "TRL prompt: text (standard) or chat (conversational)", "text")
+    .addOption(
+      choiceOption(
+        "--prompt <style>",
+        "TRL prompt: text (standard) or chat (conversational)",
+        TRL_PROMPT_STYLES,
+      ).default("text"),
+    )
     .option("--corpus", "write a pre-training corpus from --mixture/--count or --ops/--per-op instead")
     .option("--mixture <name|file>", "corpus: mixture preset or JSON file")
     .option("--count <n>", "corpus: problems drawn from the mixture", parsePos("--count"))
     .option("--ops <ops>", "corpus: ops of a grid, e.g. 2-20", parseOps)
     .option("--per-op <n>", "corpus: problems per op of the grid", parsePos("--per-op"))
-    .option("--contexts <list>", "corpus grid: contexts to cycle through", parseList, [
-      "zoo",
-      "school",
-      "movie",
-    ])
-    .option("--modes <list>", "corpus grid: modes to cycle through", parseList, ["forward", "reverse"])
+    .addOption(
+      choiceListOption("--contexts <list>", "corpus grid: contexts to cycle through", CONTEXT_IDS).default([
+        ...CONTEXT_IDS,
+      ]),
+    )
+    .addOption(
+      choiceListOption("--modes <list>", "corpus grid: modes to cycle through", MODES).default([...MODES]),
+    )
     .option("--seed <n>", "corpus: seed (same seed and options → same bytes)", parseNat("--seed"))
     .option("--shard-problems <n>", "corpus: problems per shard", parsePos("--shard-problems"), 1_000_000)
-    .option("--compress <c>", "corpus: gzip or none", "gzip")
-    .option("--level <n>", "corpus: gzip level 1-9", parsePos("--level"), 6)
+    .addOption(choiceOption("--compress <c>", "corpus: shard compression", COMPRESSIONS).default("gzip"))
+    .option("--level <n>", "corpus: gzip level 1-9", parseIntIn("--level", 1, 9), 6)
     .option("--digits", "corpus tokens: digit-level world tokenizer")
     .option(
       "--dedup",
@@ -89,18 +112,19 @@ export function registerExportData(program: Command): void {
         force: o.force,
       });
       if (!o.problems) throw new Error("give --problems FILE (or --corpus for a pre-training corpus)");
-      if (!o.format) throw new Error("give --format verl, trl or jsonl");
-      if (o.format !== "verl" && o.format !== "trl" && o.format !== "jsonl")
-        throw new Error(`--format must be verl, trl or jsonl, got "${o.format}"`);
-      if (o.prompt !== "text" && o.prompt !== "chat") throw new Error(`--prompt must be text or chat`);
+      if (!o.format) throw new Error(`give --format ${orList(DATA_FORMATS)}`);
+      if (!isOneOf(DATA_FORMATS, o.format))
+        throw new Error(
+          `--format must be ${orList(DATA_FORMATS)} for problems (${orList(CORPUS_KINDS)} is for --corpus)`,
+        );
       const t0 = performance.now();
       const stats = await exportProblems({
         problems: o.problems,
-        format: o.format as DataFormat,
+        format: o.format,
         out: o.out,
         split: o.split,
         dataSource: o.dataSource,
-        trlPrompt: o.prompt as TrlPromptStyle,
+        trlPrompt: o.prompt,
         onProgress: (n) => process.stderr.write(`\r${n} rows`),
       });
       if (stats.rows >= 10_000) process.stderr.write("\n");
@@ -122,10 +146,9 @@ async function corpus(o: ExportDataOpts): Promise<void> {
     ],
     folders: [{ flag: "--out", path: o.out }],
   });
-  const kind = (o.format ?? "text") as CorpusKind;
-  if (kind !== "text" && kind !== "tokens")
-    throw new Error(`with --corpus, --format is text or tokens, got "${o.format}"`);
-  if (o.compress !== "gzip" && o.compress !== "none") throw new Error(`--compress must be gzip or none`);
+  const kind = o.format ?? "text";
+  if (!isOneOf(CORPUS_KINDS, kind))
+    throw new Error(`with --corpus, --format is ${orList(CORPUS_KINDS)}, got "${o.format}"`);
   if (o.seed === undefined) throw new Error("--corpus needs --seed");
   let plan: Plan;
   if (o.mixture !== undefined) {
@@ -140,12 +163,11 @@ async function corpus(o: ExportDataOpts): Promise<void> {
       seed: o.seed,
       ops: o.ops,
       contexts: o.contexts,
-      modes: o.modes as Mode[],
+      modes: o.modes,
       perOp: o.perOp,
     };
     checkGridPlan(plan);
   }
-  if (o.level > 9) throw new Error(`--level must be 1-9, got ${o.level}`);
   const exclude = await readHashes(o.exclude);
   const total = planSize(plan);
   const bar = startProgress("export", total);
@@ -154,7 +176,7 @@ async function corpus(o: ExportDataOpts): Promise<void> {
     plan,
     out: o.out,
     kind,
-    compression: o.compress as Compression,
+    compression: o.compress,
     level: o.level,
     shardProblems: o.shardProblems,
     digits: o.digits ?? false,

@@ -1,16 +1,17 @@
 /** `interplay generate`: problem files from an op grid or a mixture. */
 import type { Command } from "commander";
+import { CONTEXT_IDS } from "../world/contexts.js";
 import { checkGridPlan, type Plan, planSize, readHashes, writeCorpus } from "../world/corpus.js";
 import { resolveMixture } from "../world/mixture.js";
-import type { Mode } from "../world/types.js";
-import { parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { MODES, type Mode } from "../world/types.js";
+import { choiceListOption, parseNat, parseOps, parsePos } from "./args.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface GenerateOpts {
   ops?: number[];
   contexts: string[];
-  modes: string[];
+  modes: Mode[];
   perOp?: number;
   mixture?: string;
   count?: number;
@@ -29,8 +30,12 @@ export function registerGenerate(program: Command): void {
       "write problems as JSONL: --per-op problems for each op of --ops, or --count from a --mixture",
     )
     .option("--ops <ops>", "ops as a range or list, e.g. 2-20 or 2,5,10", parseOps)
-    .option("--contexts <list>", "contexts to cycle through", parseList, ["zoo", "school", "movie"])
-    .option("--modes <list>", "modes to cycle through (forward, reverse)", parseList, ["forward", "reverse"])
+    .addOption(
+      choiceListOption("--contexts <list>", "contexts to cycle through", CONTEXT_IDS).default([
+        ...CONTEXT_IDS,
+      ]),
+    )
+    .addOption(choiceListOption("--modes <list>", "modes to cycle through", MODES).default([...MODES]))
     .option("--per-op <n>", "problems per op", parsePos("--per-op"))
     .option("--mixture <name|file>", "draw from a mixture preset or JSON file instead of --ops")
     .option("--count <n>", "problems to draw from the mixture", parsePos("--count"))
@@ -61,7 +66,7 @@ export function registerGenerate(program: Command): void {
           seed: o.seed,
           ops: o.ops,
           contexts: o.contexts,
-          modes: o.modes as Mode[],
+          modes: o.modes,
           perOp: o.perOp,
         };
         checkGridPlan(plan);

@@ -1,5 +1,6 @@
 /** The `interplay` command line. */
 import { Command } from "commander";
+import { VERSION } from "../util/version.js";
 import { registerBench } from "./bench.js";
 import { registerEdge, registerEval } from "./eval.js";
 import { registerExportData } from "./export-data.js";
@@ -17,7 +18,7 @@ const program = new Command();
 program
   .name("interplay")
   .description("A lab for how pre-training, mid-training and RL interact in small reasoning language models")
-  .version("0.1.0")
+  .version(VERSION)
   .showHelpAfterError();
 registerGenerate(program);
 registerStats(program);

@@ -9,27 +9,30 @@ import { loadAnyModel, loadRunModel } from "../train/load.js";
 import { verifySample } from "../verify/index.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
 import { generateProblem } from "../world/problem.js";
-import type { Mode } from "../world/types.js";
-import { BACKENDS, parseChoice, parseList, parseNat, parseOps, parsePos } from "./args.js";
+import { MODES, type Mode } from "../world/types.js";
+import { backendOption, choiceListOption, hiddenAlias, parseNat, parseOps, parsePos } from "./args.js";
 import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 import { pct, renderTable } from "./table.js";
 
 /** Registers export and decode. */
 export function registerModel(program: Command): void {
-  program
+  const exp = program
     .command("export")
     .description("write a run's latest checkpoint as a Hugging Face Qwen2 folder")
-    .requiredOption("--run <dir>", "run folder")
-    .requiredOption("--out <dir>", "new Hugging Face folder (must not exist or be empty)")
-    .action((o: { run: string; out: string }) => {
-      checkOutputs({ inputs: [{ flag: "--run", path: o.run }], folders: [{ flag: "--out", path: o.out }] });
-      const m = loadRunModel(o.run);
-      if (!(m.tokenizer instanceof WorldTokenizer))
-        throw new Error("only runs with the world tokenizer can be exported");
-      saveHfModel(o.out, m.config, m.flat, m.tokenizer);
-      console.error(`exported ${m.checkpoint} → ${o.out}`);
-    });
+    .requiredOption("--model <run>", "the run folder to export")
+    .requiredOption("--out <dir>", "new Hugging Face folder (must not exist or be empty)");
+  hiddenAlias(exp, "--run <dir>", "model");
+  exp.action((o: { model: string; run?: string; out: string }) => {
+    // Errors name the spelling given (--run is the old one).
+    const flag = o.run !== undefined ? "--run" : "--model";
+    checkOutputs({ inputs: [{ flag, path: o.model }], folders: [{ flag: "--out", path: o.out }] });
+    const m = loadRunModel(o.model);
+    if (!(m.tokenizer instanceof WorldTokenizer))
+      throw new Error("only runs with the world tokenizer can be exported");
+    saveHfModel(o.out, m.config, m.flat, m.tokenizer);
+    console.error(`exported ${m.checkpoint} → ${o.out}`);
+  });
 
   program
     .command("decode")
@@ -37,7 +40,7 @@ export function registerModel(program: Command): void {
     .requiredOption("--model <dir>", "run folder or Hugging Face folder")
     .option("--ops <ops>", "ops", parseOps, [2, 3])
     .option("--per-op <n>", "problems per op", parsePos("--per-op"), 20)
-    .option("--modes <list>", "modes", parseList, ["forward"])
+    .addOption(choiceListOption("--modes <list>", "modes", MODES).default(["forward"]))
     .option(
       "--seed <n>",
       "seed of the problems (pick one no training split used)",
@@ -46,20 +49,18 @@ export function registerModel(program: Command): void {
     )
     .option("--max-new <n>", "most new tokens", parsePos("--max-new"), 400)
     .option("--show <n>", "print this many decoded traces", parseNat("--show"), 1)
-    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
+    .addOption(backendOption())
     .action(
       async (o: {
         model: string;
         ops: number[];
         perOp: number;
-        modes: string[];
+        modes: Mode[];
         seed: number;
         maxNew: number;
         show: number;
         backend: BackendChoice;
       }) => {
-        for (const md of o.modes)
-          if (md !== "forward" && md !== "reverse") throw new Error(`--modes: unknown mode "${md}"`);
         const loaded = loadAnyModel(o.model);
         const kernels = await loadKernels(o.backend);
         const model = new Model(kernels, loaded.config, loaded.flat);
@@ -82,7 +83,7 @@ export function registerModel(program: Command): void {
               index: index++,
               op,
               context: CONTEXT_IDS[i % CONTEXT_IDS.length],
-              mode: o.modes[i % o.modes.length] as Mode,
+              mode: o.modes[i % o.modes.length],
             });
             const out = greedy(model, tok.encode(p.prompt), { maxNew: o.maxNew, stop });
             const completion = tok.decode(out);

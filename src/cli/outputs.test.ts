@@ -56,6 +56,18 @@ function refused(args: string[], re: RegExp) {
 
 const PROTO = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
 
+/** The refusal of a comma-separated list `value` of `flag` whose element `bad` is not among `names`. */
+const list = (flag: string, value: string, names: string, bad = value) =>
+  new RegExp(
+    `error: option '${esc(flag)} <list>' argument '${esc(value)}' is invalid\\. Allowed choices are ${esc(names)} \\(comma-separated\\); got ${esc(JSON.stringify(bad))}\\.`,
+  );
+
+/** Commander's refusal of `value` for option `flag` whose choices are `names`. */
+const choice = (flag: string, value: string, names: string) =>
+  new RegExp(
+    `error: option '${esc(flag)} <[^>]+>' argument '${esc(value)}' is invalid\\. Allowed choices are ${esc(names)}\\.`,
+  );
+
 describe("names from the command line are looked up by own key", () => {
   before(() => {
     mkdirSync(at("names"), { recursive: true });
@@ -66,7 +78,7 @@ describe("names from the command line are looked up by own key", () => {
       const q = esc(JSON.stringify(name));
       refused(
         ["pretrain", "--preset", name, "--mixture", "op2-3", "--tokens", "100", "--out", "names/run"],
-        new RegExp(`unknown preset ${q} \\(known: micro, tiny, compact, small, paper, bench\\)`),
+        choice("--preset", name, "micro, tiny, compact, small, paper, bench"),
       );
       refused(
         ["generate", "--mixture", name, "--count", "3", "--seed", "1", "--out", "names/m.jsonl"],
@@ -82,15 +94,19 @@ describe("names from the command line are looked up by own key", () => {
       );
       refused(
         ["study", "depth", "--scale", name, "--out", "names/s", "--plan"],
-        /--scale must be one of tiny, small, paper/,
+        choice("--scale", name, "tiny, small, paper"),
       );
-      refused(["bench", name], new RegExp(`unknown workload ${q} \\(known: train, sample, world, matmul\\)`));
+      refused(
+        ["bench", name],
+        new RegExp(
+          `command-argument value '${esc(name)}' is invalid for argument 'workload'\\. Allowed choices are train, sample, world, matmul\\.`,
+        ),
+      );
     }
   });
 
   it("--backend and the other choices of eval, edge, decode, rl, verify, export-data, stats, generate", () => {
-    const backend = (name: string) =>
-      new RegExp(`unknown --backend value ${esc(JSON.stringify(name))} \\(known: auto, native, reference\\)`);
+    const backend = (name: string) => choice("--backend", name, "auto, native, reference");
     const e = ["eval", "--model", "names/none", "--ops", "2", "--per-op", "1", "--out", "names/e"];
     const r = ["rl", "--from", "names/none", "--prompts", "op2-3", "--steps", "1", "--out", "names/r"];
     for (const name of PROTO) {
@@ -123,17 +139,42 @@ describe("names from the command line are looked up by own key", () => {
     ];
     const choices: Choice[] = backends.map((f) => [f, backend]);
     choices.push(
-      [(n) => [...e, "--kv-cache", n], () => /--kv-cache must be f32 or f16/],
-      [(n) => [...e, "--products", n], () => /--products must be f32 or bf16/],
-      [(n) => [...v, "--composite", n], () => /--composite must be gated or linear/],
-      [(n) => [...v, "--estimator", n], () => /--estimator must be unbiased or firstK/],
-      [(n) => [...x, "--format", n], () => /--format must be verl, trl or jsonl/],
-      [(n) => [...x, "--format", "trl", "--prompt", n], () => /--prompt must be text or chat/],
-      [(n) => [...c, "--compress", n], () => /--compress must be gzip or none/],
-      [(n) => [...c, "--format", n], () => /with --corpus, --format is text or tokens/],
-      [(n) => ["stats", "--ops", "2", "--per-op", "1", "--mode", n], () => /--mode: unknown mode/],
-      [(n) => [...g, "--contexts", n], () => /unknown context .* \(known: zoo, school, movie\)/],
-      [(n) => [...g, "--modes", n], () => /--modes: unknown mode/],
+      [(n) => [...e, "--kv-cache", n], (n) => choice("--kv-cache", n, "f32, f16")],
+      [(n) => [...e, "--products", n], (n) => choice("--products", n, "f32, bf16")],
+      [(n) => [...v, "--composite", n], (n) => choice("--composite", n, "gated, linear")],
+      [(n) => [...v, "--estimator", n], (n) => choice("--estimator", n, "unbiased, firstK")],
+      [(n) => [...x, "--format", n], (n) => choice("--format", n, "verl, trl, jsonl, text, tokens")],
+      [(n) => [...x, "--format", "trl", "--prompt", n], (n) => choice("--prompt", n, "text, chat")],
+      [(n) => [...c, "--compress", n], (n) => choice("--compress", n, "gzip, none")],
+      [(n) => [...c, "--format", n], (n) => choice("--format", n, "verl, trl, jsonl, text, tokens")],
+      [
+        (n) => ["stats", "--ops", "2", "--per-op", "1", "--mode", n],
+        (n) => choice("--mode", n, "forward, reverse"),
+      ],
+      [(n) => [...g, "--contexts", n], (n) => list("--contexts", n, "zoo, school, movie")],
+      [(n) => [...g, "--modes", n], (n) => list("--modes", n, "forward, reverse")],
+      [(n) => [...r, "--reward", n], (n) => choice("--reward", n, "outcome, process, composite, strict")],
+      [(n) => [...r, "--advantage", n], (n) => choice("--advantage", n, "grpo, drgrpo")],
+      [(n) => [...r, "--rollout-cache", n], (n) => choice("--rollout-cache", n, "f32, f16")],
+      [(n) => [...r, "--rollout-products", n], (n) => choice("--rollout-products", n, "f32, bf16")],
+      [(n) => ["serve", "--reward", n], (n) => choice("--reward", n, "outcome, process, composite, strict")],
+      [(n) => ["serve", "--composite", n], (n) => choice("--composite", n, "gated, linear")],
+      [
+        (n) => ["compare", "--before", "a", "--after", "b", "--out", "names/c.html", "--estimator", n],
+        (n) => choice("--estimator", n, "unbiased, firstK"),
+      ],
+      [
+        (n) => ["pretrain", "--mixture", "op2-3", "--tokens", "1", "--out", "names/r", "--packing", n],
+        (n) => choice("--packing", n, "aligned, fit, stream"),
+      ],
+      [
+        (n) => ["decode", "--model", "names/none", "--modes", `forward,${n}`],
+        (n) => list("--modes", `forward,${n}`, "forward, reverse", n),
+      ],
+      [
+        (n) => [...e, "--contexts", `zoo,${n}`],
+        (n) => list("--contexts", `zoo,${n}`, "zoo, school, movie", n),
+      ],
     );
     choices.forEach(([args, re], i) => {
       const name = PROTO[i % PROTO.length];
@@ -275,6 +316,8 @@ describe("an output is never one of the command's inputs; existing files need --
   });
 
   it("folder outputs: not an input folder, not inside one, and no input inside them", () => {
+    refused(["export", "--model", "run", "--out", "run"], /--out run is the same folder as --model run/);
+    // The old spelling --run is named as given.
     refused(["export", "--run", "run", "--out", "run"], /--out run is the same folder as --run run/);
     refused(
       ["export", "--run", "run", "--out", "run/hf"],

@@ -7,10 +7,10 @@ import { renderEvalReport } from "../report/eval-report.js";
 import { EVAL_FILES, loadEvalSummary, summaryPath } from "../report/io.js";
 import { compareEvalSummaries, type EvalComparison } from "../stats/comparison.js";
 import { describePolicy, type EvalRow, type EvalSummary } from "../stats/evaluation.js";
-import type { PassKEstimator } from "../stats/passk.js";
+import { PASSK_ESTIMATORS, type PassKEstimator } from "../stats/passk.js";
 import type { CIStat } from "../stats/summary.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { parseNat, parsePos } from "./args.js";
+import { choiceOption, parseNat, parsePos } from "./args.js";
 import { checkOutputs } from "./outputs.js";
 import { pct, renderTable } from "./table.js";
 
@@ -186,7 +186,7 @@ export function registerReport(program: Command): void {
     .option("--before-label <name>", "name of the first evaluation", "before")
     .option("--after-label <name>", "name of the second evaluation", "after")
     .option("--title <text>", "report title")
-    .option("--estimator <name>", "pass@k estimator: unbiased or firstK", "unbiased")
+    .addOption(choiceOption("--estimator <name>", "pass@k estimator", PASSK_ESTIMATORS).default("unbiased"))
     .option("--resamples <n>", "bootstrap resamples", parsePos("--resamples"), 1000)
     .option("--seed <n>", "bootstrap seed", parseNat("--seed"), 0)
     .option("--json <file>", "also write the comparison as JSON")
@@ -203,9 +203,6 @@ export function registerReport(program: Command): void {
         ],
         force: o.force,
       });
-      if (o.estimator !== "unbiased" && o.estimator !== "firstK") {
-        throw new Error(`--estimator must be unbiased or firstK, got ${JSON.stringify(o.estimator)}`);
-      }
       const before = loadEvalSummary(o.before);
       const after = loadEvalSummary(o.after);
       const cmp = compareEvalSummaries(before, after, {

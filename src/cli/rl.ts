@@ -1,26 +1,28 @@
 /** `interplay rl`: GRPO from a trained run with process-verified rewards. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { RlOptions } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
-import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
+import { REWARD_NAMES } from "../verify/index.js";
+import { backendOption, parseNum as num, parseNat, parsePos, parseUnit } from "./args.js";
+import { ADVANTAGES, KV_PRECISIONS, PRODUCT_PRECISIONS } from "./choices.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
-/** CLI flags that map one-to-one onto RlConfig fields. */
+/** CLI flags that map one-to-one onto RlConfig fields: a value parser, or the names of a choice. */
 const FLAGS: [
   flag: string,
   key: keyof NonNullable<RlOptions["overrides"]>,
   help: string,
-  parse: (v: string) => unknown,
+  parse: ((v: string) => unknown) | readonly string[],
 ][] = [
-  ["--reward <name>", "reward", "outcome, process, composite (default) or strict", String],
-  ["--alpha <a>", "alpha", "α of the composite reward (default 0.2)", num("--alpha")],
+  ["--reward <name>", "reward", "reward (default composite)", REWARD_NAMES],
+  ["--alpha <a>", "alpha", "α of the composite reward (default 0.2)", parseUnit("--alpha")],
   [
     "--advantage <kind>",
     "advantage",
     "grpo (group-std normalised, default) or drgrpo (centred only)",
-    String,
+    ADVANTAGES,
   ],
   [
     "--prompts-per-step <n>",
@@ -45,13 +47,13 @@ const FLAGS: [
     "--rollout-cache <p>",
     "rolloutCache",
     "rollout KV cache: f32 (default) or f16 (half the bytes; old log-probs stay float32)",
-    String,
+    KV_PRECISIONS,
   ],
   [
     "--rollout-products <p>",
     "rolloutProducts",
     "rollout matrix products: f32 (default) or bf16 (AVX512_BF16; ≈2× faster products)",
-    String,
+    PRODUCT_PRECISIONS,
   ],
   ["--max-new <n>", "maxNew", "most response tokens (preset default)", parsePos("--max-new")],
   ["--eval-every <n>", "evalEvery", "steps between validation (greedy, verified)", parsePos("--eval-every")],
@@ -80,12 +82,15 @@ export function registerRl(program: Command): void {
     .option("--seed <n>", "seed of prompts and rollouts", parseNat("--seed"), 1)
     .option("--resume", "continue the run in --out from its latest checkpoint")
     .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
-    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
+    .addOption(backendOption())
     .option(
       "--allow-slips",
       "arithmetic slips neither block verified nor count in the reward's penalty (the old lenient policy; default: they do)",
     );
-  for (const [flag, , help, parse] of FLAGS) cmd.option(flag, help, parse as (v: string) => string);
+  for (const [flag, , help, parse] of FLAGS) {
+    const option = new Option(flag, help);
+    cmd.addOption(typeof parse === "function" ? option.argParser(parse) : option.choices(parse));
+  }
   cmd.action(async (o: Record<string, unknown>) => {
     const overrides: Record<string, unknown> = {};
     for (const [, key] of FLAGS) if (o[key] !== undefined) overrides[key] = o[key];

@@ -1,21 +1,21 @@
 /** `interplay serve`: the reward service for GPU trainers (verl, OpenRLHF, TRL). */
 import cluster from "node:cluster";
 import type { AddressInfo } from "node:net";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { createRewardServer } from "../serve/server.js";
-import { REWARD_NAMES } from "../verify/index.js";
+import { COMPOSITE_FORMS, type CompositeForm, REWARD_NAMES, type RewardName } from "../verify/index.js";
 import type { GoldProblem } from "../world/load.js";
 import { loadProblems } from "../world/load.js";
-import { parseNat, parsePos } from "./args.js";
+import { choiceOption, parseNat, parsePos, parseUnit } from "./args.js";
 
 interface ServeOpts {
   port: number;
   host: string;
   problems: string[];
   regenerate: boolean;
-  reward: string;
+  reward: RewardName;
   alpha: number;
-  composite: string;
+  composite: CompositeForm;
   allowExtra: boolean;
   allowSlips?: boolean;
   maxBodyMb: number;
@@ -24,23 +24,6 @@ interface ServeOpts {
   maxBatch: number;
   workers: number;
   grace: number;
-}
-
-/** α of the composite reward: a plain decimal in [0, 1] ("0x1", " 1 " or "0.5abc" are refused). */
-function parseAlpha(value: string): number {
-  const a = Number(value);
-  if (!/^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/.test(value) || !(a >= 0 && a <= 1))
-    throw new InvalidArgumentError(`--alpha must be a decimal number in [0, 1], got "${value}"`);
-  return a;
-}
-
-/** A value among `choices`. */
-function parseChoice(name: string, choices: readonly string[]) {
-  return (value: string): string => {
-    if (!choices.includes(value))
-      throw new InvalidArgumentError(`${name} must be one of ${choices.join(", ")}, got "${value}"`);
-    return value;
-  };
 }
 
 /** Registers the serve command. */
@@ -54,19 +37,9 @@ export function registerServe(program: Command): void {
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--problems <files...>", "problem JSONL files whose ids resolve as gold", [])
     .option("--no-regenerate", "resolve only loaded ids (otherwise any generated id is regenerated)")
-    .option(
-      "--reward <name>",
-      "default reward: outcome, process, composite or strict",
-      parseChoice("--reward", REWARD_NAMES),
-      "composite",
-    )
-    .option("--alpha <a>", "default α of the composite reward, in [0, 1]", parseAlpha, 0.2)
-    .option(
-      "--composite <form>",
-      "default composite form: gated or linear",
-      parseChoice("--composite", ["gated", "linear"]),
-      "gated",
-    )
+    .addOption(choiceOption("--reward <name>", "default reward", REWARD_NAMES).default("composite"))
+    .option("--alpha <a>", "default α of the composite reward, in [0, 1]", parseUnit("--alpha"), 0.2)
+    .addOption(choiceOption("--composite <form>", "default composite form", COMPOSITE_FORMS).default("gated"))
     .option("--no-allow-extra", "by default count extra nodes against `verified`")
     .option(
       "--allow-slips",
@@ -111,9 +84,9 @@ export function registerServe(program: Command): void {
         problems,
         regenerate: o.regenerate,
         defaults: {
-          reward: o.reward as never,
+          reward: o.reward,
           alpha: o.alpha,
-          form: o.composite as never,
+          form: o.composite,
           allowExtra: o.allowExtra,
           allowSlips: o.allowSlips === true,
         },

@@ -1,8 +1,8 @@
 /** `interplay stats`: the generator's per-op distributions beside the reference's. */
 import type { Command } from "commander";
 import { departures, measure, statsMarkdown, TOLERANCE } from "../world/stats.js";
-import type { Mode } from "../world/types.js";
-import { parseNat, parseOps, parsePos } from "./args.js";
+import { MODES, type Mode } from "../world/types.js";
+import { choiceOption, parseNat, parseOps, parsePos } from "./args.js";
 
 /** Registers the stats command. */
 export function registerStats(program: Command): void {
@@ -17,11 +17,10 @@ export function registerStats(program: Command): void {
     )
     .option("--per-op <n>", "problems per op", parsePos("--per-op"), 1000)
     .option("--seed <n>", "seed", parseNat("--seed"), 1)
-    .option("--mode <mode>", "forward or reverse", "forward")
-    .action((o: { ops: number[]; perOp: number; seed: number; mode: string }) => {
-      if (o.mode !== "forward" && o.mode !== "reverse") throw new Error(`--mode: unknown mode "${o.mode}"`);
+    .addOption(choiceOption("--mode <mode>", "mode", MODES).default("forward"))
+    .action((o: { ops: number[]; perOp: number; seed: number; mode: Mode }) => {
       const forward = o.mode === "forward";
-      const rows = measure(o.ops, { perOp: o.perOp, seed: o.seed, mode: o.mode as Mode });
+      const rows = measure(o.ops, { perOp: o.perOp, seed: o.seed, mode: o.mode });
       console.log(statsMarkdown(rows, forward));
       if (!forward) return; // the reference table is forward mode only
       const off = rows.flatMap(departures);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadKernels } from "../engine/backend.js";
+import { measureSgemm } from "../engine/peak.js";
 import { loadEvalSummary } from "../report/io.js";
 import { compareEvalSummaries } from "../stats/comparison.js";
 import {
@@ -14,23 +15,29 @@ import {
   type StudyName,
 } from "../studies/builtin.js";
 import { runStudy, type Study, studyPlan, validateStudy } from "../studies/study.js";
-import { parseNat } from "./args.js";
+import { choiceOption, parseNat } from "./args.js";
 import { checkOutputs } from "./outputs.js";
 import { comparisonTable } from "./report.js";
 import { renderTable } from "./table.js";
 
-function printPlan(s: Study): void {
+/** The hours `flops` take at this machine's measured sgemm rate (a floor), or why there is no estimate. */
+async function hoursAtPeak(flops: number): Promise<string> {
+  const { nativeAvailable, native } = await import("../engine/native.js");
+  if (!nativeAvailable()) return "no time estimate: the native engine is not built";
+  const r = measureSgemm(native);
+  return `${(flops / (r.gflops * 1e9) / 3600).toFixed(1)} h at this machine's measured sgemm rate, ${r.gflops.toFixed(0)} GFLOP/s`;
+}
+
+async function printPlan(s: Study): Promise<void> {
   const plan = studyPlan(s);
   console.log(`study ${s.name} at ${s.scale} scale: ${s.description}`);
   console.log(renderTable(["stage", "kind", "model", "work", "FLOPs"], plan.rows));
-  console.log(
-    `total ≈ ${plan.totalFlops.toExponential(2)} FLOPs (${(plan.totalFlops / 230e9 / 3600).toFixed(1)} h at the 2-core FMA peak)`,
-  );
+  console.log(`total ≈ ${plan.totalFlops.toExponential(2)} FLOPs (${await hoursAtPeak(plan.totalFlops)})`);
 }
 
 async function run(s: Study, out: string, cache?: string): Promise<void> {
   validateStudy(s);
-  printPlan(s);
+  await printPlan(s);
   const t0 = performance.now();
   const records = await runStudy(s, { out, cache, log: (m) => console.error(m) }, await loadKernels("auto"));
   const byId = new Map(records.map((r) => [r.id, r]));
@@ -60,7 +67,7 @@ export function registerStudy(program: Command): void {
       `run a study (${STUDY_NAMES.join(", ")}) or a study file; cached and resumable stage by stage`,
     )
     .argument("<name>", `${STUDY_NAMES.join(", ")}, or a study JSON file`)
-    .option("--scale <scale>", `${SCALES.join(", ")}`, "tiny")
+    .addOption(choiceOption("--scale <scale>", "scale of a built-in study", SCALES).default("tiny"))
     .requiredOption("--out <dir>", "study folder (report.html, study.json, stages.json)")
     .option("--cache <dir>", "stage cache shared between studies (default: OUT/../.stage-cache)")
     .option("--seed <n>", "seed of every stage", parseNat("--seed"), 1)
@@ -69,14 +76,12 @@ export function registerStudy(program: Command): void {
     .action(
       async (
         name: string,
-        o: { scale: string; out: string; cache?: string; seed: number; plan?: boolean; force?: boolean },
+        o: { scale: Scale; out: string; cache?: string; seed: number; plan?: boolean; force?: boolean },
       ) => {
         let s: Study;
         const builtin = (STUDY_NAMES as readonly string[]).includes(name);
         if (builtin) {
-          if (!(SCALES as readonly string[]).includes(o.scale))
-            throw new Error(`--scale must be one of ${SCALES.join(", ")}`);
-          s = builtinStudy(name as StudyName, o.scale as Scale, o.seed);
+          s = builtinStudy(name as StudyName, o.scale, o.seed);
         } else {
           try {
             s = JSON.parse(readFileSync(name, "utf8"));
@@ -88,7 +93,7 @@ export function registerStudy(program: Command): void {
         }
         if (o.plan || (s.scale === "paper" && !o.force)) {
           validateStudy(s);
-          printPlan(s);
+          await printPlan(s);
           if (!o.plan)
             console.log("paper scale: plan only (pass --force to run it here anyway; see docs/scale-out.md)");
           return;

@@ -115,7 +115,10 @@ describe("pretrain CLI", () => {
       ],
       { encoding: "utf8", env },
     );
-    assert.match(r.stderr, /unknown preset "giant"/);
+    assert.match(
+      r.stderr,
+      /option '--preset <name>' argument 'giant' is invalid\. Allowed choices are micro, tiny, compact, small, paper, bench\./,
+    );
     assert.ok(!existsSync(join(dir, "g", "config.json")));
     const before = readFileSync(join(dir, "full", "metrics.jsonl"));
     r = spawnSync(process.execPath, args(join(dir, "full")), { encoding: "utf8", env });

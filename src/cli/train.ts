@@ -1,10 +1,12 @@
 /** `interplay pretrain` and `interplay midtrain`. */
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
+import { PRESETS } from "../model/config.js";
 import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
-import { BACKENDS, parseNum as num, parseChoice, parseNat, parsePos } from "./args.js";
+import { backendOption, choiceOption, parseNum as num, parseNat, parsePos } from "./args.js";
+import { PACKINGS } from "./choices.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
@@ -35,7 +37,7 @@ function register(program: Command, stage: Stage): void {
   const cmd = program.command(stage);
   if (stage === "pretrain") {
     cmd.description("pre-train a model from scratch on a mixture streamed from the generator");
-    cmd.option("--preset <name>", "model preset: micro, tiny, compact, small, paper, bench", "tiny");
+    cmd.addOption(choiceOption("--preset <name>", "model preset", Object.keys(PRESETS)).default("tiny"));
     cmd.option("--digits", "digit-level number tokens instead of one token per integer 0–1000");
   } else {
     cmd.description("continue training a run's latest checkpoint on another mixture and schedule");
@@ -48,12 +50,15 @@ function register(program: Command, stage: Stage): void {
     .option("--seed <n>", "seed of initialisation and data", parseNat("--seed"), 1)
     .requiredOption("--out <dir>", "run folder")
     .option("--resume", "continue the run in --out from its latest checkpoint")
-    .option("--backend <name>", "auto, native or reference", parseChoice("--backend", BACKENDS), "auto")
+    .addOption(backendOption())
     .option("--batch <n>", "sequences per micro-batch", parsePos("--batch"))
     .option("--seq-len <n>", "tokens per sequence", parsePos("--seq-len"))
-    .option(
-      "--packing <how>",
-      "aligned (rows start at problems, padded), fit (as aligned, problems placed first-fit across the batch) or stream (rows cut anywhere)",
+    .addOption(
+      choiceOption(
+        "--packing <how>",
+        "aligned (rows start at problems, padded), fit (as aligned, problems placed first-fit across the batch) or stream (rows cut anywhere)",
+        PACKINGS,
+      ),
     )
     .option("--no-doc-mask", "let packed problems attend to the ones before them in their row")
     .option("--accum <n>", "micro-batches per optimizer step", parsePos("--accum"))

@@ -1,12 +1,13 @@
 /** `interplay verify`: process-verify sampled completions against their problems. */
 import type { Command } from "commander";
 import { type ByExtra, describePolicy, EXTRA_POLICIES } from "../stats/evaluation.js";
-import type { PassKEstimator } from "../stats/passk.js";
+import { PASSK_ESTIMATORS, type PassKEstimator } from "../stats/passk.js";
 import { type ProblemOutcome, type Summary, summarize } from "../stats/summary.js";
 import { AtomicWriter, writeFileAtomic } from "../util/atomic.js";
 import { checkInputFile, readJsonl } from "../util/jsonl.js";
-import { verifyPolicy, verifySample } from "../verify/index.js";
+import { COMPOSITE_FORMS, type CompositeForm, verifyPolicy, verifySample } from "../verify/index.js";
 import { loadProblems } from "../world/load.js";
+import { choiceOption, parseUnit } from "./args.js";
 import { VERIFY_FLAGS } from "./eval.js";
 import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
@@ -19,7 +20,7 @@ interface VerifyOpts {
   allowExtra: boolean;
   allowSlips?: boolean;
   alpha: number;
-  composite: "gated" | "linear";
+  composite: CompositeForm;
   estimator: PassKEstimator;
   summary?: string;
   force?: boolean;
@@ -40,9 +41,9 @@ export function registerVerify(program: Command): void {
     )
     .option(...VERIFY_FLAGS.noAllowExtra)
     .option(...VERIFY_FLAGS.allowSlips)
-    .option("--alpha <a>", "α of the composite reward", parseFloat, 0.2)
-    .option("--composite <form>", "composite reward form: gated or linear", "gated")
-    .option("--estimator <name>", "pass@k estimator: unbiased or firstK", "unbiased")
+    .option("--alpha <a>", "α of the composite reward, in [0, 1]", parseUnit("--alpha"), 0.2)
+    .addOption(choiceOption("--composite <form>", "composite reward form", COMPOSITE_FORMS).default("gated"))
+    .addOption(choiceOption("--estimator <name>", "pass@k estimator", PASSK_ESTIMATORS).default("unbiased"))
     .option("--summary <file>", "also write the summary as JSON")
     .option("--force", "replace existing --out and --summary files (never --problems or --samples)")
     .action(async (o: VerifyOpts) => {
@@ -57,11 +58,6 @@ export function registerVerify(program: Command): void {
         ],
         force: o.force,
       });
-      if (!(o.alpha >= 0 && o.alpha <= 1)) throw new Error(`--alpha must be in [0, 1], got ${o.alpha}`);
-      if (o.composite !== "gated" && o.composite !== "linear")
-        throw new Error(`--composite must be gated or linear`);
-      if (o.estimator !== "unbiased" && o.estimator !== "firstK")
-        throw new Error(`--estimator must be unbiased or firstK`);
       const policy = verifyPolicy({ allowExtra: o.allowExtra, allowSlips: o.allowSlips === true });
       const problems = await loadProblems(o.problems);
       checkInputFile(o.samples, "samples");

@@ -17,6 +17,7 @@ import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type SampleResult, type VerifyOptions, verifyPolicy, verifySample } from "../verify/index.js";
+import { CONTEXT_IDS } from "../world/contexts.js";
 import { checkGridPlan, type GridPlan, slotKey } from "../world/corpus.js";
 import type { GoldProblem } from "../world/load.js";
 import { generateProblem } from "../world/problem.js";
@@ -72,7 +73,7 @@ export function gridPlan(o: GridOptions): GridPlan {
     kind: "grid",
     seed: o.seed,
     ops: o.ops,
-    contexts: o.contexts ?? ["zoo", "school", "movie"],
+    contexts: o.contexts ?? [...CONTEXT_IDS],
     modes: o.modes ?? ["forward", "reverse"],
     perOp: o.perOp,
   };

@@ -17,6 +17,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { VERSION } from "../util/version.js";
+import { REWARD_NAMES } from "../verify/index.js";
 import { GoldResolver, type ResolverOptions } from "./gold.js";
 import { clip, MAX_JSON_DEPTH, quote, scanJson } from "./input.js";
 import {
@@ -90,7 +92,6 @@ export interface RewardServer extends Server {
 
 const JSON_TYPES = /^(application\/([\w.+-]*\+)?json|text\/plain)\s*(;|$)/i;
 const QUERY_KEYS = new Set(["reward", "alpha", "form", "allowExtra", "allowSlips"]);
-const VERSION = "0.1.0";
 /** The methods each path answers; any other method is a 405 with `Allow`. */
 const ROUTES = new Map<string, readonly string[]>([
   ["/", ["GET", "HEAD"]],
@@ -360,7 +361,7 @@ export function createRewardServer(opts: RewardServerOptions = {}): RewardServer
       "GET /healthz": "liveness and counters",
     },
     gold: "a problem id, {id}, {seed, index, op, context, mode}, or {graph: {nodes: [{name, value, parents, expr?}]}, answer}",
-    rewards: ["outcome", "process", "composite", "strict"],
+    rewards: [...REWARD_NAMES],
     defaults: base,
     limits: {
       maxBodyBytes: maxBody,

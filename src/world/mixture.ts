@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { hasName } from "../util/lookup.js";
 import { hashSeed, Rng } from "../util/rng.js";
-import { getContext } from "./contexts.js";
+import { CONTEXT_IDS, getContext } from "./contexts.js";
 import { checkOp, MAX_OP, MIN_OP } from "./graph.js";
 import type { Mode, ProblemKey } from "./types.js";
 
@@ -28,7 +28,7 @@ export interface Mixture {
 
 const TOL = 1e-6;
 const DEFAULT_MODES = { forward: 0.5, reverse: 0.5 };
-const DEFAULT_CONTEXTS = ["zoo", "school", "movie"];
+const DEFAULT_CONTEXTS = CONTEXT_IDS;
 
 /** Parses "7" or "2-10" into an inclusive op range; throws naming the bad key. */
 export function parseOpRange(key: string, where = "ops"): [number, number] {

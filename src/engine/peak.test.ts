@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { cpuInfo, measureSgemm } from "./peak.js";
+import { reference } from "./reference.js";
+
+const ZEN4 = `processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 9R14 96-Core Processor
+flags\t\t: fpu vme avx avx2 fma avx512f avx512dq avx512_bf16 avx512vl
+processor\t: 1
+model name\t: ignored second core
+flags\t\t: fpu
+`;
+const SAPPHIRE = `model name\t: Intel(R) Xeon(R) Platinum 8488C
+flags\t\t: avx2 avx512f avx512_bf16 avx512_fp16 amx_bf16 amx_tile amx_int8
+`;
+
+describe("cpuInfo", () => {
+  it("reads the model and the engine's SIMD/AMX flags of the first processor, in CPU_FLAGS order", () => {
+    const zen = cpuInfo(ZEN4);
+    assert.equal(zen.model, "AMD EPYC 9R14 96-Core Processor");
+    assert.deepEqual(zen.flags, ["avx2", "avx512f", "avx512_bf16"]);
+    assert.deepEqual(cpuInfo(SAPPHIRE).flags, [
+      "avx2",
+      "avx512f",
+      "avx512_bf16",
+      "avx512_fp16",
+      "amx_tile",
+      "amx_bf16",
+      "amx_int8",
+    ]);
+    assert.ok(cpuInfo(ZEN4).logicalCores >= 1);
+  });
+
+  it("without /proc/cpuinfo: the model from os.cpus() and the flags unknown (not 'none')", () => {
+    const c = cpuInfo(null);
+    assert.ok(c.model.length > 0);
+    assert.equal(c.flags, undefined);
+  });
+});
+
+describe("measureSgemm", () => {
+  it("times at least three products and reports 2·n³ over the fastest", () => {
+    const r = measureSgemm(reference, { n: 32, seconds: 0 });
+    assert.equal(r.n, 32);
+    assert.ok(r.runs >= 3);
+    assert.ok(Number.isFinite(r.gflops) && r.gflops > 0);
+    assert.equal(r.threads, reference.info().threads);
+  });
+});
