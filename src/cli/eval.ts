@@ -4,6 +4,7 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { measureEdge } from "../eval/edge-run.js";
 import { type EvalProblem, gridPlan, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
 import type { KVPrecision, ProductPrecision } from "../model/decode.js";
+import { KV_PRECISIONS, PRODUCT_PRECISIONS } from "../model/decode.js";
 import { Model } from "../model/model.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { buildEvalSummary, describePolicy } from "../stats/evaluation.js";
@@ -20,7 +21,6 @@ import {
   parseOps,
   parsePos,
 } from "./args.js";
-import { KV_PRECISIONS, PRODUCT_PRECISIONS } from "./choices.js";
 import { checkOutputs } from "./outputs.js";
 import { startProgress } from "./progress.js";
 import { evalSummaryTable } from "./report.js";

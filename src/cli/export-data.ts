@@ -1,14 +1,19 @@
 /** `interplay export-data`: problem files for verl/TRL, and sharded pre-training corpora. */
 import type { Command } from "commander";
-import { type Compression, type CorpusKind, exportCorpus } from "../interop/corpus.js";
+import {
+  COMPRESSIONS,
+  CORPUS_KINDS,
+  type Compression,
+  type CorpusKind,
+  exportCorpus,
+} from "../interop/corpus.js";
 import { exportProblems } from "../interop/export.js";
-import { DATA_FORMATS, type DataFormat, type TrlPromptStyle } from "../interop/rows.js";
+import { DATA_FORMATS, type DataFormat, TRL_PROMPT_STYLES, type TrlPromptStyle } from "../interop/rows.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
 import { checkGridPlan, type Plan, planSize, readHashes } from "../world/corpus.js";
 import { resolveMixture } from "../world/mixture.js";
 import { MODES, type Mode } from "../world/types.js";
 import { choiceListOption, choiceOption, parseIntIn, parseNat, parseOps, parsePos } from "./args.js";
-import { COMPRESSIONS, CORPUS_KINDS, TRL_PROMPT_STYLES } from "./choices.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 

@@ -1,11 +1,12 @@
 /** `interplay rl`: GRPO from a trained run with process-verified rewards. */
 import { type Command, Option } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
+import { KV_PRECISIONS, PRODUCT_PRECISIONS } from "../model/decode.js";
 import type { RlOptions } from "../rl/config.js";
+import { ADVANTAGES } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
 import { REWARD_NAMES } from "../verify/index.js";
 import { backendOption, parseNum as num, parseNat, parsePos, parseUnit } from "./args.js";
-import { ADVANTAGES, KV_PRECISIONS, PRODUCT_PRECISIONS } from "./choices.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 

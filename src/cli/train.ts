@@ -4,9 +4,9 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { PRESETS } from "../model/config.js";
 import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
+import { PACKINGS } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
 import { backendOption, choiceOption, parseNum as num, parseNat, parsePos } from "./args.js";
-import { PACKINGS } from "./choices.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 

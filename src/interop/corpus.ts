@@ -34,9 +34,11 @@ import type { ProblemKey } from "../world/types.js";
 import { runOrdered } from "./pool.js";
 
 /** What a shard holds: model text as JSONL, or token ids. */
-export type CorpusKind = "text" | "tokens";
+export const CORPUS_KINDS = ["text", "tokens"] as const;
+export type CorpusKind = (typeof CORPUS_KINDS)[number];
 /** Shard compression. */
-export type Compression = "gzip" | "none";
+export const COMPRESSIONS = ["gzip", "none"] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
 
 /** How chunks are encoded (sent to the workers). */
 export interface EncodeSpec {

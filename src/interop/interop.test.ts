@@ -174,7 +174,7 @@ describe("interplay export-data (command line)", () => {
       [["--problems", src, "--out", "x.parquet"], /give --format verl, trl or jsonl/],
       [
         ["--problems", src, "--format", "parquet", "--out", "x.parquet"],
-        /--format must be verl, trl or jsonl/,
+        /Allowed choices are verl, trl, jsonl, text, tokens/,
       ],
       [
         ["--problems", "missing.jsonl", "--format", "trl", "--out", "x.jsonl"],

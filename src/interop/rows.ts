@@ -64,7 +64,8 @@ export interface TrlRow {
 }
 
 /** How a TRL prompt is written: standard text, or a conversational list of messages. */
-export type TrlPromptStyle = "text" | "chat";
+export const TRL_PROMPT_STYLES = ["text", "chat"] as const;
+export type TrlPromptStyle = (typeof TRL_PROMPT_STYLES)[number];
 
 const NODE: Field[] = [
   { name: "name", type: "string" },

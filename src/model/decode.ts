@@ -51,9 +51,11 @@ export interface DecodeRow {
 }
 
 /** Element type of the cache: float32, or half precision (half the bytes read per decode step). */
-export type KVPrecision = "f32" | "f16";
+export const KV_PRECISIONS = ["f32", "f16"] as const;
+export type KVPrecision = (typeof KV_PRECISIONS)[number];
 /** Matrix products of decoding: float32, or bfloat16 inputs with float32 sums (AVX512_BF16). */
-export type ProductPrecision = "f32" | "bf16";
+export const PRODUCT_PRECISIONS = ["f32", "bf16"] as const;
+export type ProductPrecision = (typeof PRODUCT_PRECISIONS)[number];
 
 /** A weight [N,K] in bf16 panels (see `Kernels.packBf16`). */
 interface Packed {

@@ -6,7 +6,12 @@
 import { join } from "node:path";
 import type { BackendChoice } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
-import type { KVPrecision, ProductPrecision } from "../model/decode.js";
+import {
+  KV_PRECISIONS,
+  type KVPrecision,
+  PRODUCT_PRECISIONS,
+  type ProductPrecision,
+} from "../model/decode.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import {
   flagOf,
@@ -29,6 +34,10 @@ import {
 import { type GoldProblem, loadProblems } from "../world/load.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 
+/** Advantage estimators: GRPO (group-std normalised) or Dr.GRPO (centred only). */
+export const ADVANTAGES = ["grpo", "drgrpo"] as const;
+export type Advantage = (typeof ADVANTAGES)[number];
+
 /** Where prompts come from: a mixture (drawn by seed and index) or a problem file (cycled). */
 export type PromptSource =
   | { kind: "mixture"; mixture: Mixture }
@@ -44,7 +53,7 @@ export interface RlConfig {
   prompts: PromptSource;
   reward: RewardName;
   alpha: number;
-  advantage: "grpo" | "drgrpo";
+  advantage: Advantage;
   seed: number;
   steps: number;
   promptsPerStep: number;
@@ -359,8 +368,8 @@ function checkRlConfig(c: RlConfig, file?: RlProblem[]): void {
   if (!REWARD_NAMES.includes(c.reward))
     throw new Error(`--reward must be one of ${REWARD_NAMES.join(", ")}, got ${JSON.stringify(c.reward)}`);
   if (!(c.alpha >= 0 && c.alpha <= 1)) throw new Error(`--alpha must be in [0, 1], got ${c.alpha}`);
-  if (c.advantage !== "grpo" && c.advantage !== "drgrpo")
-    throw new Error(`--advantage must be grpo or drgrpo`);
+  if (!ADVANTAGES.includes(c.advantage))
+    throw new Error(`--advantage must be ${ADVANTAGES.join(" or ")}, got ${JSON.stringify(c.advantage)}`);
   if (!(c.lr > 0)) throw new Error(`--lr must be positive, got ${c.lr}`);
   const { beta1, beta2, eps } = adamw(c);
   if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0))
@@ -368,12 +377,16 @@ function checkRlConfig(c: RlConfig, file?: RlProblem[]): void {
   if (!(c.clip > 0 && c.clip < 1)) throw new Error(`--clip must be in (0, 1), got ${c.clip}`);
   if (!(c.klCoef >= 0)) throw new Error(`--kl-coef must be >= 0, got ${c.klCoef}`);
   if (!(c.temperature > 0)) throw new Error(`--temperature must be > 0, got ${c.temperature}`);
-  if (c.rolloutCache !== undefined && c.rolloutCache !== "f32" && c.rolloutCache !== "f16")
-    throw new Error(`--rollout-cache must be f32 or f16, got ${JSON.stringify(c.rolloutCache)}`);
+  if (c.rolloutCache !== undefined && !KV_PRECISIONS.includes(c.rolloutCache))
+    throw new Error(
+      `--rollout-cache must be ${KV_PRECISIONS.join(" or ")}, got ${JSON.stringify(c.rolloutCache)}`,
+    );
   if (c.allowSlips !== undefined && typeof c.allowSlips !== "boolean")
     throw new Error(`allowSlips must be true or false, got ${JSON.stringify(c.allowSlips)}`);
-  if (c.rolloutProducts !== undefined && c.rolloutProducts !== "f32" && c.rolloutProducts !== "bf16")
-    throw new Error(`--rollout-products must be f32 or bf16, got ${JSON.stringify(c.rolloutProducts)}`);
+  if (c.rolloutProducts !== undefined && !PRODUCT_PRECISIONS.includes(c.rolloutProducts))
+    throw new Error(
+      `--rollout-products must be ${PRODUCT_PRECISIONS.join(" or ")}, got ${JSON.stringify(c.rolloutProducts)}`,
+    );
 }
 
 /** AdamW's settings of an RL run (a config written before they were recorded: 0.9, 0.999, 1e-8). */

@@ -33,7 +33,9 @@ export function splitSeed(seed: number, split: Split): number {
  * rows at problems but places each problem in the first row of the batch with room for it, so rows
  * are nearly full (a problem that fits nowhere waits for the next batch, in order).
  */
-export type Packing = "stream" | "aligned" | "fit";
+/** How problems fill the rows of a batch. */
+export const PACKINGS = ["aligned", "fit", "stream"] as const;
+export type Packing = (typeof PACKINGS)[number];
 
 /**
  * Document starts of packed rows, for a document-masked attention: start[b·T+t] is the position

@@ -13,7 +13,7 @@ import { WorldTokenizer } from "../model/tokenizer.js";
 import { Rng } from "../util/rng.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint } from "./checkpoint.js";
-import { documentStarts, type Packing, splitSeed, TokenStream } from "./data.js";
+import { documentStarts, PACKINGS, type Packing, splitSeed, TokenStream } from "./data.js";
 import { loadVerified } from "./load.js";
 import {
   checkpointer,
@@ -236,8 +236,8 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   }
   if (!(c.lr > 0) || !(c.minLr >= 0) || c.minLr > c.lr)
     throw new Error(`learning rates must satisfy 0 <= minLr <= lr, lr > 0`);
-  if (c.packing !== undefined && c.packing !== "stream" && c.packing !== "aligned" && c.packing !== "fit")
-    throw new Error(`packing must be "stream", "aligned" or "fit", got ${JSON.stringify(c.packing)}`);
+  if (c.packing !== undefined && !PACKINGS.includes(c.packing))
+    throw new Error(`packing must be one of ${PACKINGS.join(", ")}, got ${JSON.stringify(c.packing)}`);
   if (!(c.warmup >= 0 && c.warmup < 1))
     throw new Error(`warmup must be a fraction in [0, 1), got ${c.warmup}`);
   if (c.docMask !== undefined && typeof c.docMask !== "boolean")
