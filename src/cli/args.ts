@@ -135,3 +135,11 @@ export function parseUnit(flag: string) {
     return a;
   };
 }
+
+/** An option's value when the user gave it (not commander's default): a resume compares only what was given. */
+export function given<T>(cmd: Command, o: object, key: string): T | undefined {
+  const source = cmd.getOptionValueSource(key);
+  return source === undefined || source === "default"
+    ? undefined
+    : ((o as Record<string, unknown>)[key] as T);
+}

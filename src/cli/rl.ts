@@ -6,7 +6,7 @@ import type { RlOptions } from "../rl/config.js";
 import { ADVANTAGES } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
 import { REWARD_NAMES } from "../verify/index.js";
-import { backendOption, parseNum as num, parseNat, parsePos, parseUnit } from "./args.js";
+import { backendOption, given, parseNum as num, parseNat, parsePos, parseUnit } from "./args.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
@@ -73,15 +73,25 @@ export function registerRl(program: Command): void {
   const cmd = program
     .command("rl")
     .description("GRPO with process-verified rewards, from a pre-/mid-trained run")
-    .requiredOption("--from <run>", "the run whose latest checkpoint is the policy and the frozen reference")
-    .requiredOption(
-      "--prompts <name|file>",
-      "a mixture (e.g. rl_op7-10, op5-8_forward, a JSON file) or a problems .jsonl",
+    .option(
+      "--from <run>",
+      "the run whose latest checkpoint is the policy and the frozen reference (a new run)",
     )
-    .requiredOption("--steps <n>", "GRPO steps", parsePos("--steps"))
+    .option(
+      "--prompts <name|file>",
+      "a mixture (e.g. rl_op7-10, op5-8_forward, a JSON file) or a problems .jsonl (a new run)",
+    )
+    .option(
+      "--steps <n>",
+      "GRPO steps (a new run); with --resume, a larger value extends the run",
+      parsePos("--steps"),
+    )
     .requiredOption("--out <dir>", "run folder")
     .option("--seed <n>", "seed of prompts and rollouts", parseNat("--seed"), 1)
-    .option("--resume", "continue the run in --out from its latest checkpoint")
+    .option(
+      "--resume",
+      "continue the run in --out from its latest checkpoint (its config.json supplies every flag; a different value is refused)",
+    )
     .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
     .addOption(backendOption())
     .option(
@@ -99,7 +109,7 @@ export function registerRl(program: Command): void {
     checkOutputs({
       inputs: [
         { flag: "--from", path: o.from as string },
-        { flag: "--prompts", path: mixtureFile(o.prompts as string) },
+        { flag: "--prompts", path: mixtureFile(o.prompts as string | undefined) },
       ],
       folders: [{ flag: "--out", path: o.out as string }],
     });
@@ -107,11 +117,11 @@ export function registerRl(program: Command): void {
     let bar: ReturnType<typeof startProgress> | null = null;
     const r = await trainRl(
       {
-        from: o.from as string,
-        prompts: o.prompts as string,
+        from: o.from as string | undefined,
+        prompts: o.prompts as string | undefined,
         out: o.out as string,
-        steps: o.steps as number,
-        seed: o.seed as number,
+        steps: o.steps as number | undefined,
+        seed: given(cmd, o, "seed"),
         resume: o.resume as boolean | undefined,
         minutes: o.minutes as number | undefined,
         overrides: overrides as RlOptions["overrides"],

@@ -125,4 +125,61 @@ describe("pretrain CLI", () => {
     assert.match(r.stderr, /already holds a run/);
     assert.ok(readFileSync(join(dir, "full", "metrics.jsonl")).equals(before));
   });
+  it("--resume needs only --out, extends --tokens, and refuses a changed flag naming both values", () => {
+    const run = join(dir, "full");
+    const run2 = join(dir, "grow-cli");
+    const copy = spawnSync("cp", ["-r", run, run2]);
+    assert.equal(copy.status, 0);
+    const resume = (...extra: string[]) =>
+      spawnSync(process.execPath, [bin, "pretrain", "--resume", "--out", run2, ...extra], {
+        encoding: "utf8",
+        env,
+      });
+    let r = resume();
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /40 steps/);
+    r = resume("--tokens", String(44 * 4 * 32));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /--tokens 5632 extends the run from 5120/);
+    assert.equal(losses(run2).length, 44);
+    const before = readFileSync(join(run2, "metrics.jsonl"));
+    r = resume("--lr", "0.01");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--resume: --lr 0\.01 differs from the run's 0\.002 .*only --tokens may grow/);
+    r = resume("--seed", "4");
+    assert.match(r.stderr, /--seed 4 differs from the run's 3/);
+    r = resume("--seed", "3", "--preset", "micro", "--mixture", "op2-3", "--batch", "4");
+    assert.equal(r.status, 0, "the run's own values are no change");
+    assert.ok(readFileSync(join(run2, "metrics.jsonl")).equals(before), "nothing was redone or lost");
+    r = spawnSync(process.execPath, [bin, "pretrain", "--out", join(dir, "new")], { encoding: "utf8", env });
+    assert.match(r.stderr, /a new pretrain run needs --mixture/);
+  });
+  it("rl --resume --steps extends the run (it did nothing before) and needs no --from, --prompts or --steps", () => {
+    const out = join(dir, "rl-cli");
+    const small = ["--prompts-per-step", "2", "--rollouts", "2", "--mini-batches", "1", "--micro", "4"];
+    const rl = (...a: string[]) =>
+      spawnSync(process.execPath, [bin, "rl", "--out", out, ...a], { encoding: "utf8", env });
+    let r = rl(
+      "--from",
+      join(dir, "full"),
+      "--prompts",
+      "op2-3_forward",
+      "--steps",
+      "1",
+      "--max-new",
+      "12",
+      ...small,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    r = rl("--resume", "--steps", "2");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /--steps 2 extends the run from 1 steps/);
+    assert.deepEqual(
+      losses(out).map((m) => m.step),
+      [1, 2],
+    );
+    r = rl("--resume", "--kl-coef", "0");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--kl-coef 0 differs from the run's 0\.001/);
+  });
 });

@@ -6,15 +6,15 @@ import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
 import { PACKINGS } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
-import { backendOption, choiceOption, parseNum as num, parseNat, parsePos } from "./args.js";
+import { backendOption, choiceOption, given, parseNum as num, parseNat, parsePos } from "./args.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
 
 interface TrainCliOpts {
   preset?: string;
   from?: string;
-  mixture: string;
-  tokens: number;
+  mixture?: string;
+  tokens?: number;
   minutes?: number;
   seed: number;
   out: string;
@@ -44,12 +44,19 @@ function register(program: Command, stage: Stage): void {
     cmd.option("--from <run>", "the run folder to start from");
   }
   cmd
-    .requiredOption("--mixture <name|file>", "mixture preset or JSON file")
-    .requiredOption("--tokens <n>", "supervised tokens (the schedule spans them)", num("--tokens"))
+    .option("--mixture <name|file>", "mixture preset or JSON file (a new run; a resumed one has its own)")
+    .option(
+      "--tokens <n>",
+      "supervised tokens (the schedule spans them); with --resume, a larger value extends the run at the floor LR",
+      num("--tokens"),
+    )
     .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
     .option("--seed <n>", "seed of initialisation and data", parseNat("--seed"), 1)
     .requiredOption("--out <dir>", "run folder")
-    .option("--resume", "continue the run in --out from its latest checkpoint")
+    .option(
+      "--resume",
+      "continue the run in --out from its latest checkpoint (its config.json supplies every flag; a different value is refused)",
+    )
     .addOption(backendOption())
     .option("--batch <n>", "sequences per micro-batch", parsePos("--batch"))
     .option("--seq-len <n>", "tokens per sequence", parsePos("--seq-len"))
@@ -94,12 +101,12 @@ function register(program: Command, stage: Stage): void {
         {
           stage,
           out: o.out,
-          preset: o.preset,
+          preset: given(cmd, o, "preset"),
           from: o.from,
           mixture: o.mixture,
           tokens: o.tokens,
           minutes: o.minutes,
-          seed: o.seed,
+          seed: given(cmd, o, "seed"),
           resume: o.resume,
           overrides,
           onStep: (m, total) => {
