@@ -183,99 +183,61 @@ describe("interplay verify", () => {
 });
 
 describe("bad option values: one format, naming the flag, the value and what is expected", () => {
-  /** `error: option 'FLAGS' argument 'VALUE' is invalid. EXPECTED` (commander's format) and exit 1. */
-  function refusedValue(args: string[], flags: string, value: string, expected: string) {
+  /**
+   * `error: option 'FLAG <ARG>' argument 'VALUE' is invalid. EXPECTED` (commander's format) and exit
+   * 1, where FLAG and VALUE are the last two arguments.
+   */
+  function refusedValue(args: string[], arg: string, expected: string) {
     const r = run(...args);
     assert.equal(r.code, 1, `${args.join(" ")}: ${r.err}`);
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const [flag, value] = args.slice(-2);
     assert.match(
       r.err,
       new RegExp(
-        `^error: option '${esc(flags)}' argument '${esc(value)}' is invalid\\. ${esc(expected)}$`,
+        `^error: option '${esc(`${flag} ${arg}`)}' argument '${esc(value)}' is invalid\\. ${esc(expected)}$`,
         "m",
       ),
       args.join(" "),
     );
   }
+  const verify = ["verify", "--problems", "p.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl"];
+  const evalArgs = ["eval", "--model", "none", "--ops", "2", "--per-op", "1", "--out", "e"];
 
   it("a bad choice on two commands", () => {
     refusedValue(
       ["serve", "--reward", "best"],
-      "--reward <name>",
-      "best",
+      "<name>",
       "Allowed choices are outcome, process, composite, strict.",
     );
-    refusedValue(
-      ["verify", "--problems", "p.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl", "--estimator", "mean"],
-      "--estimator <name>",
-      "mean",
-      "Allowed choices are unbiased, firstK.",
-    );
+    refusedValue([...verify, "--estimator", "mean"], "<name>", "Allowed choices are unbiased, firstK.");
   });
 
   it("a bad element of a comma-separated choice list", () => {
+    const generate = ["generate", "--ops", "2", "--per-op", "1", "--seed", "1", "--out", "x.jsonl"];
     refusedValue(
-      [
-        "generate",
-        "--ops",
-        "2",
-        "--per-op",
-        "1",
-        "--seed",
-        "1",
-        "--out",
-        "x.jsonl",
-        "--contexts",
-        "zoo,,mars",
-      ],
-      "--contexts <list>",
-      "zoo,,mars",
+      [...generate, "--contexts", "zoo,,mars"],
+      "<list>",
       'Allowed choices are zoo, school, movie (comma-separated); got "mars".',
     );
     refusedValue(
-      ["eval", "--model", "none", "--ops", "2", "--per-op", "1", "--out", "e", "--modes", ","],
-      "--modes <list>",
-      ",",
+      [...evalArgs, "--modes", ","],
+      "<list>",
       "Allowed choices are forward, reverse (comma-separated); got none.",
     );
   });
 
   it("a bad number, a bad natural, a bad positive integer, a bad integer range, a bad fraction", () => {
-    const e = ["eval", "--model", "none", "--ops", "2", "--per-op", "1", "--out", "e"];
-    refusedValue(
-      [...e, "--temperature", "warm"],
-      "--temperature <t>",
-      "warm",
-      "--temperature must be a number.",
-    );
-    refusedValue([...e, "--seed", "-1"], "--seed <n>", "-1", "--seed must be a non-negative integer.");
-    refusedValue([...e, "--top-k", "1.5"], "--top-k <k>", "1.5", "--top-k must be a non-negative integer.");
-    refusedValue([...e, "--samples", "0"], "--samples <n>", "0", "--samples must be a positive integer.");
-    refusedValue(
-      [
-        "export-data",
-        "--corpus",
-        "--ops",
-        "2",
-        "--per-op",
-        "1",
-        "--seed",
-        "1",
-        "--out",
-        "c",
-        "--level",
-        "10",
-      ],
-      "--level <n>",
-      "10",
-      "--level must be an integer from 1 to 9.",
-    );
-    refusedValue(
-      ["verify", "--problems", "p.jsonl", "--samples", "s.jsonl", "--out", "x.jsonl", "--alpha", "0.5abc"],
-      "--alpha <a>",
-      "0.5abc",
-      "--alpha must be a decimal number in [0, 1].",
-    );
+    const corpus = ["export-data", "--corpus", "--ops", "2", "--per-op", "1", "--seed", "1", "--out", "c"];
+    for (const [args, arg, expected] of [
+      [[...evalArgs, "--temperature", "warm"], "<t>", "--temperature must be a number."],
+      [[...evalArgs, "--seed", "-1"], "<n>", "--seed must be a non-negative integer."],
+      [[...evalArgs, "--top-k", "1.5"], "<k>", "--top-k must be a non-negative integer."],
+      [[...evalArgs, "--samples", "0"], "<n>", "--samples must be a positive integer."],
+      [[...corpus, "--level", "10"], "<n>", "--level must be an integer from 1 to 9."],
+      [[...verify, "--alpha", "0.5abc"], "<a>", "--alpha must be a decimal number in [0, 1]."],
+    ] as [string[], string, string][])
+      refusedValue(args, arg, expected);
   });
 
   it("--backend bogus is refused by every command that takes --backend, and the list of them is complete", () => {
@@ -287,12 +249,7 @@ describe("bad option values: one format, naming the flag, the value and what is 
     assert.deepEqual(withBackend.sort(), ["decode", "edge", "eval", "midtrain", "pretrain", "rl"]);
     for (const c of withBackend) {
       assert.match(run(c, "--help").out.replace(/\s+/g, " "), /choices: "auto", "native", "reference"/, c);
-      refusedValue(
-        [c, "--backend", "bogus"],
-        "--backend <name>",
-        "bogus",
-        "Allowed choices are auto, native, reference.",
-      );
+      refusedValue([c, "--backend", "bogus"], "<name>", "Allowed choices are auto, native, reference.");
     }
   });
 });

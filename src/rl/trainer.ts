@@ -73,19 +73,13 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
   const tok = runTokenizer(c.digits, c.model);
   const policy = new Model(k, c.model);
   const ref = new Model(k, c.model, refParams);
-  const moments = { m: k.alloc(policy.size), v: k.alloc(policy.size) };
   // tokens counts generated + trained tokens; updates is AdamW's step counter.
-  const state = openRun<RlState>({
-    out: o.out,
-    config: c,
-    tok,
-    resume: o.resume,
-    ck,
-    model: policy,
-    moments,
-    fresh: { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 },
-    init: () => policy.params.flat.set(ref.params.flat),
-  });
+  const { state, moments } = openRun<RlState>(
+    { out: o.out, resume: o.resume, config: c, tok, ck },
+    policy,
+    () => policy.params.flat.set(ref.params.flat),
+  );
+
   if (steps !== saved.steps) state.target = steps;
   const supervised = state.supervised ?? { measured: 0, rule6N: 0, paper: 0 };
   const stop = [tok.id(" </answer>"), tok.id("</answer>"), tok.eosId].filter(

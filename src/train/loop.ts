@@ -136,31 +136,36 @@ export interface Moments {
   v: Float32Array;
 }
 
-/**
- * Sets up a run's folder and state, after every input has been verified: on resume from the
- * checkpoint chosen (params, moments and state restored, metrics.jsonl trimmed to its step); else
- * (a new run, or a resumed one that never saved) config.json and the tokenizer files are written
- * for a new run, metrics.jsonl is emptied and `init` sets the params.
- */
-export function openRun<S extends TrainState>(r: {
+/** What {@link openRun} needs to know of a run. */
+export interface RunFiles {
   out: string;
+  resume?: boolean;
   config: unknown;
   tok: WorldTokenizer;
-  resume: boolean | undefined;
+  /** The checkpoint a resume continues from (null: a new run, or a resumed one that never saved). */
   ck: ResumePoint | null;
-  model: Model;
-  moments: Moments;
-  fresh: S;
-  init: () => void;
-}): S {
+}
+
+/**
+ * Sets up a run's folder, state and AdamW moments, after every input has been verified: on resume
+ * from the checkpoint (params, moments and state restored, metrics.jsonl trimmed to its step);
+ * else (a new run, or a resumed one that never saved) config.json and the tokenizer files are
+ * written for a new run, metrics.jsonl is emptied and `init` sets the params.
+ */
+export function openRun<S extends TrainState>(
+  r: RunFiles,
+  model: Model,
+  init: () => void,
+): { state: S; moments: Moments } {
   mkdirSync(r.out, { recursive: true });
   const metrics = join(r.out, "metrics.jsonl");
+  const moments = { m: model.kernels.alloc(model.size), v: model.kernels.alloc(model.size) };
   if (r.ck) {
-    r.model.params.flat.set(r.ck.tensors.params);
-    r.moments.m.set(r.ck.tensors.m);
-    r.moments.v.set(r.ck.tensors.v);
+    model.params.flat.set(r.ck.tensors.params);
+    moments.m.set(r.ck.tensors.m);
+    moments.v.set(r.ck.tensors.v);
     trimMetrics(metrics, r.ck.state.step);
-    return r.ck.state as S;
+    return { state: r.ck.state as S, moments };
   }
   if (!r.resume) {
     writeFileAtomic(join(r.out, "config.json"), `${JSON.stringify(r.config, null, 2)}\n`);
@@ -171,8 +176,9 @@ export function openRun<S extends TrainState>(r: {
     );
   }
   trimMetrics(metrics, 0);
-  r.init();
-  return r.fresh;
+  init();
+  const state = { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 } as S;
+  return { state, moments };
 }
 
 /** The newest intact checkpoint of a run being resumed (null for a new run, or one that never saved). */

@@ -289,24 +289,17 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     );
   const tok = runTokenizer(cfg.digits, cfg.model);
   const model = new Model(k, cfg.model);
-  const moments = { m: k.alloc(model.size), v: k.alloc(model.size) };
-  const state = openRun<RunState>({
-    out: o.out,
-    config: cfg,
-    tok,
-    resume: o.resume,
-    ck,
+  const { state, moments } = openRun<RunState>(
+    { out: o.out, resume: o.resume, config: cfg, tok, ck },
     model,
-    moments,
-    fresh: { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 },
-    init: () => {
+    () => {
       if (fromParams) model.params.flat.set(fromParams);
       else {
         const rng = new Rng(cfg.seed);
         model.init(() => rng.next());
       }
     },
-  });
+  );
   if (tokens !== saved.tokens) state.target = tokens;
   const B = cfg.batch;
   const T = cfg.seqLen;
