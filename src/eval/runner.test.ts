@@ -7,6 +7,7 @@ import { native } from "../engine/native.js";
 import { presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { readJsonlValues } from "../util/jsonl.js";
 import { Rng } from "../util/rng.js";
 import { gridProblems, runEvaluation } from "./runner.js";
 
@@ -116,10 +117,7 @@ describe("runEvaluation", () => {
     m.params.byName.get("model.norm.weight")?.fill(1);
     const out = join(dir, "stop");
     runEvaluation({ model: m, tokenizer: tok, problems, out, settings: { ...settings, maxNew: 30 } });
-    const lines = readFileSync(join(out, "samples.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const lines = readJsonlValues<{ finish: string; tokens: number }>(join(out, "samples.jsonl"));
     assert.equal(lines.length, 12);
     for (const l of lines) {
       assert.equal(l.finish, "stop");

@@ -16,6 +16,7 @@ import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { readJsonlSync } from "../util/jsonl.js";
 import { type SampleResult, type VerifyOptions, verifyPolicy, verifySample } from "../verify/index.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
 import { checkGridPlan, type GridPlan, slotKey } from "../world/corpus.js";
@@ -89,19 +90,10 @@ export function gridProblems(o: GridOptions): EvalProblem[] {
   return out;
 }
 
-/** Reads complete JSON lines of a file (a trailing line cut by a kill is dropped). */
+/** Reads complete JSON lines of a file (a trailing line cut by a kill ends the read). */
 function completeLines(path: string): unknown[] {
   if (!existsSync(path)) return [];
-  const out: unknown[] = [];
-  for (const l of readFileSync(path, "utf8").split("\n")) {
-    if (!l.trim()) continue;
-    try {
-      out.push(JSON.parse(l));
-    } catch {
-      break; // only the last line can be cut; nothing after it was written
-    }
-  }
-  return out;
+  return readJsonlSync(path, { bad: "stop" }).map((l) => l.value);
 }
 
 /** Options of {@link runEvaluation}. */

@@ -14,13 +14,18 @@ import { after, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { TokenStream } from "../train/data.js";
+import { parseJsonl, readJsonlValues } from "../util/jsonl.js";
 import { type Plan, problemHash } from "../world/corpus.js";
 import { resolveMixture } from "../world/mixture.js";
 import { generateProblem, modelText } from "../world/problem.js";
+import type { ProblemKey } from "../world/types.js";
 import { exportCorpus } from "./corpus.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-corpus-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A line of a text shard: the problem's key fields, id and model text. */
+type ShardRow = Omit<ProblemKey, "seed" | "index"> & { id: string; text: string };
 
 const mixture = resolveMixture("id2-10_uniform");
 const plan: Plan = { kind: "mixture", seed: 7, mixture, count: 1300 };
@@ -87,11 +92,10 @@ describe("export-data --corpus", () => {
       ["shard-00000.jsonl.gz", "shard-00001.jsonl.gz"],
     );
     const lines = m.shards.flatMap((s) =>
-      gunzipSync(readFileSync(join(a, s.file)))
-        .toString("utf8")
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l)),
+      parseJsonl(gunzipSync(readFileSync(join(a, s.file))).toString("utf8"), {
+        bad: "throw",
+        name: s.file,
+      }).map((l) => l.value as ShardRow),
     );
     assert.equal(lines.length, 1300);
     const p = generateProblem({ ...lines[17], seed: 7, index: 17 }, { letters: mixture.letters });
@@ -129,10 +133,7 @@ describe("export-data --corpus", () => {
     });
     assert.ok(m.dedup.enabled);
     assert.ok(m.dedup.replaced >= 50);
-    const rows = readFileSync(join(out, "shard-00000.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = readJsonlValues<ShardRow>(join(out, "shard-00000.jsonl"));
     assert.equal(rows.length, 300);
     assert.equal(new Set(rows.map((r) => r.text)).size, 300, "no duplicates within the corpus");
     assert.ok(rows.every((r) => !excluded.has(r.text)));

@@ -83,8 +83,7 @@ export async function exportProblems(opts: ExportOptions): Promise<ExportStats> 
   const jw = container === "jsonl" ? new AtomicWriter(out) : null;
   try {
     let lines: string[] = [];
-    for await (const l of readJsonl(opts.problems)) {
-      if (l.error) throw new Error(`${opts.problems}:${l.line}: ${l.error}`);
+    for await (const l of readJsonl(opts.problems, { bad: "throw" })) {
       const err = problemLineError(l.value);
       if (err) throw new Error(`${opts.problems}:${l.line}: ${err}`);
       const p = l.value as Problem;

@@ -7,11 +7,12 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { tableFromIPC, Vector } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
+import { readJsonlValues } from "../util/jsonl.js";
 import { verifySample } from "../verify/index.js";
 import { generateProblem } from "../world/problem.js";
 import type { Mode, Problem } from "../world/types.js";
 import { exportProblems } from "./export.js";
-import { importGraph, jsonlRow, trlRow, verlRow } from "./rows.js";
+import { importGraph, jsonlRow, type TrlRow, trlRow, verlRow } from "./rows.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-interop-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,10 +109,7 @@ describe("export-data: TRL and JSONL", () => {
   it("TRL JSONL: standard prompt plus reward columns, equal to the source rows", async () => {
     const out = join(dir, "trl.jsonl");
     await exportProblems({ problems: src, format: "trl", out });
-    const rows = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = readJsonlValues<TrlRow>(out);
     assert.deepEqual(
       rows,
       problems.map((p) => trlRow(p, "text")),
@@ -133,10 +131,7 @@ describe("export-data: TRL and JSONL", () => {
     const out = join(dir, "sub", "copy.jsonl");
     mkdirSync(join(dir, "sub"), { recursive: true });
     await exportProblems({ problems: src, format: "jsonl", out });
-    const rows = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rows = readJsonlValues<Problem>(out);
     assert.deepEqual(rows, problems.map(jsonlRow));
     assert.deepEqual(rows, problems);
   });

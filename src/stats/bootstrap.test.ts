@@ -35,6 +35,24 @@ describe("makeRng", () => {
     for (const cnt of buckets) assert.ok(Math.abs(cnt - 10_000) < 500, `bucket ${cnt}`);
   });
 
+  test("pinned stream and intervals (report tables print these CIs, so they never change)", () => {
+    const r = makeRng(0);
+    assert.deepEqual([r(), r(), r()], [0.9979435517452657, 0.944901482667774, 0.3362052678130567]);
+    const xs = Array.from({ length: 150 }, (_, i) => ((i * 7919) % 13) / 13);
+    assert.deepEqual(bootstrapMeanCI(xs), {
+      mean: 0.4615384615384616,
+      lo: 0.4184615384615387,
+      hi: 0.507179487179487,
+      n: 150,
+    });
+    const before = xs.slice(0, 37);
+    const after = Array.from({ length: 37 }, (_, i) => Math.sin(i) * 3);
+    const d = bootstrapDiffCI(before, after, { paired: true, seed: 2_000_003 });
+    assert.deepEqual([d.lo, d.hi], [-1.1195689373666267, 0.32414414985407003]);
+    const u = bootstrapDiffCI(before, after, { seed: 2_000_003 });
+    assert.deepEqual([u.lo, u.hi], [-1.0672914202090458, 0.24968717268605198]);
+  });
+
   test("small and large seeds give distinct streams", () => {
     const first = new Set([0, 1, 2, 2 ** 32, 2 ** 32 + 1, -1].map((s) => makeRng(s)()));
     assert.equal(first.size, 6);

@@ -1,6 +1,7 @@
 /**
  * Seeded percentile bootstrap for means (spec: verification.md §5, "bootstrap over problems").
  */
+import { Rng } from "../util/rng.js";
 
 /** Options of {@link bootstrapMeanCI}. */
 export interface BootstrapOptions {
@@ -27,50 +28,10 @@ export const BOOTSTRAP_DEFAULTS: Readonly<Required<BootstrapOptions>> = {
   seed: 0,
 };
 
-/** splitmix32 step: used only to spread an integer seed over the sfc32 state. */
-function splitmix32(state: number): [number, number] {
-  const s = (state + 0x9e3779b9) | 0;
-  let z = s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  z ^= z >>> 16;
-  return [s, z >>> 0];
-}
-
-/** Seeded PRNG (sfc32, seeded through splitmix32) returning uniform numbers in [0, 1). */
+/** The bootstrap's uniform stream in [0, 1): the splitmix-seeded {@link Rng} of util/rng. */
 export function makeRng(seed: number): () => number {
-  if (!Number.isFinite(seed)) throw new RangeError(`makeRng: seed must be a finite number, got ${seed}`);
-  const int = Math.trunc(seed);
-  // Low and high 32-bit words seed separate state words, so distinct integer seeds (up to 2^53)
-  // always give distinct initial states (splitmix32's finaliser is a bijection).
-  const lo = int >>> 0;
-  const hi = Math.floor(int / 4294967296) >>> 0;
-  let s1 = lo;
-  let s2 = hi ^ 0x5bd1e995;
-  let a: number;
-  let b: number;
-  let c: number;
-  let d: number;
-  [s1, a] = splitmix32(s1);
-  [s1, b] = splitmix32(s1);
-  [s2, c] = splitmix32(s2);
-  [s2, d] = splitmix32(s2);
-  a |= 0;
-  b |= 0;
-  c |= 0;
-  d |= 0;
-  const next = (): number => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  // Discard a few outputs so weak seeds (0, 1, …) are well mixed.
-  for (let i = 0; i < 12; i++) next();
-  return next;
+  const rng = new Rng(seed, { seeding: "splitmix" });
+  return () => rng.next();
 }
 
 /** Linear-interpolation quantile (type 7) of an ascending-sorted array, p in [0, 1]. */
@@ -111,11 +72,11 @@ export function bootstrapMeanCI(values: readonly number[], opts: BootstrapOption
   }
   const mean = sum / n;
 
-  const rng = makeRng(seed);
+  const rng = new Rng(seed, { seeding: "splitmix" });
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let s = 0;
-    for (let j = 0; j < n; j++) s += xs[Math.floor(rng() * n)];
+    for (let j = 0; j < n; j++) s += xs[rng.int(0, n - 1)];
     means[r] = s / n;
   }
   means.sort();
@@ -178,13 +139,13 @@ export function bootstrapDiffCI(
   for (const x of before) sb += x;
   let sa = 0;
   for (const x of after) sa += x;
-  const rng = makeRng(seed);
+  const rng = new Rng(seed, { seeding: "splitmix" });
   const diffs = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let b = 0;
-    for (let j = 0; j < nb; j++) b += before[Math.floor(rng() * nb)];
+    for (let j = 0; j < nb; j++) b += before[rng.int(0, nb - 1)];
     let a = 0;
-    for (let j = 0; j < na; j++) a += after[Math.floor(rng() * na)];
+    for (let j = 0; j < na; j++) a += after[rng.int(0, na - 1)];
     diffs[r] = a / na - b / nb;
   }
   diffs.sort();

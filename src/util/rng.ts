@@ -28,7 +28,45 @@ export function hashSeed(...parts: (number | string)[]): number {
   return h >>> 0;
 }
 
-/** A small, fast generator (sfc32) with the helpers the world needs. */
+/**
+ * How a seed becomes the generator's state: "world" takes the seed's low 32 bits (the world's
+ * problems are hashed, so this never changes); "splitmix" spreads both 32-bit words of an integer
+ * seed up to 2^53 through splitmix32, so distinct integer seeds give distinct states (the
+ * statistics' seeding; a fractional seed is truncated, a non-finite one is a RangeError).
+ */
+export type RngSeeding = "world" | "splitmix";
+
+/** Options of the {@link Rng} constructor. */
+export interface RngOptions {
+  /** Seeding of the state (default "world"). */
+  seeding?: RngSeeding;
+}
+
+/** sfc32 state words a, b, c, d. */
+type State = [number, number, number, number];
+
+/** The world's seeding: the seed's low 32 bits and a mix of them. */
+function worldState(seed: number): State {
+  return [0x9e3779b9, seed >>> 0, fmix32(seed ^ 0x243f6a88), 1];
+}
+
+/** The k-th output (k = 1, 2, …) of splitmix32 counting up from `start`. */
+function splitmix32(start: number, k: number): number {
+  return fmix32((start + k * 0x9e3779b9) | 0);
+}
+
+/** splitmix32 seeding: two words from the seed's low word, two from its high word. */
+function splitmixState(seed: number): State {
+  if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number, got ${seed}`);
+  const int = Math.trunc(seed);
+  // Low and high 32-bit words seed separate state words, so distinct integer seeds (up to 2^53)
+  // always give distinct initial states (splitmix32's finaliser is a bijection).
+  const lo = int >>> 0;
+  const hi = (Math.floor(int / 4294967296) >>> 0) ^ 0x5bd1e995;
+  return [splitmix32(lo, 1), splitmix32(lo, 2), splitmix32(hi, 1), splitmix32(hi, 2)];
+}
+
+/** A small, fast generator (sfc32) with the helpers the world and the statistics need. */
 export class Rng {
   private a: number;
   private b: number;
@@ -37,11 +75,12 @@ export class Rng {
   /** The unused |z| of the last polar pair, or -1. */
   private spare = -1;
 
-  constructor(seed: number) {
-    this.a = 0x9e3779b9;
-    this.b = seed >>> 0;
-    this.c = fmix32(seed ^ 0x243f6a88);
-    this.d = 1;
+  constructor(seed: number, opts: RngOptions = {}) {
+    const seeding = opts.seeding ?? "world";
+    if (seeding !== "world" && seeding !== "splitmix")
+      throw new RangeError(`Rng: seeding must be "world" or "splitmix", got ${JSON.stringify(seeding)}`);
+    [this.a, this.b, this.c, this.d] = seeding === "splitmix" ? splitmixState(seed) : worldState(seed);
+    // Discard a few outputs so weak seeds (0, 1, …) are well mixed.
     for (let i = 0; i < 12; i++) this.nextU32();
   }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { readJsonlValues } from "../util/jsonl.js";
 import { type GridPlan, problemHash, readHashes, slotKey, writeCorpus } from "./corpus.js";
 import { resolveMixture } from "./mixture.js";
 import { generateProblem } from "./problem.js";
@@ -10,11 +11,7 @@ import type { Problem } from "./types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-corpus-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const read = (f: string): Problem[] =>
-  readFileSync(f, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+const read = (f: string) => readJsonlValues<Problem>(f);
 
 describe("corpus", () => {
   const grid: GridPlan = {

@@ -3,11 +3,10 @@
  * deduplicated within the file and against other splits, streamed to disk atomically.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
-import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import { AtomicWriter } from "../util/atomic.js";
+import { readJsonl } from "../util/jsonl.js";
 import { getContext } from "./contexts.js";
 import { checkOp } from "./graph.js";
 import { type Mixture, mixtureKey } from "./mixture.js";
@@ -106,22 +105,12 @@ export function generateRange(plan: Plan, start: number, end: number): RangeResu
 export async function readHashes(files: string[]): Promise<Set<string>> {
   const seen = new Set<string>();
   for (const file of files) {
-    const rl = createInterface({
-      input: createReadStream(file, "utf8"),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    let n = 0;
-    for await (const line of rl) {
-      n++;
-      if (!line.trim()) continue;
-      let p: Problem;
-      try {
-        p = JSON.parse(line);
-      } catch {
-        throw new Error(`${file}:${n}: not valid JSON`);
-      }
+    for await (const l of readJsonl(file, { bad: "throw" })) {
+      const p = l.value as Problem;
       if (typeof p.problem !== "string" || typeof p.question !== "string" || typeof p.solution !== "string") {
-        throw new Error(`${file}:${n}: a problem line needs "problem", "question" and "solution" strings`);
+        throw new Error(
+          `${file}:${l.line}: a problem line needs "problem", "question" and "solution" strings`,
+        );
       }
       seen.add(problemHash(p));
     }

@@ -32,8 +32,7 @@ export function goldProblemError(x: unknown): string | null {
 export async function loadProblems(path: string): Promise<Map<string, GoldProblem>> {
   checkInputFile(path, "problems");
   const out = new Map<string, GoldProblem>();
-  for await (const l of readJsonl(path)) {
-    if (l.error) throw new Error(`${path}:${l.line}: ${l.error}`);
+  for await (const l of readJsonl(path, { bad: "throw" })) {
     const err = goldProblemError(l.value);
     if (err) throw new Error(`${path}:${l.line}: ${err}`);
     const p = l.value as GoldProblem;
