@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { readJsonlValues } from "../util/jsonl.js";
 
 const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "interplay-cli-"));
@@ -14,11 +15,8 @@ function run(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: dir });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
-const lines = (f: string) =>
-  readFileSync(join(dir, f), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+// biome-ignore lint/suspicious/noExplicitAny: the tests read problems, results and summaries alike
+const lines = (f: string) => readJsonlValues<any>(join(dir, f));
 
 describe("interplay generate", () => {
   it("writes the contract's fields, covers every cell, and is deterministic by seed", () => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { readJsonlValues } from "../util/jsonl.js";
 
 const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "interplay-train-cli-"));
@@ -33,11 +34,7 @@ const args = (out: string) => [
 ];
 /** One engine thread per child: test files run two at a time on two cores. */
 const env = { ...process.env, INTERPLAY_THREADS: "1" };
-const losses = (run: string) =>
-  readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as { step: number; loss: number });
+const losses = (run: string) => readJsonlValues<{ step: number; loss: number }>(join(run, "metrics.jsonl"));
 
 describe("pretrain CLI", () => {
   it("resumes after kill -9 and reproduces the losses of an uninterrupted run", async () => {

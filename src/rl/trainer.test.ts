@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gridProblems } from "../eval/runner.js";
 import { train } from "../train/trainer.js";
+import { readJsonlValues } from "../util/jsonl.js";
 import { type RlMetrics, type RlOptions, resolveRlConfig, rlVerifyOptions } from "./config.js";
 import { stepPrompts } from "./prompts.js";
 import { stepWork } from "./step.js";
@@ -26,11 +27,7 @@ before(async () => {
   });
 });
 
-const metrics = (run: string): RlMetrics[] =>
-  readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+const metrics = (run: string): RlMetrics[] => readJsonlValues(join(run, "metrics.jsonl"));
 
 const opts = (out: string, extra: Partial<RlOptions> = {}): RlOptions => ({
   from: base,

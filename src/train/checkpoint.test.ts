@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { reference } from "../engine/reference.js";
 import { presetConfig } from "../model/config.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { readJsonlValues } from "../util/jsonl.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { loadAnyModel, loadRunModel } from "./load.js";
 import { type StepMetrics, type TrainOptions, train } from "./trainer.js";
@@ -26,11 +27,7 @@ const opts = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => (
   overrides: { batch: 2, seqLen: 32, evalEvery: 4, evalBatches: 1, ckptEvery: 2, lr: 3e-3 },
   ...extra,
 });
-const metrics = (run: string): StepMetrics[] =>
-  readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+const metrics = (run: string): StepMetrics[] => readJsonlValues(join(run, "metrics.jsonl"));
 const ck = (run: string, step: number, file = "") =>
   join(run, "checkpoints", `step-${String(step).padStart(7, "0")}`, file);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -13,6 +13,7 @@ import type { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { IntegrityError } from "../util/checksum.js";
+import { readJsonlSync } from "../util/jsonl.js";
 import { nextTurn } from "../util/turn.js";
 import { resolveMixture } from "../world/mixture.js";
 import {
@@ -264,23 +265,17 @@ export async function runLoop<M extends { step: number }>(s: LoopSpec<M>): Promi
 }
 
 /** The metrics lines of a run that parse (a line cut by a kill does not). */
-function metricsLines(path: string): { text: string; value: { step: number } }[] {
+function metricsLines(path: string): { text: string; step: number }[] {
   if (!existsSync(path)) return [];
-  const out: { text: string; value: { step: number } }[] = [];
-  for (const text of readFileSync(path, "utf8").split("\n")) {
-    if (!text.trim()) continue;
-    try {
-      out.push({ text, value: JSON.parse(text) });
-    } catch {
-      // a line cut by a kill
-    }
-  }
-  return out;
+  return readJsonlSync(path, { bad: "skip" }).map((l) => ({
+    text: l.text,
+    step: (l.value as { step?: number } | null)?.step ?? Number.NaN,
+  }));
 }
 
 /** The newest metrics line of a run, or null. */
 export function lastMetrics<M>(path: string): M | null {
-  const lines = metricsLines(path);
+  const lines = existsSync(path) ? readJsonlSync(path, { bad: "skip" }) : [];
   return lines.length ? (lines[lines.length - 1].value as M) : null;
 }
 
@@ -288,7 +283,7 @@ export function lastMetrics<M>(path: string): M | null {
 export function trimMetrics(path: string, upTo: number): void {
   if (!existsSync(path)) return;
   const keep = metricsLines(path)
-    .filter((l) => l.value.step <= upTo)
+    .filter((l) => l.step <= upTo)
     .map((l) => l.text);
   writeFileAtomic(path, keep.length ? `${keep.join("\n")}\n` : "");
 }

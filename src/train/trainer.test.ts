@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { reference } from "../engine/reference.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { readJsonlValues } from "../util/jsonl.js";
 import { resolveMixture } from "../world/mixture.js";
 import { documentStarts, TokenStream } from "./data.js";
 import { lrAt } from "./schedule.js";
@@ -12,11 +13,7 @@ import { type StepMetrics, type TrainOptions, train } from "./trainer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-train-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const metrics = (run: string): StepMetrics[] =>
-  readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+const metrics = (run: string): StepMetrics[] => readJsonlValues(join(run, "metrics.jsonl"));
 
 const base = (out: string): TrainOptions => ({
   stage: "pretrain",

@@ -4,6 +4,7 @@
  */
 import { type Agent, request } from "node:http";
 import { connect } from "node:net";
+import { Rng } from "../../util/rng.js";
 import type { Problem } from "../../world/types.js";
 
 /** A response: status and parsed JSON body (null when the body is not JSON). */
@@ -202,16 +203,10 @@ export async function flood(
   return Promise.all(Array.from({ length: opts.clients }, one));
 }
 
-/** A small deterministic generator (mulberry32). */
+/** A uniform stream in [0, 1) from the project's one seeded generator (util/rng). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Kinds of faulty completions made from a gold one. */
