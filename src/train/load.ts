@@ -6,11 +6,18 @@ import type { ModelConfig } from "../model/config.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { IntegrityError } from "../util/checksum.js";
 import { type LoadOptions, latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
-import type { TrainConfig } from "./trainer.js";
 
 /** True when the folder is a training run (it has a run config and checkpoints). */
 export function isRunFolder(dir: string): boolean {
   return existsSync(join(dir, "checkpoints")) && existsSync(join(dir, "config.json"));
+}
+
+/** What every run folder's config.json holds, whatever the stage (pre-, mid-training or RL). */
+export interface RunConfigHead {
+  stage: string;
+  preset: string;
+  model: ModelConfig;
+  digits: boolean;
 }
 
 /**
@@ -21,8 +28,8 @@ export function isRunFolder(dir: string): boolean {
 export function loadRunModel(
   run: string,
   opts: LoadOptions = {},
-): LoadedModel & { checkpoint: string; train: TrainConfig } {
-  let cfg: TrainConfig;
+): LoadedModel & { checkpoint: string; run: RunConfigHead } {
+  let cfg: RunConfigHead;
   try {
     cfg = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
   } catch (e) {
@@ -38,7 +45,7 @@ export function loadRunModel(
     tokenizer: new WorldTokenizer({ digits: cfg.digits }),
     dtypes: ["F32"],
     checkpoint: ck,
-    train: cfg,
+    run: cfg,
   };
 }
 
