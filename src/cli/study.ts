@@ -1,5 +1,3 @@
-/** `interplay study` and `interplay demo`: declarative studies, cached and resumable stage by stage. */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadKernels } from "../engine/backend.js";
@@ -15,6 +13,7 @@ import {
   type StudyName,
 } from "../studies/builtin.js";
 import { runStudy, type Study, studyPlan, validateStudy } from "../studies/study.js";
+import { readJsonFile } from "../util/jsonl.js";
 import { choiceOption, parseNat } from "./args.js";
 import { checkOutputs } from "./outputs.js";
 import { comparisonTable } from "./report.js";
@@ -84,7 +83,7 @@ export function registerStudy(program: Command): void {
           s = builtinStudy(name as StudyName, o.scale, o.seed);
         } else {
           try {
-            s = JSON.parse(readFileSync(name, "utf8"));
+            s = readJsonFile<Study>(name);
           } catch (e) {
             throw new Error(
               `"${name}" is neither a study (${STUDY_NAMES.join(", ")}) nor a readable study JSON file: ${(e as Error).message}`,

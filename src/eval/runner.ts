@@ -9,14 +9,14 @@
  * by the kill is dropped, results are rebuilt from samples), never repeating or losing a sample.
  */
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import type { Model } from "../model/model.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import { type SampleOptions, type SampleStats, sampleBatched, sampleOptions } from "../sample/sampler.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { readJsonlSync } from "../util/jsonl.js";
+import { readJsonFile, readJsonlSync } from "../util/jsonl.js";
 import { type SampleResult, type VerifyOptions, verifyPolicy, verifySample } from "../verify/index.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
 import { checkGridPlan, type GridPlan, slotKey } from "../world/corpus.js";
@@ -154,7 +154,7 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
   mkdirSync(o.out, { recursive: true });
   const cfgPath = join(o.out, "eval.json");
   if (existsSync(cfgPath)) {
-    const old = JSON.parse(readFileSync(cfgPath, "utf8")) as EvalSettings;
+    const old = readJsonFile<EvalSettings>(cfgPath);
     const keys = Object.keys(s) as (keyof EvalSettings)[];
     const diff = keys.filter((k) => !VERIFY_SETTINGS.includes(k) && old[k] !== s[k]);
     if (diff.length > 0)

@@ -17,13 +17,13 @@ import {
   flagOf,
   type GivenFlag,
   growTo,
-  readJson,
   refuseChanges,
   resolveOrResume,
   sameMixture,
   samePath,
 } from "../train/loop.js";
 import type { TrainConfig } from "../train/trainer.js";
+import { readJsonFile } from "../util/jsonl.js";
 import { hasName } from "../util/lookup.js";
 import {
   DEFAULT_VERIFY_OPTIONS,
@@ -310,7 +310,7 @@ function freshRlConfig(o: RlOptions): RlConfig {
   ] as const)
     if (v === undefined) throw new Error(`a new rl run needs ${flag}`);
   const from = o.from as string;
-  const src = readJson<TrainConfig & { stage: string }>(join(from, "config.json"));
+  const src = readJsonFile<TrainConfig & { stage: string }>(join(from, "config.json"));
   if (!src.model) throw new Error(`--from ${from}: not a training run`);
   const ck = latestCheckpoint(from);
   if (!ck) throw new Error(`--from ${from}: the run has no checkpoint`);

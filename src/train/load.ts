@@ -1,10 +1,11 @@
 /** Loads a model from a run folder (its latest checkpoint) or a Hugging Face folder. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type LoadedModel, loadHfModel } from "../hf/model-io.js";
 import type { ModelConfig } from "../model/config.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { IntegrityError } from "../util/checksum.js";
+import { readJsonFile } from "../util/jsonl.js";
 import { type LoadOptions, latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 
 /** True when the folder is a training run (it has a run config and checkpoints). */
@@ -29,12 +30,7 @@ export function loadRunModel(
   run: string,
   opts: LoadOptions = {},
 ): LoadedModel & { checkpoint: string; run: RunConfigHead } {
-  let cfg: RunConfigHead;
-  try {
-    cfg = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
-  } catch (e) {
-    throw new Error(`${join(run, "config.json")}: ${(e as Error).message}`);
-  }
+  const cfg = readJsonFile<RunConfigHead>(join(run, "config.json"));
   if (!cfg?.model) throw new Error(`${join(run, "config.json")}: not a training run config`);
   const ck = latestCheckpoint(run);
   if (!ck) throw new Error(`${run} has no checkpoint yet`);

@@ -24,15 +24,6 @@ import {
   type TrainState,
 } from "./checkpoint.js";
 
-/** Parses a JSON file; errors name the file. */
-export function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-}
-
 /** Reads a run's own config.json for a resume: one that does not parse is damage (an IntegrityError). */
 export function readRunConfig<T>(path: string): T {
   let text: string;

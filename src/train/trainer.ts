@@ -10,6 +10,7 @@ import type { Kernels } from "../engine/kernels.js";
 import { type ModelConfig, presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { readJsonFile } from "../util/jsonl.js";
 import { Rng } from "../util/rng.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint } from "./checkpoint.js";
@@ -23,7 +24,6 @@ import {
   growTo,
   openRun,
   type RunState,
-  readJson,
   refuseChanges,
   resolveOrResume,
   resumePoint,
@@ -208,7 +208,7 @@ function freshConfig(o: TrainOptions): TrainConfig {
   let from: TrainConfig["from"];
   if (o.stage === "midtrain") {
     if (!o.from) throw new Error("midtrain needs --from RUN_DIR");
-    const src = readJson<TrainConfig>(join(o.from, "config.json"));
+    const src = readJsonFile<TrainConfig>(join(o.from, "config.json"));
     const ck = latestCheckpoint(o.from);
     if (!ck) throw new Error(`--from ${o.from}: the run has no checkpoint`);
     model = src.model;

@@ -1,4 +1,4 @@
-/** JSONL reading with line numbers: every JSONL file of the project is read here. */
+/** JSON and JSONL reading with file names and line numbers: every JSON(L) file of the project is read here. */
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 
@@ -103,4 +103,13 @@ export function readJsonlValues<T = unknown>(
   opts: { bad?: Exclude<BadLinePolicy, "report"> } = {},
 ): T[] {
   return readJsonlSync(path, { bad: opts.bad ?? "throw" }).map((l) => l.value as T);
+}
+
+/** Parses a JSON file; errors (missing file, bad JSON) name the file. */
+export function readJsonFile<T = unknown>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
 }
