@@ -27,6 +27,7 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { tempPath } from "../util/atomic.js";
 import { type Plan, planSize, problemHash, slotKey } from "../world/corpus.js";
 import { WORLD_VERSION } from "../world/graph.js";
 import { generateProblem, modelText, type RenderOptions } from "../world/problem.js";
@@ -257,10 +258,7 @@ export async function exportCorpus(opts: CorpusExportOptions): Promise<CorpusMan
 
   const parent = dirname(opts.out);
   mkdirSync(parent, { recursive: true });
-  const tmp = join(
-    parent,
-    `.${basename(opts.out)}.partial-${process.pid}-${Math.floor(Math.random() * 1e9)}`,
-  );
+  const tmp = tempPath(join(parent, `.${basename(opts.out)}`), "partial");
   mkdirSync(tmp);
   const shards: ShardInfo[] = [];
   const byCell: Record<string, number> = {};

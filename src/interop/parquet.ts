@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { ByteWriter, ParquetWriter, type SchemaElement } from "hyparquet-writer";
+import { tempPath } from "../util/atomic.js";
 
 /** The type of a field: a scalar, a struct of named fields, or a list of one item type. */
 export type FieldType = "string" | "int64" | "double" | "boolean" | { struct: Field[] } | { list: FieldType };
@@ -131,7 +132,7 @@ export class ParquetFileWriter {
     if (!Number.isInteger(this.rowGroupRows) || this.rowGroupRows < 1)
       throw new RangeError(`rowGroupRows must be a positive integer, got ${this.rowGroupRows}`);
     mkdirSync(dirname(path), { recursive: true });
-    this.tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+    this.tmp = tempPath(path);
     this.fd = openSync(this.tmp, "w");
     this.sink = new FileSink(this.fd);
     const kv = Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value }));

@@ -2,8 +2,9 @@
 import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
-function tempPath(path: string): string {
-  return `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+/** A temporary name beside `path`, unique to this process and call (`tag` names its kind). */
+export function tempPath(path: string, tag = "tmp"): string {
+  return `${path}.${tag}-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
 }
 
 /** Writes a whole file atomically (temp file + rename). */
