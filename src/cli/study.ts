@@ -12,7 +12,8 @@ import {
   STUDY_NAMES,
   type StudyName,
 } from "../studies/builtin.js";
-import { runStudy, type Study, studyPlan, validateStudy } from "../studies/study.js";
+import { runStudy, studyPlan, validateStudy } from "../studies/study.js";
+import type { Study } from "../studies/types.js";
 import { readJsonFile } from "../util/jsonl.js";
 import { choiceOption, parseNat } from "./args.js";
 import { checkOutputs } from "./outputs.js";

@@ -192,7 +192,10 @@ export interface RlOptions {
   resume?: boolean;
   minutes?: number;
   backend?: BackendChoice;
-  overrides?: Partial<Omit<RlConfig, "stage" | "model" | "from" | "prompts" | "preset" | "digits">>;
+  /** RL settings; the run's identity (source, prompts, steps, seed) comes from the fields above. */
+  overrides?: Partial<
+    Omit<RlConfig, "stage" | "model" | "from" | "prompts" | "preset" | "digits" | "steps" | "seed">
+  >;
   onStep?: (m: RlMetrics, total: number) => void;
   /** Where checkpoint notices go (a fallback past a corrupt checkpoint, unverified old ones); default stderr. */
   log?: (msg: string) => void;

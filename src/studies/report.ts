@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ciCell, esc, page, table } from "../report/html.js";
 import { loadEvalSummary } from "../report/io.js";
 import { type CompareRow, compareEvalSummaries } from "../stats/comparison.js";
-import type { StageRecord, Study } from "./study.js";
+import type { StageRecord, Study } from "./types.js";
 
 /** Rows of one comparison: per band then per op, pass@1 and pass@max before, after and after − before. */
 export function comparisonRows(rows: readonly CompareRow[]): string[][] {
@@ -21,6 +21,14 @@ export function comparisonRows(rows: readonly CompareRow[]): string[][] {
   });
 }
 
+/** What the stages table shows of a stage's result. */
+function resultCell(r: StageRecord): unknown {
+  if (r.kind === "rl") return { prompts: r.result.prompts, steps: r.result.steps };
+  if (r.kind === "eval") return r.result.bands;
+  if (r.kind === "edge") return { band: r.result.band };
+  return r.result;
+}
+
 /** Self-contained HTML report of a finished study. */
 export function studyReport(s: Study, stages: readonly StageRecord[]): string {
   const byId = new Map(stages.map((r) => [r.id, r]));
@@ -35,7 +43,7 @@ export function studyReport(s: Study, stages: readonly StageRecord[]): string {
         esc(r.kind),
         `<code>${esc(r.dir)}</code>`,
         r.seconds.toFixed(0),
-        `<code>${esc(JSON.stringify(r.kind === "rl" ? { prompts: r.result.prompts, steps: r.result.steps } : r.kind === "eval" ? r.result.bands : r.kind === "edge" ? { band: r.result.band } : r.result))}</code>`,
+        `<code>${esc(JSON.stringify(resultCell(r)))}</code>`,
       ]),
     ),
   ];

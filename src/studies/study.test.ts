@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { validateMixture } from "../world/mixture.js";
-import { builtinStudy, demoStudy, SCALE_SPECS, SCALES, STUDY_NAMES } from "./builtin.js";
-import { runStudy, type StageRecord, type Study, studyPlan, validateStudy } from "./study.js";
+import { builtinStudy, demoStudy, SCALE_SPECS, SCALES, STUDIES, STUDY_NAMES } from "./builtin.js";
+import { runStudy, stageHashes, studyPlan, validateStudy } from "./study.js";
+import type { StageRecord, Study } from "./types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-study-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,6 +50,8 @@ describe("studies", () => {
         assert.ok(studyPlan(st).totalFlops > 0);
       }
     validateStudy(demoStudy());
+    // builtinStudy looks names up in the record of studies: it holds exactly STUDY_NAMES, in order.
+    assert.deepEqual(Object.keys(STUDIES), [...STUDY_NAMES]);
     const paper = studyPlan(builtinStudy("depth", "paper"));
     assert.ok(paper.totalFlops > 1e18, "the paper's pre-training alone is ≈6e18 FLOPs");
   });
@@ -115,10 +118,11 @@ describe("studies", () => {
       assert.throws(() => validateStudy(s), re);
     };
     bad((s) => ((s.stages[1] as { from: string }).from = "nope"), /not an earlier stage/);
-    bad(
-      (s) => (s.stages[3] = { ...s.stages[3], from: "eval-base" } as never),
-      /is an evaluation, not a model/,
-    );
+    bad((s) => {
+      const ev = s.stages[3];
+      assert.ok(ev.kind === "eval");
+      s.stages[3] = { ...ev, from: "eval-base" };
+    }, /is an evaluation, not a model/);
     bad((s) => (s.stages[2].id = "base"), /used twice/);
     bad((s) => (s.compare[0].after = "rl"), /not an eval stage/);
   });
@@ -128,6 +132,9 @@ describe("studies", () => {
     const cache = join(dir, "cache");
     const recs = await runStudy(micro, { out, cache });
     assert.equal(recs.length, 4);
+    const hashes = stageHashes(micro);
+    for (const r of recs)
+      assert.equal(r.dir, join(cache, `${r.kind}-${hashes.get(r.id)}`), "folders by stageHashes");
     assert.ok(existsSync(join(out, "report.html")));
     assert.match(readFileSync(join(out, "report.html"), "utf8"), /eval-base → eval-rl/);
     const stamp = (id: string) => statSync(join(recs.find((r) => r.id === id)!.dir, "stage.json")).mtimeMs;
@@ -262,7 +269,9 @@ describe("studies", () => {
         r.logs,
         /rl: cannot resume .*: no intact checkpoint \(step-0000001: .*model\.safetensors fails its checksum.*; redoing the stage from the start/,
       );
-      assert.deepEqual(r.recs[2].result.steps, 1);
+      const rl = r.recs[2];
+      assert.ok(rl.kind === "rl");
+      assert.deepEqual(rl.result.steps, 1);
       assert.match((await rerun()).logs, /rl: done \(cached/);
     });
   });

@@ -24,10 +24,9 @@ import { paperRlTokens, rlSequenceLength } from "../rl/compute.js";
 import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, resolveRlOptions } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
 import { buildEvalSummary } from "../stats/evaluation.js";
-import type { Band } from "../stats/summary.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadAnyModel } from "../train/load.js";
-import { STAGE_DEFAULTS, type TrainConfig, train } from "../train/trainer.js";
+import { STAGE_DEFAULTS, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import {
   checkTable,
@@ -42,93 +41,30 @@ import { describeName } from "../util/lookup.js";
 import { nextTurn } from "../util/turn.js";
 import { DEFAULT_VERIFY_OPTIONS, VERIFIER_VERSION } from "../verify/compare.js";
 import { WORLD_VERSION } from "../world/graph.js";
-import type { MixtureSpec } from "../world/mixture.js";
-import type { Mode } from "../world/types.js";
 import { studyReport } from "./report.js";
-
-/** A mixture by preset name, or inline (written to the stage folder as a file). */
-export type MixtureRef = string | MixtureSpec;
-
-/** RL prompts: a mixture, or `{ edge: stageId, fallback }` (the ops of the band an edge stage measured). */
-export type RlPrompts = MixtureRef | { edge: string; fallback: string };
-
-/** One stage of a study. */
-export type StageSpec =
-  | {
-      id: string;
-      kind: "pretrain";
-      preset: string;
-      mixture: MixtureRef;
-      tokens: number;
-      train?: Partial<TrainConfig>;
-    }
-  | {
-      id: string;
-      kind: "midtrain";
-      from: string;
-      mixture: MixtureRef;
-      tokens: number;
-      train?: Partial<TrainConfig>;
-    }
-  | {
-      id: string;
-      kind: "rl";
-      from: string;
-      prompts: RlPrompts;
-      steps: number;
-      rl?: Partial<RlConfig>;
-    }
-  | { id: string; kind: "eval"; from: string; grid: EvalGrid }
-  | { id: string; kind: "edge"; from: string; grid: EvalGrid; selectPerOp?: number };
+import type {
+  EdgeStage,
+  EdgeStageResult,
+  EvalStage,
+  EvalStageResult,
+  MidtrainStage,
+  MixtureRef,
+  PretrainStage,
+  RlStage,
+  RlStageResult,
+  StageKind,
+  StageRecord,
+  StageRecordOf,
+  StageSpec,
+  Study,
+  TrainStageResult,
+} from "./types.js";
 
 /** The kinds of stage a study may hold. */
-export const STAGE_KINDS: readonly StageSpec["kind"][] = ["pretrain", "midtrain", "rl", "eval", "edge"];
+export const STAGE_KINDS: readonly StageKind[] = ["pretrain", "midtrain", "rl", "eval", "edge"];
 
-/** A problem grid with sampling settings. */
-export interface EvalGrid {
-  ops: number[];
-  perOp: number;
-  samples: number;
-  temperature?: number;
-  maxNew: number;
-  contexts?: string[];
-  modes?: Mode[];
-}
-
-/** A before/after pair the report compares. */
-export interface Comparison {
-  label: string;
-  before: string;
-  after: string;
-}
-
-/** A study: stages, comparisons, and what the paper found. */
-export interface Study {
-  name: string;
-  scale: string;
-  description: string;
-  finding: string;
-  seed: number;
-  /** Op bands of the summaries (default: the paper's). */
-  bands?: Band[];
-  stages: StageSpec[];
-  compare: Comparison[];
-}
-
-/** What a finished stage records (stage.json). */
-export interface StageRecord {
-  id: string;
-  kind: StageSpec["kind"];
-  hash: string;
-  dir: string;
-  seconds: number;
-  result: Record<string, unknown>;
-  /**
-   * Size and SHA-256 of the stage's files at completion, by path in the stage folder (all but
-   * stage.json and checkpoints other than the latest); absent in records written before checksums.
-   */
-  files?: FileTable;
-}
+/** A stage's kind and result: what {@link runStage} hands back for the stage's record. */
+type StageOutcome = { [K in StageKind]: Pick<StageRecordOf<K>, "kind" | "result"> }[StageKind];
 
 /** The files a finished stage is reused by: all but stage.json, temporary files and older checkpoints. */
 export function stageFiles(dir: string): FileTable {
@@ -173,7 +109,7 @@ export function verifyStage(dir: string, hash: string): { rec: StageRecord; veri
 }
 
 /** The defaults a stage kind resolves its options against (part of its cache key). */
-function stageDefaults(kind: StageSpec["kind"]): { defaults?: unknown } {
+function stageDefaults(kind: StageKind): { defaults?: unknown } {
   if (kind === "pretrain" || kind === "midtrain") return { defaults: STAGE_DEFAULTS[kind] };
   // The verifier (its revision and default policy) judges rewards and evaluations: a change redoes them.
   const verify = { ...DEFAULT_VERIFY_OPTIONS, version: VERIFIER_VERSION };
@@ -183,9 +119,38 @@ function stageDefaults(kind: StageSpec["kind"]): { defaults?: unknown } {
 
 const hashOf = (x: unknown) => createHash("sha256").update(JSON.stringify(x)).digest("hex").slice(0, 12);
 
+/**
+ * The cache key of every stage of a study, by stage id: a hash of the stage's config, of the stages
+ * it starts from, of the study's seed and of the world's revision; an evaluation's also of the
+ * study's bands (its summary depends on them), a training stage's also of the defaults its options
+ * are merged into (a changed default must not reuse an old model).
+ */
+export function stageHashes(s: Study): Map<string, string> {
+  const hashes = new Map<string, string>();
+  for (const st of s.stages) {
+    const upstream = [
+      "from" in st ? hashes.get(st.from) : null,
+      st.kind === "rl" && typeof st.prompts === "object" && "edge" in st.prompts
+        ? hashes.get(st.prompts.edge)
+        : null,
+    ];
+    const { id: _id, ...body } = st;
+    const hash = hashOf({
+      body,
+      upstream,
+      seed: s.seed,
+      world: WORLD_VERSION,
+      ...(st.kind === "eval" ? { bands: s.bands ?? null } : {}),
+      ...stageDefaults(st.kind),
+    });
+    hashes.set(st.id, hash);
+  }
+  return hashes;
+}
+
 /** Checks references between stages (each `from` names an earlier stage of a fitting kind). */
 export function validateStudy(s: Study): void {
-  const seen = new Map<string, StageSpec["kind"]>();
+  const seen = new Map<string, StageKind>();
   if (!Array.isArray(s.stages)) throw new Error("a study needs stages: [...]");
   for (const st of s.stages) {
     if (!st || typeof st !== "object" || typeof st.id !== "string")
@@ -224,7 +189,11 @@ export function validateStudy(s: Study): void {
  * stage resolves to (its own, then the preset's defaults, then the base defaults).
  */
 export function rlStepTokens(preset: string, rl: Partial<RlConfig> = {}): number {
-  const c = resolveRlOptions(preset, rl);
+  return resolvedStepTokens(preset, resolveRlOptions(preset, rl));
+}
+
+/** {@link rlStepTokens} of options already resolved by `resolveRlOptions`. */
+function resolvedStepTokens(preset: string, c: ReturnType<typeof resolveRlOptions>): number {
   const L = rlSequenceLength(PRESETS[preset as PresetName].context, c.maxNew);
   return paperRlTokens(c.promptsPerStep, c.rollouts, L, c.rlConstant);
 }
@@ -254,7 +223,7 @@ export function studyPlan(s: Study): {
       what = `${st.tokens.toExponential(2)} tokens`;
     } else if (st.kind === "rl") {
       const rc = resolveRlOptions(preset, st.rl);
-      const eq = rlStepTokens(preset, st.rl) * st.steps;
+      const eq = resolvedStepTokens(preset, rc) * st.steps;
       tokens.set(st.id, eq);
       flops = eq * 6 * paramCount(c);
       what = `${st.steps} steps × ${rc.promptsPerStep}×${rc.rollouts} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`;
@@ -290,27 +259,9 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
   mkdirSync(cache, { recursive: true });
   writeFileAtomic(join(out, "study.json"), `${JSON.stringify(s, null, 2)}\n`);
   const records = new Map<string, StageRecord>();
-  const hashes = new Map<string, string>();
+  const hashes = stageHashes(s);
   for (const st of s.stages) {
-    const upstream = [
-      "from" in st ? hashes.get(st.from) : null,
-      st.kind === "rl" && typeof st.prompts === "object" && "edge" in st.prompts
-        ? hashes.get(st.prompts.edge)
-        : null,
-    ];
-    const { id: _id, ...body } = st;
-    // An evaluation's summary depends on the study's bands too; a training stage on the defaults
-    // its options are merged into (a changed default must not reuse an old model); every stage on
-    // the revision of the world its problems come from.
-    const hash = hashOf({
-      body,
-      upstream,
-      seed: s.seed,
-      world: WORLD_VERSION,
-      ...(st.kind === "eval" ? { bands: s.bands ?? null } : {}),
-      ...stageDefaults(st.kind),
-    });
-    hashes.set(st.id, hash);
+    const hash = hashes.get(st.id) as string;
     const dir = join(cache, `${st.kind}-${hash}`);
     const donePath = join(dir, "stage.json");
     if (existsSync(donePath)) {
@@ -334,27 +285,21 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
     mkdirSync(dir, { recursive: true });
     await nextTurn(); // free the previous stage's native buffers (src/util/turn.ts)
     const t0 = performance.now();
-    let result: Record<string, unknown>;
+    let outcome: StageOutcome;
     try {
-      result = await runStage(st, dir, s, records, k, log);
+      outcome = await runStage(st, dir, s, records, k, log);
     } catch (e) {
       // A killed stage whose own files fail their checksums (no intact checkpoint) starts over.
       if (!(e instanceof IntegrityError) || !resolve(e.file).startsWith(dir + sep)) throw e;
       log(`${st.id}: ${e.message}; redoing the stage from the start`);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      result = await runStage(st, dir, s, records, k, log);
+      outcome = await runStage(st, dir, s, records, k, log);
     }
-    const rec: StageRecord = {
-      id: st.id,
-      kind: st.kind,
-      hash,
-      dir,
-      seconds: (performance.now() - t0) / 1000,
-      result,
-      files: stageFiles(dir),
-    };
-    writeFileAtomic(donePath, sealJson(rec as unknown as Record<string, unknown>));
+    // The outcome's kind overwrites the head's in place: stage.json keeps its key order.
+    const head = { id: st.id, kind: st.kind, hash, dir, seconds: (performance.now() - t0) / 1000 };
+    const rec: StageRecord = { ...head, ...outcome, files: stageFiles(dir) };
+    writeFileAtomic(donePath, sealJson(rec));
     records.set(st.id, rec);
   }
   const list = s.stages.map((st) => records.get(st.id) as StageRecord);
@@ -371,6 +316,14 @@ function mixtureArg(m: MixtureRef, dir: string): string {
   return p;
 }
 
+/** The record of an earlier stage (validateStudy makes sure there is one). */
+function recordOf(done: Map<string, StageRecord>, id: string): StageRecord {
+  const r = done.get(id);
+  if (!r) throw new Error(`stage "${id}" has no record`);
+  return r;
+}
+
+/** Runs one stage in its folder (resuming an earlier attempt there) and returns its outcome. */
 async function runStage(
   st: StageSpec,
   dir: string,
@@ -378,9 +331,8 @@ async function runStage(
   done: Map<string, StageRecord>,
   k: Kernels,
   log: (m: string) => void,
-): Promise<Record<string, unknown>> {
-  const seed = study.seed;
-  const fromDir = "from" in st ? (done.get(st.from) as StageRecord).dir : "";
+): Promise<StageOutcome> {
+  const fromDir = "from" in st ? recordOf(done, st.from).dir : "";
   const resume = existsSync(join(dir, "config.json"));
   if (resume && st.kind !== "eval" && st.kind !== "edge") {
     let ck: string | null = null;
@@ -391,102 +343,152 @@ async function runStage(
     }
     log(`  ${st.id}: an earlier attempt stopped; resuming ${ck ? `from ${basename(ck)}` : "from the start"}`);
   }
-  const ckLog = (m: string) => log(`  ${st.id}: ${m}`);
-  const every = (n: number) => (m: { step: number }, total: number) => {
-    if (m.step % n === 0 || m.step === total) log(`  ${st.id}: step ${m.step}/${total}`);
+  const run: StageRun = {
+    dir,
+    fromDir,
+    resume,
+    seed: study.seed,
+    k,
+    log,
+    ckLog: (m) => log(`  ${st.id}: ${m}`),
   };
-  if (st.kind === "pretrain" || st.kind === "midtrain") {
-    const r = await train(
-      {
-        stage: st.kind,
-        out: dir,
-        preset: st.kind === "pretrain" ? st.preset : undefined,
-        from: st.kind === "midtrain" ? fromDir : undefined,
-        mixture: mixtureArg(st.mixture, dir),
-        tokens: st.tokens,
-        seed,
-        resume,
-        overrides: st.train as never,
-        onStep: every(200),
-        log: ckLog,
-      },
-      k,
-    );
-    return { steps: r.steps, finalLoss: r.finalLoss, finalValLoss: r.finalValLoss };
-  }
-  if (st.kind === "rl") {
-    let prompts: string;
-    if (typeof st.prompts === "object" && "edge" in st.prompts) {
-      const band = (done.get(st.prompts.edge) as StageRecord).result.band as {
-        lo: number;
-        hi: number;
-      } | null;
-      prompts = band ? `op${band.lo}-${band.hi}_forward` : st.prompts.fallback;
-      log(
-        `  ${st.id}: prompts ${prompts}${band ? " (the measured edge band)" : " (no edge band measured: fallback)"}`,
-      );
-    } else prompts = mixtureArg(st.prompts, dir);
-    const r = await trainRl(
-      {
-        from: fromDir,
-        prompts,
-        out: dir,
-        steps: st.steps,
-        seed,
-        resume,
-        overrides: st.rl as never,
-        onStep: every(10),
-        log: ckLog,
-      },
-      k,
-    );
-    return { prompts, steps: r.steps, last: r.last as never };
-  }
-  const loaded = loadAnyModel(fromDir, { warn: ckLog });
-  const model = new Model(k, loaded.config, loaded.flat);
+  if (st.kind === "pretrain" || st.kind === "midtrain")
+    return { kind: st.kind, result: await runTrainStage(st, run) };
+  if (st.kind === "rl") return { kind: st.kind, result: await runRlStage(st, run, done) };
+  if (st.kind === "edge") return { kind: st.kind, result: runEdgeStage(st, run) };
+  return { kind: st.kind, result: runEvalStage(st, run, study) };
+}
+
+/** What every stage runner is given: its folder, the model it starts from, the seed, and loggers. */
+interface StageRun {
+  dir: string;
+  /** Folder of the stage named by `from` ("" for pretrain). */
+  fromDir: string;
+  /** An earlier attempt left a config.json in the folder. */
+  resume: boolean;
+  seed: number;
+  k: Kernels;
+  log: (m: string) => void;
+  /** Logs a line prefixed with the stage's id. */
+  ckLog: (m: string) => void;
+}
+
+/** A step callback that logs every `n`-th step and the last. */
+function everySteps(id: string, n: number, log: (m: string) => void) {
+  return (m: { step: number }, total: number) => {
+    if (m.step % n === 0 || m.step === total) log(`  ${id}: step ${m.step}/${total}`);
+  };
+}
+
+/** Pre-trains or mid-trains. */
+async function runTrainStage(st: PretrainStage | MidtrainStage, r: StageRun): Promise<TrainStageResult> {
+  const t = await train(
+    {
+      stage: st.kind,
+      out: r.dir,
+      preset: st.kind === "pretrain" ? st.preset : undefined,
+      from: st.kind === "midtrain" ? r.fromDir : undefined,
+      mixture: mixtureArg(st.mixture, r.dir),
+      tokens: st.tokens,
+      seed: r.seed,
+      resume: r.resume,
+      overrides: st.train,
+      onStep: everySteps(st.id, 200, r.log),
+      log: r.ckLog,
+    },
+    r.k,
+  );
+  return { steps: t.steps, finalLoss: t.finalLoss, finalValLoss: t.finalValLoss };
+}
+
+/** The prompts of an RL stage: its mixture, or the band its edge stage measured (else the fallback). */
+function rlPrompts(st: RlStage, r: StageRun, done: Map<string, StageRecord>): string {
+  if (!(typeof st.prompts === "object" && "edge" in st.prompts)) return mixtureArg(st.prompts, r.dir);
+  const edge = recordOf(done, st.prompts.edge);
+  const band = edge.kind === "edge" ? edge.result.band : null;
+  const prompts = band ? `op${band.lo}-${band.hi}_forward` : st.prompts.fallback;
+  r.log(
+    `  ${st.id}: prompts ${prompts}${band ? " (the measured edge band)" : " (no edge band measured: fallback)"}`,
+  );
+  return prompts;
+}
+
+/** Runs GRPO. */
+async function runRlStage(st: RlStage, r: StageRun, done: Map<string, StageRecord>): Promise<RlStageResult> {
+  const prompts = rlPrompts(st, r, done);
+  const t = await trainRl(
+    {
+      from: r.fromDir,
+      prompts,
+      out: r.dir,
+      steps: st.steps,
+      seed: r.seed,
+      resume: r.resume,
+      overrides: st.rl,
+      onStep: everySteps(st.id, 10, r.log),
+      log: r.ckLog,
+    },
+    r.k,
+  );
+  return { prompts, steps: t.steps, last: t.last };
+}
+
+/** The model a stage evaluates (the latest checkpoint of `from`). */
+function loadStageModel(r: StageRun) {
+  const loaded = loadAnyModel(r.fromDir, { warn: r.ckLog });
+  return { model: new Model(r.k, loaded.config, loaded.flat), tokenizer: loaded.tokenizer };
+}
+
+/** Measures the edge of competence (and selects RL prompts when asked). */
+function runEdgeStage(st: EdgeStage, r: StageRun): EdgeStageResult {
+  const { model, tokenizer } = loadStageModel(r);
   const g = st.grid;
-  if (st.kind === "edge") {
-    const r = measureEdge({
-      model,
-      tokenizer: loaded.tokenizer,
-      modelName: fromDir,
-      ops: g.ops,
-      perOp: g.perOp,
-      samples: g.samples,
-      temperature: g.temperature ?? 0.7,
-      maxNew: g.maxNew,
-      seed: seed + 101,
-      contexts: g.contexts,
-      modes: g.modes ?? ["forward"],
-      out: dir,
-      selectPerOp: st.selectPerOp,
-    });
-    log(`  ${st.id}: edge band ${r.band ? `op ${r.band.lo}–${r.band.hi}` : "none"}`);
-    return { band: r.band, perOp: r.perOp as never, selected: (r.selected ?? null) as never };
-  }
+  const e = measureEdge({
+    model,
+    tokenizer,
+    modelName: r.fromDir,
+    ops: g.ops,
+    perOp: g.perOp,
+    samples: g.samples,
+    temperature: g.temperature ?? 0.7,
+    maxNew: g.maxNew,
+    seed: r.seed + 101,
+    contexts: g.contexts,
+    modes: g.modes ?? ["forward"],
+    out: r.dir,
+    selectPerOp: st.selectPerOp,
+  });
+  r.log(`  ${st.id}: edge band ${e.band ? `op ${e.band.lo}–${e.band.hi}` : "none"}`);
+  return { band: e.band, perOp: e.perOp, selected: e.selected ?? null };
+}
+
+/** Evaluates on the grid and writes the summary and report; returns pass@1 and pass@k per band. */
+function runEvalStage(st: EvalStage, r: StageRun, study: Study): EvalStageResult {
+  const { model, tokenizer } = loadStageModel(r);
+  const g = st.grid;
   const problems = gridProblems({
     ops: g.ops,
     perOp: g.perOp,
-    seed: seed + 202,
+    seed: r.seed + 202,
     contexts: g.contexts,
     modes: g.modes ?? ["forward"],
   });
   const settings = {
-    model: fromDir,
+    model: r.fromDir,
     problems: `grid ops ${g.ops.join(",")} × ${g.perOp}`,
     samples: g.samples,
     temperature: g.temperature ?? 0.7,
     topP: 1,
     topK: 0,
     maxNew: g.maxNew,
-    seed: seed + 202,
+    seed: r.seed + 202,
   };
-  const { results } = runEvaluation({ model, tokenizer: loaded.tokenizer, problems, out: dir, settings });
+  const { results } = runEvaluation({ model, tokenizer, problems, out: r.dir, settings });
   const summary = buildEvalSummary(
-    results.map((r) => ({ ...r, problemId: r.id, errors: r.errors as never })),
+    results.map((x) => ({ ...x, problemId: x.id })),
     { seed: 0, bands: study.bands, meta: { ...settings, stage: st.id } },
   );
-  writeEvalOutputs(dir, summary, { title: `Evaluation ${st.id}` });
+  writeEvalOutputs(r.dir, summary, { title: `Evaluation ${st.id}` });
   const bands = Object.fromEntries(
     summary.perBand.map((b) => [
       b.key,

@@ -94,7 +94,10 @@ export interface TrainOptions {
   minutes?: number;
   resume?: boolean;
   backend?: BackendChoice;
-  overrides?: Partial<Omit<TrainConfig, "stage" | "model" | "mixture" | "from">>;
+  /** Training settings; the run's identity (stage, model, mixture, source, tokens, seed, preset) comes from the fields above. */
+  overrides?: Partial<
+    Omit<TrainConfig, "stage" | "model" | "mixture" | "from" | "tokens" | "seed" | "preset">
+  >;
   /** Called after every step with its metrics line. */
   onStep?: (m: StepMetrics, total: number) => void;
   /** Where checkpoint notices go (a fallback past a corrupt checkpoint, unverified old ones); default stderr. */
