@@ -195,8 +195,8 @@ function varKey(text: string, a: number, b: number): number {
   return k + 52 * enc;
 }
 
-/** Keys below this (a letter and up to one digit) index an array of the parse instead of a map. */
-const SMALL_KEYS = 52 * 11;
+/** Keys below this (one letter) index an array of the parse instead of a map. */
+const SMALL_KEYS = 52;
 
 /** Variable bindings of one parse: an array slot for ordinary names, maps for the rest. */
 class Env {
