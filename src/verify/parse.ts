@@ -936,12 +936,19 @@ class Parser {
   /** Splits a header text[h0, h1) (trimmed) into name and variable: fast path, then general. */
   private header(h0: number, h1: number): { name: string; variable: string } | null {
     const text = this.text;
-    // Fast path: "... as V" with V a run of non-space characters.
+    // Fast path: "... as V" with V a run of non-space ASCII characters (other characters may be
+    // whitespace to normalizeName, which the general path then trims away).
     let v0 = h1;
-    while (v0 > h0 && !isWs(text.charCodeAt(v0 - 1))) v0--;
+    let ascii = true;
+    for (; v0 > h0; v0--) {
+      const c = text.charCodeAt(v0 - 1);
+      if (isWs(c)) break;
+      if (c > 127) ascii = false;
+    }
     let p = v0;
     while (p > h0 && isWs(text.charCodeAt(p - 1))) p--;
     if (
+      ascii &&
       p < v0 &&
       p - 3 > h0 &&
       text.charCodeAt(p - 1) === 115 &&

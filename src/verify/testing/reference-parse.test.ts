@@ -217,6 +217,21 @@ describe("the fast parser agrees with the reference parser", () => {
   });
 });
 
+describe("cases where the two parsers disagreed", () => {
+  test("a header variable followed by Unicode whitespace is trimmed, as the rest of the header is", () => {
+    // The fast path of the header split kept "A\u2028" as the variable (never assigned, value null)
+    // where the general path and the reference trim it to "A" (value 3).
+    for (const ws of ["\u2028", "\u2029", "\u3000", "\ufeff", "\u2003"]) {
+      const text = `Define a as A${ws}; so A = 3. Define b as B; so B = A + 1 = 4.`;
+      agree(text, JSON.stringify(ws));
+      const t = parseTrace(text);
+      assert.deepEqual(t.nodes.get("a")?.variable, "A");
+      assert.deepEqual(t.nodes.get("a")?.value, { a: 0, b: 3 });
+      assert.deepEqual(t.nodes.get("b")?.parents, ["a"]);
+    }
+  });
+});
+
 describe("parsing is re-entrant: a result does not depend on what was parsed before", () => {
   const texts: string[] = [];
   const r = prng(8);
