@@ -195,20 +195,20 @@ function varKey(text: string, a: number, b: number): number {
   return k + 52 * enc;
 }
 
-/** Keys below this (a letter and up to two digits) index a shared array instead of a map. */
-const SMALL_KEYS = 52 * 11 * 11;
-/** Bindings of small keys during one parse; Env.clear() empties the slots it used. */
-const SMALL: (Binding | undefined)[] = new Array<Binding | undefined>(SMALL_KEYS).fill(undefined);
+/** Keys below this (one letter) index an array of the parse instead of a map. */
+const SMALL_KEYS = 52;
 
-/** Variable bindings: an array slot for ordinary names, maps for the rest. */
+/** Variable bindings of one parse: an array slot for ordinary names, maps for the rest. */
 class Env {
-  private readonly touched: number[] = [];
+  private readonly small: (Binding | undefined)[] = new Array<Binding | undefined>(SMALL_KEYS).fill(
+    undefined,
+  );
   private readonly num = new Map<number, Binding>();
   private readonly str = new Map<string, Binding>();
   get(text: string, a: number, b: number): Binding | undefined {
     const k = varKey(text, a, b);
     if (k < 0) return this.str.get(text.slice(a, b));
-    return k < SMALL_KEYS ? SMALL[k] : this.num.get(k);
+    return k < SMALL_KEYS ? this.small[k] : this.num.get(k);
   }
   set(name: string, bnd: Binding): void {
     this.setAt(name, 0, name.length, varKey(name, 0, name.length), bnd);
@@ -217,22 +217,14 @@ class Env {
   setAt(text: string, a: number, b: number, k: number, bnd: Binding): void {
     if (k < 0) this.str.set(text.slice(a, b), bnd);
     else if (k >= SMALL_KEYS) this.num.set(k, bnd);
-    else {
-      if (SMALL[k] === undefined) this.touched.push(k);
-      SMALL[k] = bnd;
-    }
-  }
-  /** Empties the shared slots (must run after every parse). */
-  clear(): void {
-    for (const k of this.touched) SMALL[k] = undefined;
-    this.touched.length = 0;
+    else this.small[k] = bnd;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Linear arithmetic evaluator: a tokenizer (each character read once) under a recursive-descent
-// parser. State lives in fields of one reusable object and results in `a`, `b`, so the hot path
-// allocates nothing; the parser is not re-entrant (it never calls back into user code).
+// parser. State lives in fields of one object per parse (or per parseLinear call) and results in
+// `a`, `b`, so the hot path allocates nothing and no state is shared between calls.
 
 const T_END = 0;
 const T_NUM = 1;
@@ -281,12 +273,6 @@ class Evaluator {
     const ok = this.expr() && this.tk === T_END;
     this.parser = null;
     return ok && Number.isFinite(this.a) && Number.isFinite(this.b);
-  }
-
-  /** Drops the reference to the last text. */
-  release(): void {
-    this.s = "";
-    this.parser = null;
   }
 
   private next(): void {
@@ -452,16 +438,12 @@ class Evaluator {
 }
 
 /** The one evaluator (parsing is synchronous, so one suffices). */
-const EV = new Evaluator();
 
 /** Parses a linear expression in x ("2*x + 1", "-x", "7"); null when it is not one. */
 export function parseLinear(s: string): Lin | null {
   if (typeof s !== "string") return null;
-  EV.maxDepth = DEFAULT_PARSE_OPTIONS.maxDepth;
-  const ok = EV.run(s, 0, s.length, null);
-  const out = ok ? { a: EV.a, b: EV.b } : null;
-  EV.release();
-  return out;
+  const ev = new Evaluator();
+  return ev.run(s, 0, s.length, null) ? { a: ev.a, b: ev.b } : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,6 +525,8 @@ class Parser {
   readonly byName = new Map<string, number>();
   readonly parentIdx: number[][] = [];
   readonly env = new Env();
+  /** The evaluator of this parse (its scratch is never shared with another call). */
+  private readonly ev = new Evaluator();
   /** Per node, the one-element dependency list of its own variable. */
   private readonly selfDeps: number[][] = [];
   readonly issues: string[] = [];
@@ -600,7 +584,9 @@ class Parser {
   constructor(
     readonly text: string,
     readonly opts: Required<ParseOptions>,
-  ) {}
+  ) {
+    this.ev.maxDepth = opts.maxDepth;
+  }
 
   /** True when another issue may be recorded; otherwise counts it as suppressed. */
   room(): boolean {
@@ -759,9 +745,9 @@ class Parser {
     while (v1 > v0 && isWs(text.charCodeAt(v1 - 1))) v1--;
     const name = text.slice(v0, v1);
     const bnd = isVariable(name) ? this.env.get(text, v0, v1) : undefined;
-    const gOk = EV.run(text, eq + 1, g1, null);
-    const ga = EV.a;
-    const gb = EV.b;
+    const gOk = this.ev.run(text, eq + 1, g1, null);
+    const ga = this.ev.a;
+    const gb = this.ev.b;
     if (bnd === undefined) this.solveFail(s, e, `"${clip(name)}" is not a variable of the trace`);
     if (!this.hasGiven) {
       this.hasGiven = true;
@@ -893,16 +879,16 @@ class Parser {
     while (b > a && isWs(text.charCodeAt(b - 1))) b--;
     if (a >= b) return false;
     this.replay = true;
-    const ok = EV.run(text, a, b, this);
-    this.ta = this.twa = EV.a;
-    this.tb = this.twb = EV.b;
-    if (ok && EV.twoFaced) {
-      EV.written = true;
-      if (EV.run(text, a, b, this)) {
-        this.twa = EV.a;
-        this.twb = EV.b;
+    const ok = this.ev.run(text, a, b, this);
+    this.ta = this.twa = this.ev.a;
+    this.tb = this.twb = this.ev.b;
+    if (ok && this.ev.twoFaced) {
+      this.ev.written = true;
+      if (this.ev.run(text, a, b, this)) {
+        this.twa = this.ev.a;
+        this.twb = this.ev.b;
       }
-      EV.written = false;
+      this.ev.written = false;
     }
     this.replay = false;
     return ok;
@@ -950,12 +936,19 @@ class Parser {
   /** Splits a header text[h0, h1) (trimmed) into name and variable: fast path, then general. */
   private header(h0: number, h1: number): { name: string; variable: string } | null {
     const text = this.text;
-    // Fast path: "... as V" with V a run of non-space characters.
+    // Fast path: "... as V" with V a run of non-space ASCII characters (other characters may be
+    // whitespace to normalizeName, which the general path then trims away).
     let v0 = h1;
-    while (v0 > h0 && !isWs(text.charCodeAt(v0 - 1))) v0--;
+    let ascii = true;
+    for (; v0 > h0; v0--) {
+      const c = text.charCodeAt(v0 - 1);
+      if (isWs(c)) break;
+      if (c > 127) ascii = false;
+    }
     let p = v0;
     while (p > h0 && isWs(text.charCodeAt(p - 1))) p--;
     if (
+      ascii &&
       p < v0 &&
       p - 3 > h0 &&
       text.charCodeAt(p - 1) === 115 &&
@@ -1104,22 +1097,22 @@ class Parser {
       if (s >= e) {
         if (this.room()) this.issue(`step ${this.stepNo}: empty term after "${clip(text.slice(a, l1))} ="`);
       } else {
-        const ok = EV.run(text, s, e, this);
-        if (!ok && EV.tokStart < e) this.skipTerm(EV.tokStart, e);
-        const va = EV.a;
-        const vb = EV.b;
-        const closed = EV.refs === 0;
+        const ok = this.ev.run(text, s, e, this);
+        if (!ok && this.ev.tokStart < e) this.skipTerm(this.ev.tokStart, e);
+        const va = this.ev.a;
+        const vb = this.ev.b;
+        const closed = this.ev.refs === 0;
         let wa = va;
         let wb = vb;
-        if (ok && EV.twoFaced) {
+        if (ok && this.ev.twoFaced) {
           // Also read the variables as the results the trace wrote for them.
           this.replay = true;
-          EV.written = true;
-          if (EV.run(text, s, e, this)) {
-            wa = EV.a;
-            wb = EV.b;
+          this.ev.written = true;
+          if (this.ev.run(text, s, e, this)) {
+            wa = this.ev.a;
+            wb = this.ev.b;
           }
-          EV.written = false;
+          this.ev.written = false;
           this.replay = false;
         }
         pOk = cOk;
@@ -1286,7 +1279,6 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
       solve: null,
     };
   }
-  EV.maxDepth = o.maxDepth;
   const parser = new Parser(text, o);
   let answer: string | null = null;
   let truncated = false;
@@ -1323,9 +1315,6 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
   } catch (err) {
     // Defensive: no known input reaches this, but model output must never crash a training run.
     parser.issue(`internal parser error: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    EV.release();
-    parser.env.clear();
   }
   parser.finishIssues();
   const nodes = parser.result();
