@@ -73,9 +73,12 @@ export interface VerifyOptions {
 /**
  * Revision of the verifier's judgement: the same trace may get another verdict in another revision,
  * so study stages that score traces hash it. 1 = slips allowed by default, solving section unread
- * (until 2026-11); 2 = slips block `verified` and the reverse-mode solving section is checked (issue 12).
+ * (until 2026-11); 2 = slips block `verified` and the reverse-mode solving section is checked (issue 12);
+ * 3 = a Unicode space (U+2028, U+3000, U+FEFF, …) before a step header's `;` is trimmed from the
+ * variable as ASCII space is (found by the reference parser, issue 14; world-tokenizer models cannot
+ * write such characters, so only imported BPE models' verdicts can change).
  */
-export const VERIFIER_VERSION = 2;
+export const VERIFIER_VERSION = 3;
 
 /** Default verification policies. */
 export const DEFAULT_VERIFY_OPTIONS: VerifyPolicy = {
