@@ -221,12 +221,19 @@ describe("linear time", () => {
       const small = make(n);
       const big = make(8 * n);
       parseTrace(small); // warm up
-      const ts = timeIt(() => parseTrace(small));
-      const tb = timeIt(() => parseTrace(big), 3);
-      // A floor of 0.5 ms keeps timer noise on tiny times from failing the ratio.
-      const msg = `${name}: ${ts.toFixed(2)} ms → ${tb.toFixed(2)} ms`;
+      // A quadratic parser is 64× slower on 8× the input, every time; a machine busy with other work
+      // can spoil one measurement, so a ratio over 20 is measured again (up to three times).
+      let msg = "";
+      let ok = false;
+      for (let attempt = 0; attempt < 3 && !ok; attempt++) {
+        const ts = timeIt(() => parseTrace(small));
+        const tb = timeIt(() => parseTrace(big), 3);
+        // A floor of 0.5 ms keeps timer noise on tiny times from failing the ratio.
+        msg = `${name}: ${ts.toFixed(2)} ms → ${tb.toFixed(2)} ms`;
+        ok = tb < 20 * Math.max(ts, 0.5);
+      }
       if (process.env.VERIFY_TIMING) console.log(msg);
-      assert.ok(tb < 20 * Math.max(ts, 0.5), msg);
+      assert.ok(ok, msg);
     });
   }
 

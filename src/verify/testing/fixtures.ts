@@ -1,4 +1,6 @@
 /** Test fixtures: generated gold problems and edits of their traces (used by the verify tests only). */
+
+import { Rng } from "../../util/rng.js";
 import { formatLin, formatTerm, type Lin } from "../../world/linear.js";
 import { generateProblem } from "../../world/problem.js";
 import type { Mode, Problem } from "../../world/types.js";
@@ -86,16 +88,10 @@ export function childrenOf(p: Problem, k: number): number[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32) for picking mutation sites. */
+/** A uniform stream in [0, 1) for picking mutation sites, from the project's one seeded generator (util/rng). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Indices of the gold nodes that depend on node k, directly or through others. */
