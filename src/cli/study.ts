@@ -1,3 +1,4 @@
+/** `interplay study` and `interplay demo`: declarative studies, cached and resumable stage by stage. */
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadKernels } from "../engine/backend.js";

@@ -1,3 +1,4 @@
+/** The prompts of an RL run: each step's (a pure function of config and step) and the fixed validation set. */
 import { hashSeed, Rng } from "../util/rng.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
 import { slotKey } from "../world/corpus.js";

@@ -1,3 +1,9 @@
+/**
+ * One GRPO step in five parts, each readable alone: rollout (sample `rollouts` completions per
+ * prompt), score (the verifier's reward), advantages (normalised per group), policy update (PPO
+ * mini-batches: clipped surrogate + k3 KL to the frozen reference, token-mean, AdamW) and
+ * accounting (the token counts of every pass, for the compute rules of ./compute.ts).
+ */
 import type { Kernels } from "../engine/kernels.js";
 import type { Model } from "../model/model.js";
 import type { WorldTokenizer } from "../model/tokenizer.js";

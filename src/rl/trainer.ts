@@ -1,3 +1,9 @@
+/**
+ * GRPO with process-verified rewards (training.md §2, RL row): the run loop of ../train/loop.ts
+ * around the step of ./step.ts, with greedy validation. The run folder is a training run
+ * (config.json, metrics.jsonl, checkpoints/, tokenizer) that every other command (eval, edge,
+ * export) reads; `resume` continues from the latest checkpoint.
+ */
 import { loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
 import { flopsExecuted } from "../engine/native.js";
