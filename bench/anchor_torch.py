@@ -5,6 +5,10 @@ tokens, preallocated KV cache, prefill included. Prints one JSON line. Run with 
 requires for a fair anchor:
 
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp python3 bench/anchor_torch.py train|sample
+
+W3 (`pretrain`) trains a model of the shape given as JSON on the token rows the engine's bench wrote
+(block-diagonal causal mask from the rows' document starts), in fp32 or under
+torch.autocast("cpu", dtype=torch.bfloat16); bench/pretrain.ts runs both.
 """
 import json
 import math
@@ -18,6 +22,14 @@ import torch.nn.functional as F
 
 V, C, L, H, HKV, FF, T, B = 512, 256, 4, 4, 4, 688, 256, 16
 HD = C // H
+
+
+def configure(cfg):
+    """Sets the model's shape from a dict (W3 passes the `tiny` preset's; W1/W2 use the defaults above)."""
+    global V, C, L, H, HKV, FF, T, B, HD
+    V, C, L, H, HKV, FF = cfg["vocabSize"], cfg["hidden"], cfg["layers"], cfg["heads"], cfg["kvHeads"], cfg["mlp"]
+    T, B = cfg["seqLen"], cfg["batch"]
+    HD = C // H
 
 
 class RMSNorm(torch.nn.Module):
@@ -79,12 +91,12 @@ class Model(torch.nn.Module):
         self.register_buffer("sin", e.sin()[None, None])
         self.register_buffer("mask", torch.full((T, T), float("-inf")).triu(1))
 
-    def forward(self, idx, targets):
+    def forward(self, idx, targets, mask=None):
         x = self.emb(idx)
         for layer in self.layers:
-            x = layer(x, self.cos, self.sin, self.mask)
+            x = layer(x, self.cos, self.sin, self.mask if mask is None else mask)
         logits = self.norm(x) @ self.emb.weight.t()
-        return F.cross_entropy(logits.view(-1, V), targets.view(-1))
+        return F.cross_entropy(logits.view(-1, V).float(), targets.view(-1), ignore_index=-1)
 
 
 def layer_step(layer, x, cos, sin, kc, vc, t0, mask):
@@ -162,6 +174,37 @@ def bench_train(steps=7, warmup=2):
     return B * T / statistics.median(times)
 
 
+def document_mask(starts):
+    """Additive mask [B, 1, T, T]: position t sees s when start[t] <= s <= t (block-diagonal causal)."""
+    t = torch.arange(T)
+    allowed = (t[None, None, :] <= t[None, :, None]) & (t[None, None, :] >= starts[:, :, None])
+    return torch.where(allowed, 0.0, float("-inf"))[:, None]
+
+
+def bench_pretrain(rows_path, steps, warmup, autocast):
+    """W3: trains on the token rows the engine wrote (int32 tokens, targets, document starts per step)."""
+    torch.manual_seed(0)
+    model = Model()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-3)
+    rows = torch.from_numpy(__import__("numpy").fromfile(rows_path, dtype="int32").copy()).view(-1, 3, B, T).long()
+    times = []
+    for i in range(warmup + steps):
+        idx, tgt, starts = rows[i % rows.shape[0]]
+        t0 = time.perf_counter()
+        mask = document_mask(starts)
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = model(idx, tgt, mask)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return B * T / statistics.median(times)
+
+
 def blas_config():
     lib = os.environ.get("LD_LIBRARY_PATH", "")
     variant = "openblas-openmp" if "openblas-openmp" in lib else "default (Debian alternatives; pthread unless switched)"
@@ -175,5 +218,12 @@ if __name__ == "__main__":
         print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_train(), "config": blas_config()}))
     elif what == "sample":
         print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_sample(), "config": blas_config()}))
+    elif what == "pretrain":
+        # pretrain CONFIG_JSON ROWS_FILE STEPS WARMUP fp32|bf16
+        cfg, rows, steps, warmup, dtype = json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+        configure(cfg)
+        tps = bench_pretrain(rows, steps, warmup, dtype == "bf16")
+        name = "pytorch-cpu" + (" bf16 autocast" if dtype == "bf16" else " fp32")
+        print(json.dumps({"name": name, "tokensPerSec": tps, "config": blas_config()}))
     else:
         raise SystemExit(f"unknown workload {what}")

@@ -30,6 +30,11 @@ function stepFlops(c: ReturnType<typeof presetConfig>, B: number, T: number): nu
 export function runAnchor(
   workload: "train" | "sample",
 ): { name: string; tokensPerSec: number; config: string } | null {
+  return runAnchorWith([workload]);
+}
+
+/** Runs bench/anchor_torch.py with these arguments (2 threads, OpenBLAS-openmp when installed); null without torch. */
+export function runAnchorWith(args: string[]): { name: string; tokensPerSec: number; config: string } | null {
   const script = fileURLToPath(new URL("../../bench/anchor_torch.py", import.meta.url));
   const omp = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   for (const py of ["python3", "/usr/bin/python3"]) {
@@ -37,7 +42,7 @@ export function runAnchor(
     if (probe.status !== 0) continue;
     const env = { ...process.env };
     if (existsSync(omp)) env.LD_LIBRARY_PATH = omp;
-    const r = spawnSync(py, [script, workload], { encoding: "utf8", env, timeout: 600_000 });
+    const r = spawnSync(py, [script, ...args], { encoding: "utf8", env, timeout: 600_000 });
     if (r.status !== 0) throw new Error(`anchor failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split("\n").pop()!);
   }

@@ -8,6 +8,7 @@ import { lookup } from "../util/lookup.js";
 
 const WORKLOADS: Record<string, string> = {
   train: "train.js",
+  pretrain: "pretrain.js",
   sample: "sample.js",
   world: "world.js",
   matmul: "matmul.js",

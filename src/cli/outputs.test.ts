@@ -99,7 +99,7 @@ describe("names from the command line are looked up by own key", () => {
       refused(
         ["bench", name],
         new RegExp(
-          `command-argument value '${esc(name)}' is invalid for argument 'workload'\\. Allowed choices are train, sample, world, matmul\\.`,
+          `command-argument value '${esc(name)}' is invalid for argument 'workload'\\. Allowed choices are train, pretrain, sample, world, matmul\\.`,
         ),
       );
     }
