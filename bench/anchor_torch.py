@@ -123,14 +123,14 @@ def layer_step(layer, x, cos, sin, kc, vc, t0, mask):
     return x + layer.down(F.silu(layer.gate(h)) * layer.up(h))
 
 
-def bench_sample(nseq=64, prompt=64, new=192, reps=3, warmup=1):
+def bench_sample(nseq=64, prompt=64, new=192, reps=3, warmup=1, autocast=False):
     torch.manual_seed(0)
     model = Model().eval()
     tmax = prompt + new
     idx = torch.randint(0, V, (nseq, prompt))
     caches = [(torch.zeros(nseq, HKV, tmax, HD), torch.zeros(nseq, HKV, tmax, HD)) for _ in model.layers]
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         for i in range(warmup + reps):
             t0 = time.perf_counter()
             x = model.emb(idx)
@@ -152,7 +152,7 @@ def bench_sample(nseq=64, prompt=64, new=192, reps=3, warmup=1):
     return nseq * new / statistics.median(times)
 
 
-def bench_train(steps=7, warmup=2):
+def bench_train(steps=7, warmup=2, autocast=False):
     torch.manual_seed(0)
     model = Model()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -164,7 +164,8 @@ def bench_train(steps=7, warmup=2):
     for i in range(warmup + steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model(idx, tgt)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = model(idx, tgt)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -214,10 +215,12 @@ def blas_config():
 if __name__ == "__main__":
     torch.set_num_threads(int(os.environ.get("ANCHOR_THREADS", "2")))
     what = sys.argv[1] if len(sys.argv) > 1 else "train"
-    if what == "train":
-        print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_train(), "config": blas_config()}))
-    elif what == "sample":
-        print(json.dumps({"name": "pytorch-cpu", "tokensPerSec": bench_sample(), "config": blas_config()}))
+    if what in ("train", "sample"):
+        # train|sample [fp32|bf16]: bf16 runs under torch.autocast("cpu", dtype=torch.bfloat16)
+        bf16 = len(sys.argv) > 2 and sys.argv[2] == "bf16"
+        tps = (bench_train if what == "train" else bench_sample)(autocast=bf16)
+        name = "pytorch-cpu" + (" bf16 autocast" if bf16 else " fp32")
+        print(json.dumps({"name": name, "tokensPerSec": tps, "config": blas_config()}))
     elif what == "pretrain":
         # pretrain CONFIG_JSON ROWS_FILE STEPS WARMUP fp32|bf16
         cfg, rows, steps, warmup, dtype = json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]

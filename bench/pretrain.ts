@@ -24,7 +24,7 @@ import { adamwStep } from "../src/train/optimizer.js";
 import { STAGE_DEFAULTS } from "../src/train/trainer.js";
 import { Rng } from "../src/util/rng.js";
 import { resolveMixture } from "../src/world/mixture.js";
-import { runAnchorWith } from "./train.js";
+import { type AnchorRun, runAnchorWith } from "./train.js";
 
 const B = 8;
 const T = 512;
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const steps = num("--steps", 100);
   const warmup = num("--warmup", 3);
   const e = await runEngine(steps, warmup, args.includes("--portable"));
-  const anchors: { name: string; tokensPerSec: number; config: string }[] = [];
+  const anchors: AnchorRun[] = [];
   if (!args.includes("--no-torch")) {
     const dir = mkdtempSync(join(tmpdir(), "interplay-w3-"));
     try {

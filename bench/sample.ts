@@ -16,7 +16,7 @@ import { presetConfig } from "../src/model/config.js";
 import { Model } from "../src/model/model.js";
 import { sampleBatched } from "../src/sample/sampler.js";
 import { Rng } from "../src/util/rng.js";
-import { runAnchor } from "./train.js";
+import { anchorJson, printAnchor, runAnchor } from "./train.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -70,9 +70,7 @@ async function main(): Promise<void> {
   ).reduce((a, b) => (b[1] > a[1] ? b : a));
   const out = {
     tokensPerSec: Math.round(tokensPerSec),
-    anchor: anchor
-      ? { name: anchor.name, tokensPerSec: Math.round(anchor.tokensPerSec), config: anchor.config }
-      : null,
+    anchor: anchorJson(anchor),
     ratio: ratio === null ? null : +ratio.toFixed(3),
     f16: {
       tokensPerSec: Math.round(half),
@@ -101,11 +99,7 @@ async function main(): Promise<void> {
     console.log(
       `  interplay, half-precision cache + bf16 products: ${out.bf16.tokensPerSec} generated tokens/s`,
     );
-    console.log(
-      anchor
-        ? `  ${anchor.name} (${anchor.config}): ${out.anchor!.tokensPerSec} generated tokens/s`
-        : "  anchor: PyTorch not available (python3 -c 'import torch' fails)",
-    );
+    printAnchor(anchor, "generated tokens/s");
     if (ratio !== null)
       console.log(
         `  ratio: ${ratio.toFixed(2)}× (float32 cache), ${out.f16.ratio?.toFixed(2)}× (half-precision cache), ${out.bf16.ratio?.toFixed(2)}× (half-precision cache + bf16 products)`,
