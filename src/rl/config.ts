@@ -14,6 +14,7 @@ import {
 } from "../model/decode.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import {
+  checkOptionKeys,
   flagOf,
   type GivenFlag,
   growTo,
@@ -166,6 +167,14 @@ export const RL_BASE_DEFAULTS: Omit<
   rlConstant: 5 / 3,
 };
 
+/** The keys an RL stage's `overrides` may set: the base defaults' and the optional ones. */
+export const RL_OPTION_KEYS: readonly string[] = [
+  ...Object.keys(RL_BASE_DEFAULTS),
+  "rolloutCache",
+  "rolloutProducts",
+  "allowSlips",
+];
+
 /**
  * An RL configuration resolved as the trainer resolves it: the base defaults, then the preset's
  * (an unknown or prototype name adds nothing), then `rl`.
@@ -306,6 +315,7 @@ export function resumedRlConfig(
 
 /** A new run's config from the options, the preset's RL defaults and the base defaults. */
 function freshRlConfig(o: RlOptions): RlConfig {
+  checkOptionKeys(o.overrides, RL_OPTION_KEYS, "RL");
   for (const [flag, v] of [
     ["--from", o.from],
     ["--prompts", o.prompts],

@@ -196,6 +196,7 @@ describe("GRPO trainer", () => {
     await bad({ overrides: { rolloutCache: "f8" as never } }, /--rollout-cache must be f32 or f16/);
     await bad({ overrides: { rolloutProducts: "int8" as never } }, /--rollout-products must be f32 or bf16/);
     await bad({ overrides: { beta2: 1 } }, /AdamW needs 0 <= beta1, beta2 < 1/);
+    await bad({ overrides: { klcoef: 0 } as never }, /unknown RL option "klcoef" \(known: reward, alpha/);
     await bad({ prompts: join(dir, "missing.jsonl") }, /does not exist/);
     await bad({ prompts: "op99-100" }, /.+/);
     await bad({ from: join(dir, "nope") }, /config.json/);

@@ -125,6 +125,17 @@ describe("studies", () => {
     }, /is an evaluation, not a model/);
     bad((s) => (s.stages[2].id = "base"), /used twice/);
     bad((s) => (s.compare[0].after = "rl"), /not an eval stage/);
+    // An option a trainer does not know is refused before any stage runs, naming the stage.
+    bad((s) => {
+      const b = s.stages[0];
+      assert.ok(b.kind === "pretrain");
+      s.stages[0] = { ...b, train: { ...b.train, learningRate: 1 } as never };
+    }, /stage "base": unknown training option "learningRate"/);
+    bad((s) => {
+      const r = s.stages[2];
+      assert.ok(r.kind === "rl");
+      s.stages[2] = { ...r, rl: { ...r.rl, steps: 9 } as never };
+    }, /stage "rl": unknown RL option "steps"/);
   });
 
   it("runs end to end, caches finished stages, and resumes a killed stage without redoing the others", async () => {

@@ -21,12 +21,19 @@ import { paramCount } from "../model/params.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { writeEvalOutputs } from "../report/io.js";
 import { paperRlTokens, rlSequenceLength } from "../rl/compute.js";
-import { RL_BASE_DEFAULTS, RL_DEFAULTS, type RlConfig, resolveRlOptions } from "../rl/config.js";
+import {
+  RL_BASE_DEFAULTS,
+  RL_DEFAULTS,
+  RL_OPTION_KEYS,
+  type RlConfig,
+  resolveRlOptions,
+} from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
 import { buildEvalSummary } from "../stats/evaluation.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadAnyModel } from "../train/load.js";
-import { STAGE_DEFAULTS, train } from "../train/trainer.js";
+import { checkOptionKeys } from "../train/loop.js";
+import { STAGE_DEFAULTS, TRAIN_OPTION_KEYS, train } from "../train/trainer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import {
   checkTable,
@@ -174,6 +181,14 @@ export function validateStudy(s: Study): void {
     }
     if ((st.kind === "pretrain" || st.kind === "midtrain") && !(st.tokens > 0))
       throw new Error(`stage "${st.id}": tokens must be positive`);
+    // A typo in a late stage's options is refused now, not after the stages before it have run.
+    try {
+      if (st.kind === "pretrain" || st.kind === "midtrain")
+        checkOptionKeys(st.train, TRAIN_OPTION_KEYS, "training");
+      if (st.kind === "rl") checkOptionKeys(st.rl, RL_OPTION_KEYS, "RL");
+    } catch (e) {
+      throw new Error(`stage "${st.id}": ${(e as Error).message}`);
+    }
     if (st.kind === "rl" && !(Number.isInteger(st.steps) && st.steps >= 1))
       throw new Error(`stage "${st.id}": steps must be a positive integer`);
     seen.set(st.id, st.kind);

@@ -70,6 +70,15 @@ export interface GivenFlag {
   shown?: string;
 }
 
+/** Refuses option keys a trainer does not know (a typo would otherwise be ignored silently), naming them. */
+export function checkOptionKeys(options: object | undefined, known: readonly string[], what: string): void {
+  const unknown = Object.keys(options ?? {}).filter((k) => !known.includes(k));
+  if (unknown.length)
+    throw new Error(
+      `unknown ${what} option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${known.join(", ")})`,
+    );
+}
+
 /** The CLI spelling of a config key (`seqLen` → `--seq-len`). */
 export const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 

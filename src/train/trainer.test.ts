@@ -279,6 +279,11 @@ describe("trainer", () => {
       /exceeds the model context/,
     );
     await assert.rejects(
+      train({ ...base(join(dir, "v")), overrides: { lr_: 1, batch: 2 } as never }, reference),
+      /unknown training option "lr_" \(known: digits, batch, seqLen/,
+    );
+    assert.ok(!existsSync(join(dir, "v")), "nothing written");
+    await assert.rejects(
       train({ stage: "midtrain", out: join(dir, "m2"), mixture: "rl_op4-5", tokens: 10, seed: 1 }, reference),
       /midtrain needs --from/,
     );

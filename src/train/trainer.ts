@@ -17,6 +17,7 @@ import { latestCheckpoint } from "./checkpoint.js";
 import { documentStarts, PACKINGS, type Packing, splitSeed, TokenStream } from "./data.js";
 import { loadVerified } from "./load.js";
 import {
+  checkOptionKeys,
   checkpointer,
   clipGradients,
   flagOf,
@@ -143,6 +144,9 @@ export const STAGE_DEFAULTS: Record<Stage, typeof PRETRAIN_DEFAULTS> = {
   midtrain: { ...PRETRAIN_DEFAULTS, lr: 1e-3, warmup: 0.15 },
 };
 
+/** The keys a training stage's `overrides` may set (the stage defaults' keys). */
+export const TRAIN_OPTION_KEYS: readonly string[] = Object.keys(PRETRAIN_DEFAULTS);
+
 /** Steps a config trains for. */
 export const totalSteps = (c: TrainConfig) =>
   Math.max(1, Math.ceil(c.tokens / (c.batch * c.seqLen * c.accum)));
@@ -204,6 +208,7 @@ function freshConfig(o: TrainOptions): TrainConfig {
   if (o.tokens === undefined) throw new Error(`a new ${o.stage} run needs --tokens`);
   if (!Number.isFinite(o.tokens) || o.tokens <= 0)
     throw new Error(`--tokens must be positive, got ${o.tokens}`);
+  checkOptionKeys(o.overrides, TRAIN_OPTION_KEYS, "training");
   const mixture = resolveMixture(o.mixture);
   const d = { ...STAGE_DEFAULTS[o.stage], ...(o.overrides ?? {}) };
   let model: ModelConfig;
