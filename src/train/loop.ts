@@ -5,7 +5,7 @@
  * its validation; everything a run folder promises (exact resume, no lost or repeated metrics
  * line, atomic files) lives here once.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Kernels } from "../engine/kernels.js";
 import type { ModelConfig } from "../model/config.js";
@@ -159,6 +159,7 @@ export function openRun<S extends TrainState>(
   init: () => void,
 ): { state: S; moments: Moments } {
   mkdirSync(r.out, { recursive: true });
+  if (r.resume) removePartialCheckpoints(r.out);
   const metrics = join(r.out, "metrics.jsonl");
   const moments = { m: model.kernels.alloc(model.size), v: model.kernels.alloc(model.size) };
   if (r.ck) {
@@ -180,6 +181,18 @@ export function openRun<S extends TrainState>(
   init();
   const state = { step: 0, tokens: 0, cursor: { index: 0, offset: 0 }, elapsedSeconds: 0 } as S;
   return { state, moments };
+}
+
+/**
+ * Removes the temporary folders of checkpoints a killed process left half written
+ * (`checkpoints/.tmp-step-…`): never read, and a resume rewrites those steps. Damaged checkpoints
+ * moved to `corrupt-…` are kept for inspection.
+ */
+function removePartialCheckpoints(out: string): void {
+  const root = join(out, "checkpoints");
+  if (!existsSync(root)) return;
+  for (const d of readdirSync(root))
+    if (d.startsWith(".tmp-")) rmSync(join(root, d), { recursive: true, force: true });
 }
 
 /** The newest intact checkpoint of a run being resumed (null for a new run, or one that never saved). */

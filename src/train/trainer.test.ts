@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -169,7 +169,15 @@ describe("trainer", () => {
     const first = await train({ ...base(cut), minutes: 0 }, reference);
     assert.equal(first.steps, 1);
     assert.ok(first.stoppedEarly);
+    // A checkpoint a killed process left half written is cleared on resume; a corrupt one moved aside is kept.
+    for (const d of [".tmp-step-0000004-999999", "corrupt-step-0000001"])
+      mkdirSync(join(cut, "checkpoints", d), { recursive: true });
     await train({ ...base(cut), resume: true }, reference);
+    assert.ok(
+      !existsSync(join(cut, "checkpoints", ".tmp-step-0000004-999999")),
+      "partial checkpoint removed",
+    );
+    assert.ok(existsSync(join(cut, "checkpoints", "corrupt-step-0000001")), "corrupt checkpoint kept");
     const resumed = metrics(cut);
     assert.equal(resumed.length, 12, "no lost or repeated metrics lines");
     for (let i = 0; i < 12; i++) {
