@@ -24,7 +24,7 @@ import { adamwStep } from "../src/train/optimizer.js";
 import { STAGE_DEFAULTS } from "../src/train/trainer.js";
 import { Rng } from "../src/util/rng.js";
 import { resolveMixture } from "../src/world/mixture.js";
-import { type AnchorRun, runAnchorWith } from "./train.js";
+import { anchorJson, printAnchor, runAnchor } from "./train.js";
 
 const B = 8;
 const T = 512;
@@ -82,32 +82,25 @@ async function main(): Promise<void> {
   const steps = num("--steps", 100);
   const warmup = num("--warmup", 3);
   const e = await runEngine(steps, warmup, args.includes("--portable"));
-  const anchors: AnchorRun[] = [];
+  let anchor: ReturnType<typeof runAnchor> = null;
   if (!args.includes("--no-torch")) {
     const dir = mkdtempSync(join(tmpdir(), "interplay-w3-"));
     try {
       const rowsPath = join(dir, "rows.i32");
       writeFileSync(rowsPath, new Uint8Array(e.rows.buffer));
       const shape = JSON.stringify({ ...e.config, seqLen: T, batch: B });
-      for (const dtype of ["fp32", "bf16"]) {
-        const a = runAnchorWith(["pretrain", shape, rowsPath, String(steps), String(warmup), dtype]);
-        if (a) anchors.push(a);
-      }
+      anchor = runAnchor("pretrain", [shape, rowsPath, String(steps), String(warmup)]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const best = anchors.reduce<(typeof anchors)[number] | null>(
-    (x, a) => (x === null || a.tokensPerSec > x.tokensPerSec ? a : x),
-    null,
-  );
+  const ratio = anchor ? e.tokensPerSec / anchor.tokensPerSec : null;
   const out = {
     cpu: cpuInfo().model,
     tokensPerSec: Math.round(e.tokensPerSec),
     engine: { path: e.info.path, threads: e.info.threads, simd: e.info.simd },
-    anchors: anchors.map((a) => ({ ...a, tokensPerSec: Math.round(a.tokensPerSec) })),
-    best: best ? { name: best.name, tokensPerSec: Math.round(best.tokensPerSec) } : null,
-    ratio: best ? +(e.tokensPerSec / best.tokensPerSec).toFixed(3) : null,
+    anchor: anchorJson(anchor),
+    ratio: ratio === null ? null : +ratio.toFixed(3),
   };
   if (args.includes("--json")) {
     console.log(JSON.stringify(out));
@@ -117,10 +110,8 @@ async function main(): Promise<void> {
     `W3 pre-training step (tiny, ${(e.params / 1e6).toFixed(2)}M params, ${B}×${T} real problems, document mask; median of ${steps} after ${warmup} warm-up) on ${out.cpu}`,
   );
   console.log(`  interplay (${e.info.path}, ${e.info.threads} threads): ${out.tokensPerSec} tokens/s`);
-  if (anchors.length === 0) console.log("  anchor: PyTorch not available (python3 -c 'import torch' fails)");
-  for (const a of out.anchors) console.log(`  ${a.name} (${a.config}): ${a.tokensPerSec} tokens/s`);
-  if (out.ratio !== null)
-    console.log(`  ratio against the anchor at its best (${out.best?.name}): ${out.ratio.toFixed(2)}×`);
+  printAnchor(anchor, "tokens/s");
+  if (ratio !== null) console.log(`  ratio against the anchor at its best: ${ratio.toFixed(2)}×`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -10,7 +10,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadKernels } from "../src/engine/backend.js";
-import { measureGflops, setMatmulPath } from "../src/engine/native.js";
+import { native, setMatmulPath } from "../src/engine/native.js";
+import { measureSgemm } from "../src/engine/peak.js";
 import { presetConfig } from "../src/model/config.js";
 import { Model } from "../src/model/model.js";
 import { adamwStep } from "../src/train/optimizer.js";
@@ -37,9 +38,12 @@ export interface AnchorRun {
  * The PyTorch anchor at its best on this machine: the workload in fp32 and under bf16 autocast,
  * the faster returned (its name says which; `runs` has both). Null when no Python has torch.
  */
-export function runAnchor(workload: "train" | "sample"): (AnchorRun & { runs: AnchorRun[] }) | null {
+export function runAnchor(
+  workload: "train" | "sample" | "pretrain",
+  args: string[] = [],
+): (AnchorRun & { runs: AnchorRun[] }) | null {
   const runs = ["fp32", "bf16"]
-    .map((d) => runAnchorWith([workload, d]))
+    .map((d) => runAnchorWith([workload, ...args, d]))
     .filter((a): a is AnchorRun => a !== null);
   if (runs.length === 0) return null;
   const best = runs.reduce((x, a) => (a.tokensPerSec > x.tokensPerSec ? a : x));
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
   const median = times[Math.floor(times.length / 2)];
   const tokensPerSec = (B * T) / median;
   const gflops = stepFlops(c, B, T) / median / 1e9;
-  const peak = measureGflops({ n: 1024 });
+  const peak = measureSgemm(native, { n: 1024 }).gflops;
   const anchor = runAnchor("train");
   const ratio = anchor ? tokensPerSec / anchor.tokensPerSec : null;
   const out = {

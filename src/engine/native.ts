@@ -97,38 +97,6 @@ export function setMatmulPath(path: "blas" | "portable"): void {
   load().setPath(path);
 }
 
-/** Options of {@link measureGflops}. */
-export interface GflopsOptions {
-  /** Matrix size n (an n×n×n product); default 1024. */
-  n?: number;
-  /** Timed repetitions (the best counts); default 5. */
-  reps?: number;
-}
-
-/** GFLOP/s of one large sgemm on the live path (best of a few runs after a warm-up). */
-export function measureGflops(opts: GflopsOptions = {}): number {
-  const k = load();
-  const n = opts.n ?? 1024;
-  const reps = opts.reps ?? 5;
-  const a = k.alloc(n * n);
-  const b = k.alloc(n * n);
-  const c = k.alloc(n * n);
-  let s = 0x9e3779b9;
-  for (let i = 0; i < n * n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-    b[i] = ((s >>> 7) % 1000) / 1000 - 0.5;
-  }
-  k.matmul(c, a, b, n, n, n, false, false, 1, 0);
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < reps; r++) {
-    const t0 = process.hrtime.bigint();
-    k.matmul(c, a, b, n, n, n, false, false, 1, 0);
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return (2 * n * n * n) / best / 1e9;
-}
-
 /**
  * FLOPs the native engine has executed since the process started: matrix products (2·M·N·K) and
  * attention (2·hd per query–key pair for scores and again for values; backward twice the forward).
