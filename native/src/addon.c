@@ -168,6 +168,8 @@ static napi_value number(napi_env env, double d) {
 
 /* ---- info, threads, path, memory ------------------------------------------------------- */
 
+static const char *bf16_error = NULL; /* a bad INTERPLAY_MATMUL, reported by info() */
+
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o, v;
@@ -182,6 +184,17 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "simd", v);
   napi_create_string_utf8(env, ip_blas_name, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, o, "blas", v);
+  napi_create_string_utf8(env, ip_bf16_path_name(ip_bf16_path), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "bf16", v);
+  if (bf16_error)
+    napi_create_string_utf8(env, bf16_error, NAPI_AUTO_LENGTH, &v);
+  else
+    napi_get_null(env, &v);
+  napi_set_named_property(env, o, "bf16Error", v);
+  napi_get_boolean(env, ip_bf16_supported(IP_BF16_AVX512) != 0, &v);
+  napi_set_named_property(env, o, "avx512bf16", v);
+  napi_get_boolean(env, ip_bf16_cpu_has_amx() != 0, &v);
+  napi_set_named_property(env, o, "amx", v);
 #ifdef _OPENMP
   napi_get_boolean(env, true, &v);
 #else
@@ -593,30 +606,73 @@ static int arg_u16(Ctx *c, size_t i, const char *name, double need, uint16_t **o
   return arg_array(c, i, name, napi_uint16_array, need, (void **)out, NULL);
 }
 
-/* packBf16(dst, W, N, K) */
+/* packBf16(dst, W, N, K, trans?) */
 static napi_value js_pack_bf16(napi_env env, napi_callback_info info) {
   Ctx c;
   uint16_t *dst;
   float *W;
   int64_t N, K;
+  bool trans = false;
   if (!ctx_init(&c, env, info, "packBf16", 4) || !arg_dim(&c, 2, "N", &N) || !arg_dim(&c, 3, "K", &K) ||
-      !arg_f32(&c, 1, "w", (double)N * K, &W) || !arg_u16(&c, 0, "dst", (double)k_bf16_packed_size(N, K), &dst))
+      (c.argc > 4 && !arg_bool(&c, 4, &trans)) || !arg_f32(&c, 1, "w", (double)N * K, &W) ||
+      !arg_u16(&c, 0, "dst", (double)k_bf16_packed_size(N, K), &dst))
     return NULL;
-  k_pack_bf16(dst, W, N, K);
+  k_pack_bf16(dst, W, N, K, trans);
   return undefined(env);
 }
 
-/* matmulBf16(C, A, Wp, M, N, K) */
+/* matmulBf16(C, A, Wp, M, N, K, beta?) */
 static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
   Ctx c;
   float *C, *A;
   uint16_t *Wp;
   int64_t M, N, K;
+  double beta = 0.0;
   if (!ctx_init(&c, env, info, "matmulBf16", 6) || !arg_dim(&c, 3, "M", &M) || !arg_dim(&c, 4, "N", &N) ||
-      !arg_dim(&c, 5, "K", &K) || !arg_f32(&c, 0, "c", (double)M * N, &C) || !arg_f32(&c, 1, "a", (double)M * K, &A) ||
+      !arg_dim(&c, 5, "K", &K) || (c.argc > 6 && !arg_num(&c, 6, "beta", &beta)) ||
+      !arg_f32(&c, 0, "c", (double)M * N, &C) || !arg_f32(&c, 1, "a", (double)M * K, &A) ||
       !arg_u16(&c, 2, "wp", (double)k_bf16_packed_size(N, K), &Wp))
     return NULL;
-  k_matmul_bf16(C, A, Wp, M, N, K);
+  k_matmul_bf16(C, A, Wp, M, N, K, (float)beta);
+  return undefined(env);
+}
+
+/* matmulMixed(c, a, b, M, N, K, transA, transB, alpha, beta): matmul with bf16-rounded operands */
+static napi_value js_matmul_mixed(napi_env env, napi_callback_info info) {
+  Ctx c;
+  float *C, *A, *B;
+  int64_t M, N, K;
+  bool ta, tb;
+  double alpha, beta;
+  if (!ctx_init(&c, env, info, "matmulMixed", 10) || !arg_dim(&c, 3, "M", &M) || !arg_dim(&c, 4, "N", &N) ||
+      !arg_dim(&c, 5, "K", &K) || !arg_bool(&c, 6, &ta) || !arg_bool(&c, 7, &tb) || !arg_num(&c, 8, "alpha", &alpha) ||
+      !arg_num(&c, 9, "beta", &beta) || !arg_f32(&c, 0, "c", (double)M * N, &C) ||
+      !arg_f32(&c, 1, "a", (double)M * K, &A) || !arg_f32(&c, 2, "b", (double)K * N, &B))
+    return NULL;
+  ip_gemm_args g = {ta, tb, M, N, K, (float)alpha, (float)beta, A, ta ? M : K, B, tb ? K : N, C, N};
+  k_matmul_mixed(&g);
+  return undefined(env);
+}
+
+/* setBf16Path("avx512bf16" | "portable" | "amx") */
+static napi_value js_set_bf16_path(napi_env env, napi_callback_info info) {
+  Ctx c;
+  if (!ctx_init(&c, env, info, "setBf16Path", 1)) return NULL;
+  char s[16] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, c.argv[0], s, sizeof s, &len) != napi_ok)
+    return throw_type(&c, "path must be a string"), NULL;
+  int path = strcmp(s, "avx512bf16") == 0 ? IP_BF16_AVX512 : strcmp(s, "amx") == 0 ? IP_BF16_AMX
+             : strcmp(s, "portable") == 0 ? IP_BF16_PORTABLE : -1;
+  if (path < 0) return throw_range(&c, "path must be \"amx\", \"avx512bf16\" or \"portable\""), NULL;
+  if (!ip_bf16_supported(path)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "the %s path is not available here (%s)", s,
+             path == IP_BF16_AMX ? (ip_bf16_cpu_has_amx() ? "no AMX kernels in this build" : "this CPU has no AMX")
+                                 : "this CPU has no AVX512_BF16");
+    return throw_range(&c, msg), NULL;
+  }
+  ip_bf16_path = path;
   return undefined(env);
 }
 
@@ -687,6 +743,7 @@ static napi_value init(napi_env env, napi_value exports) {
     if (ip_threads < 1) ip_threads = 1;
 #endif
     ip_gemm_init();
+    bf16_error = ip_bf16_init();
     initialised = 1;
   }
   const napi_property_descriptor props[] = {
@@ -718,6 +775,8 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("drawRows", js_draw_rows),
       FN("packBf16", js_pack_bf16),
       FN("matmulBf16", js_matmul_bf16),
+      FN("matmulMixed", js_matmul_mixed),
+      FN("setBf16Path", js_set_bf16_path),
       FN("sumSquares", js_sum_squares),
       FN("adamw", js_adamw),
 #undef FN

@@ -28,4 +28,16 @@ void ip_gemm_serial(const ip_gemm_args *g);
 /* The portable path, explicitly (nt threads; 1 = serial, safe inside a parallel region). */
 void ip_gemm_portable(const ip_gemm_args *g, int nt);
 
+/* Mixed precision (bf16.c): the same contract with both operands rounded to bf16, float32 sums. */
+void k_matmul_mixed(const ip_gemm_args *g);
+
+/* bf16 paths: the live one (ip_bf16_path), chosen by ip_bf16_init from the CPU and INTERPLAY_MATMUL
+ * (returns an error message for a bad or unsupported value, else NULL). */
+enum { IP_BF16_PORTABLE = 0, IP_BF16_AVX512 = 1, IP_BF16_AMX = 2 };
+extern int ip_bf16_path;
+const char *ip_bf16_init(void);
+int ip_bf16_supported(int path);
+int ip_bf16_cpu_has_amx(void);
+const char *ip_bf16_path_name(int path);
+
 #endif

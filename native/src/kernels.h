@@ -27,10 +27,11 @@ void k_kv_write_f16(uint16_t *kc, uint16_t *vc, const float *qkv, const int32_t 
                     int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax);
 void k_attention_cached_f16(float *out, const float *qkv, const uint16_t *kc, const uint16_t *vc, const int32_t *slot,
                             const int32_t *pos, int64_t N, int64_t H, int64_t Hkv, int64_t hd, int64_t Tmax);
-/* bf16 products (bf16.c): W[N,K] packed into 16-column panels of k pairs; C[M,N] = A·Wᵀ. */
+/* bf16 products (bf16.c): P[N,K] packed into 16-column panels of k pairs (trans: W holds Pᵀ [K,N]);
+ * C[M,N] = A·Pᵀ + beta·C. The general product k_matmul_mixed is declared in gemm.h. */
 int64_t k_bf16_packed_size(int64_t N, int64_t K);
-void k_pack_bf16(uint16_t *dst, const float *W, int64_t N, int64_t K);
-void k_matmul_bf16(float *C, const float *A, const uint16_t *Wp, int64_t M, int64_t N, int64_t K);
+void k_pack_bf16(uint16_t *dst, const float *W, int64_t N, int64_t K, int trans);
+void k_matmul_bf16(float *C, const float *A, const uint16_t *Wp, int64_t M, int64_t N, int64_t K, float beta);
 void k_draw_rows(int32_t *tokens, const float *logits, const double *u, int64_t L, int64_t V, float invT);
 void k_swiglu_forward(float *out, const float *gu, int64_t M, int64_t F);
 void k_swiglu_backward(float *dgu, const float *dout, const float *gu, int64_t M, int64_t F);

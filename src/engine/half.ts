@@ -42,6 +42,16 @@ export function toBf16(x: number): number {
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
+/**
+ * `toBf16` with denormals flushed to a signed zero, as the hardware conversion of the bf16 products
+ * (vcvtne2ps2bf16) does: the operands of `matmulMixed` and `packBf16`.
+ */
+export function toBf16Ftz(x: number): number {
+  f32[0] = x;
+  if ((u32[0] & 0x7f800000) === 0) return (u32[0] >>> 16) & 0x8000;
+  return toBf16(x);
+}
+
 /** The number bfloat16 bits h stand for. */
 export function fromBf16(h: number): number {
   u32[0] = (h & 0xffff) << 16;

@@ -18,12 +18,19 @@ export const bf16PackedSize = (N: number, K: number): number => Math.ceil(N / 16
 /** Which matrix-product path a backend runs. */
 export type MatmulPath = "blas" | "portable" | "reference";
 
+/** Which path runs the bf16 products (`matmulMixed`, `matmulBf16`): "portable" and "reference" are exact but slow. */
+export type Bf16Path = "amx" | "avx512bf16" | "portable" | "reference";
+
+/** bf16 paths that run at hardware speed (where bf16 training pays). */
+export const FAST_BF16_PATHS: readonly Bf16Path[] = ["amx", "avx512bf16"];
+
 /** What a backend reports about itself. */
 export interface BackendInfo {
   name: string;
   path: MatmulPath;
   threads: number;
   simd: string;
+  bf16: Bf16Path;
 }
 
 /** The kernels every backend provides. */
@@ -199,10 +206,38 @@ export interface Kernels {
   scale(x: Float32Array, n: number, s: number): void;
   /** x[i, :] *= w[i] for the rows of x[M, N]. */
   scaleRows(x: Float32Array, w: Float32Array, M: number, N: number): void;
-  /** wp = W[N,K] rounded to bfloat16 (nearest even) in the panel layout of `matmulBf16` (see `bf16PackedSize`). */
-  packBf16(wp: Uint16Array, w: Float32Array, N: number, K: number): void;
-  /** c[M,N] = bf16(a)[M,K]·bf16(W)ᵀ with float32 accumulation; wp from `packBf16` (decoding only). */
-  matmulBf16(c: Float32Array, a: Float32Array, wp: Uint16Array, M: number, N: number, K: number): void;
+  /**
+   * wp = P[N,K] rounded to bfloat16 (nearest even, denormals to 0) in the panel layout of `matmulBf16`
+   * (see `bf16PackedSize`); w holds P, or with `trans` its transpose Pᵀ [K,N] (a weight used as
+   * c = a·W, as in the backward pass's dX = dY·W).
+   */
+  packBf16(wp: Uint16Array, w: Float32Array, N: number, K: number, trans?: boolean): void;
+  /** c[M,N] = bf16(a)[M,K]·bf16(P)ᵀ + beta·c with float32 accumulation; wp from `packBf16`; beta defaults to 0. */
+  matmulBf16(
+    c: Float32Array,
+    a: Float32Array,
+    wp: Uint16Array,
+    M: number,
+    N: number,
+    K: number,
+    beta?: number,
+  ): void;
+  /**
+   * `matmul` in mixed precision: both operands rounded to bfloat16 (as `packBf16`), products
+   * accumulated in float32 (the bf16 recipe of GPU training); alpha, beta and C stay float32.
+   */
+  matmulMixed(
+    c: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
+  ): void;
   /**
    * tokens[r] = a draw from softmax(logits[r,:]·invT) at uniform u[r] ∈ [0,1) (inverse CDF over token
    * ids), or the argmax when invT is 0; L rows of V logits (the sampler's plain path).

@@ -12,13 +12,26 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BackendInfo, Kernels } from "./kernels.js";
+import type { BackendInfo, Bf16Path, Kernels } from "./kernels.js";
+
+/** What the addon reports: the backend plus its build and the CPU's bf16 features. */
+export interface NativeInfo extends BackendInfo {
+  blas: string;
+  openmp: boolean;
+  /** A bad INTERPLAY_MATMUL value (the loader throws it). */
+  bf16Error: string | null;
+  /** The CPU has AVX512_BF16 (vdpbf16ps). */
+  avx512bf16: boolean;
+  /** The CPU has AMX-BF16 (no AMX kernels are built yet). */
+  amx: boolean;
+}
 
 /** What the addon exports: the kernels plus its controls. */
 interface Addon extends Kernels {
-  info(): BackendInfo & { blas: string; openmp: boolean };
+  info(): NativeInfo;
   setThreads(n: number): number;
   setPath(path: "blas" | "portable"): void;
+  setBf16Path(path: Exclude<Bf16Path, "reference">): void;
   hasBlas(): boolean;
 }
 
@@ -60,6 +73,8 @@ function load(): Addon {
         throw new Error(`INTERPLAY_THREADS must be a positive integer, got "${env}"`);
       addon.setThreads(n);
     }
+    const bf16Error = addon.info().bf16Error;
+    if (bf16Error) throw new Error(bf16Error);
   } catch (e) {
     loadError = new Error(
       `the native engine at ${path} failed to load (${(e as Error).message}); rebuild it with \`node native/build.mjs\``,
@@ -98,6 +113,20 @@ export function setMatmulPath(path: "blas" | "portable"): void {
 }
 
 /**
+ * Selects the bf16 products' path ("avx512bf16" where the CPU has it, "portable" always; "amx" is
+ * refused until its kernels exist). The environment variable INTERPLAY_MATMUL=amx|avx512bf16|portable
+ * (or fp32, the same as portable) selects it at load time; the default is the fastest the CPU has.
+ */
+export function setBf16Path(path: Exclude<Bf16Path, "reference">): void {
+  load().setBf16Path(path);
+}
+
+/** Everything the addon reports (build, BLAS, bf16 path and the CPU's bf16 features). */
+export function nativeInfo(): NativeInfo {
+  return load().info();
+}
+
+/**
  * FLOPs the native engine has executed since the process started: matrix products (2·M·N·K) and
  * attention (2·hd per query–key pair for scores and again for values; backward twice the forward).
  * Element-wise kernels are not counted. Read it before and after some work to measure that work.
@@ -111,7 +140,7 @@ export const flopsExecuted = () => executedFlops.matmul + executedFlops.attentio
 export const native: Kernels = {
   info: () => {
     const i = load().info();
-    return { name: i.name, path: i.path, threads: i.threads, simd: i.simd };
+    return { name: i.name, path: i.path, threads: i.threads, simd: i.simd, bf16: i.bf16 };
   },
   alloc: (n) => load().alloc(n),
   matmul: (c, a, b, M, N, K, transA, transB, alpha, beta) => {
@@ -151,9 +180,13 @@ export const native: Kernels = {
   scale: (x, n, s) => load().scale(x, n, s),
   scaleRows: (x, w, M, N) => load().scaleRows(x, w, M, N),
   drawRows: (tokens, logits, u, L, V, invT) => load().drawRows(tokens, logits, u, L, V, invT),
-  packBf16: (wp, w, N, K) => load().packBf16(wp, w, N, K),
-  matmulBf16: (c, a, wp, M, N, K) => {
-    load().matmulBf16(c, a, wp, M, N, K);
+  packBf16: (wp, w, N, K, trans) => load().packBf16(wp, w, N, K, trans ?? false),
+  matmulBf16: (c, a, wp, M, N, K, beta) => {
+    load().matmulBf16(c, a, wp, M, N, K, beta ?? 0);
+    executedFlops.matmul += 2 * M * N * K;
+  },
+  matmulMixed: (c, a, b, M, N, K, transA, transB, alpha, beta) => {
+    load().matmulMixed(c, a, b, M, N, K, transA, transB, alpha, beta);
     executedFlops.matmul += 2 * M * N * K;
   },
   sumSquares: (x, n) => load().sumSquares(x, n),

@@ -2,8 +2,11 @@
  * Reference kernels: the naive definition of every kernel, in TypeScript with float64 accumulation.
  * Slow on purpose and easy to read; tests compare the native kernels against these.
  */
-import { fromBf16, fromHalf, toBf16, toHalf } from "./half.js";
+import { fromBf16, fromHalf, toBf16Ftz, toHalf } from "./half.js";
 import { type BackendInfo, bf16PackedSize, type Kernels, type KVCache } from "./kernels.js";
+
+/** x rounded to bfloat16 as the products' operands are (nearest even, denormals to 0). */
+const bf16 = (x: number): number => fromBf16(toBf16Ftz(x));
 
 const silu = (x: number) => x / (1 + Math.exp(-x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -38,7 +41,7 @@ function checkRows(slot: Int32Array, pos: Int32Array, N: number, S: number, Tmax
 /** The reference backend. */
 export const reference: Kernels = {
   info(): BackendInfo {
-    return { name: "reference", path: "reference", threads: 1, simd: "none" };
+    return { name: "reference", path: "reference", threads: 1, simd: "none", bf16: "reference" };
   },
 
   alloc(n) {
@@ -313,7 +316,7 @@ export const reference: Kernels = {
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) x[i * N + j] *= w[i];
   },
 
-  packBf16(wp, w, N, K) {
+  packBf16(wp, w, N, K, trans = false) {
     const need = bf16PackedSize(N, K);
     if (wp.length < need) throw new RangeError(`packBf16: wp has ${wp.length} elements, needs ${need}`);
     const K2 = Math.ceil(K / 2);
@@ -323,11 +326,12 @@ export const reference: Kernels = {
           for (let e = 0; e < 2; e++) {
             const n = p * 16 + j;
             const k = 2 * k2 + e;
-            wp[((p * K2 + k2) * 16 + j) * 2 + e] = n < N && k < K ? toBf16(w[n * K + k]) : 0;
+            wp[((p * K2 + k2) * 16 + j) * 2 + e] =
+              n < N && k < K ? toBf16Ftz(trans ? w[k * N + n] : w[n * K + k]) : 0;
           }
   },
 
-  matmulBf16(c, a, wp, M, N, K) {
+  matmulBf16(c, a, wp, M, N, K, beta = 0) {
     const K2 = Math.ceil(K / 2);
     if (wp.length < bf16PackedSize(N, K)) throw new RangeError("matmulBf16: wp is too small");
     for (let m = 0; m < M; m++)
@@ -336,8 +340,18 @@ export const reference: Kernels = {
         const j = n % 16;
         let s = 0;
         for (let k = 0; k < K; k++)
-          s += fromBf16(toBf16(a[m * K + k])) * fromBf16(wp[((p * K2 + (k >> 1)) * 16 + j) * 2 + (k & 1)]);
-        c[m * N + n] = s;
+          s += bf16(a[m * K + k]) * fromBf16(wp[((p * K2 + (k >> 1)) * 16 + j) * 2 + (k & 1)]);
+        c[m * N + n] = s + (beta === 0 ? 0 : beta * c[m * N + n]);
+      }
+  },
+
+  matmulMixed(c, a, b, M, N, K, transA, transB, alpha, beta) {
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++)
+          s += bf16(transA ? a[k * M + i] : a[i * K + k]) * bf16(transB ? b[j * K + k] : b[k * N + j]);
+        c[i * N + j] = alpha * s + (beta === 0 ? 0 : beta * c[i * N + j]);
       }
   },
 

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Kernels } from "../engine/kernels.js";
+import { native, nativeAvailable } from "../engine/native.js";
 import { reference } from "../engine/reference.js";
 import { Rng } from "../util/rng.js";
 import { checkConfig, type ModelConfig, PRESETS, presetConfig } from "./config.js";
-import { Model } from "./model.js";
+import { Model, type Precision } from "./model.js";
 import { paramCount, tensorSpecs } from "./params.js";
 
 /** The reference kernels on float64 buffers: exact enough for finite differences. */
@@ -150,5 +151,80 @@ describe("model", () => {
     assert.throws(() => m.forward(new Int32Array([1, 99]), 1, 2), /token id 99/);
     assert.throws(() => m.forward(new Int32Array(9), 1, 9), /exceeds the model's context/);
     assert.throws(() => m.backward(), /backward needs a forward pass with targets/);
+  });
+});
+
+describe("model in bf16 (mixed precision)", {
+  skip: nativeAvailable() ? false : "native engine not built",
+}, () => {
+  // Every product rounds its operands to bf16 (relative error ≤ 2⁻⁸ each); a gradient passes
+  // through up to 2·(layers + 1) = 8 rounded products here, so a linear worst case is 8·2⁻⁸ ≈ 3.1%
+  // (errors of random sign add in quadrature: measured 0.3–1.1%). The loss sees the forward only.
+  const c = checkConfig({ ...micro, vocabSize: 97, hidden: 64, layers: 3, heads: 4, mlp: 96, context: 64 });
+  const B = 2;
+  const T = 48;
+  const rng = new Rng(3);
+  const tokens = Int32Array.from({ length: B * T }, () => rng.int(0, 96));
+  const targets = Int32Array.from({ length: B * T }, (_, i) => tokens[(i + 1) % (B * T)]);
+  const start = Int32Array.from({ length: B * T }, (_, i) => (i % T < 20 ? 0 : 20));
+  const run = (k: Kernels, precision: Precision) => {
+    const m = new Model(k, c);
+    const r = new Rng(5);
+    m.init(() => r.next(), 0.05);
+    m.precision = precision;
+    m.zeroGrad();
+    const { loss } = m.forward(tokens, B, T, targets, start);
+    m.backward(1);
+    return { loss, m };
+  };
+  /** Worst per-tensor relative L2 distance of two models' gradients. */
+  const worst = (x: Model, y: Model) => {
+    let w = 0;
+    for (const s of x.grads.specs) {
+      const a = x.grads.byName.get(s.name)!;
+      const b = y.grads.byName.get(s.name)!;
+      let d = 0;
+      let n = 0;
+      for (let i = 0; i < a.length; i++) {
+        d += (a[i] - b[i]) ** 2;
+        n += a[i] ** 2;
+      }
+      w = Math.max(w, Math.sqrt(d / n));
+    }
+    return w;
+  };
+  const fp32 = run(native, "fp32");
+  const bf16 = run(native, "bf16");
+
+  it("the loss is the fp32 loss within 2⁻⁸ and every gradient tensor within 8·2⁻⁸ (relative L2)", () => {
+    assert.ok(Math.abs(bf16.loss - fp32.loss) / fp32.loss < 2 ** -8, `loss ${bf16.loss} vs ${fp32.loss}`);
+    const w = worst(fp32.m, bf16.m);
+    assert.ok(w < 8 * 2 ** -8, `worst gradient tensor differs by ${w}`);
+    assert.ok(w > 1e-5, `bf16 gradients equal fp32 ones (${w}): the bf16 path is not running`);
+  });
+
+  it("the native engine's bf16 gradients match the reference kernels' bf16 gradients", () => {
+    // Products agree to float32; a few activations near a bf16 rounding boundary still round to
+    // neighbouring values (one bf16 ulp, 2⁻⁸), so the bound is 2·2⁻⁸ rather than float32's (measured 0.3%).
+    const ref = run(reference, "bf16");
+    assert.ok(Math.abs(ref.loss - bf16.loss) / bf16.loss < 1e-4, `loss ${ref.loss} vs ${bf16.loss}`);
+    const w = worst(ref.m, bf16.m);
+    assert.ok(w < 2 * 2 ** -8, `worst gradient tensor differs by ${w}`);
+  });
+
+  it("a forward after a weight update packs the new weights (the backward too)", () => {
+    const m = run(native, "bf16").m;
+    const before = m.forward(tokens, B, T, targets, start).loss;
+    m.params.flat.set(fp32.m.params.flat.map((x) => x * 1.5));
+    const after = m.forward(tokens, B, T, targets, start).loss;
+    const check = new Model(native, c, m.params.flat);
+    check.precision = "bf16";
+    assert.notEqual(after, before);
+    assert.equal(after, check.forward(tokens, B, T, targets, start).loss);
+    m.zeroGrad();
+    m.backward(1);
+    check.zeroGrad();
+    check.backward(1);
+    assert.deepEqual(m.grads.flat, check.grads.flat);
   });
 });

@@ -4,7 +4,7 @@
  * flat buffer each. Shapes in comments use M = B·T tokens, C hidden, V vocab, F mlp, hd head dim,
  * Q = H·hd, D = (H + 2·Hkv)·hd.
  */
-import type { Kernels } from "../engine/kernels.js";
+import { bf16PackedSize, type Kernels } from "../engine/kernels.js";
 import { headDim, type ModelConfig } from "./config.js";
 import { ParamViews, paramCount } from "./params.js";
 
@@ -14,6 +14,19 @@ export function dims(c: ModelConfig, B: number, T: number) {
   const H = c.heads;
   const Hkv = c.kvHeads;
   return { M: B * T, C: c.hidden, hd, H, Hkv, Q: H * hd, D: (H + 2 * Hkv) * hd, F: c.mlp };
+}
+
+/** Precisions of the passes' matrix products (training.md §1): float32, or bf16 operands with float32 sums. */
+export const PRECISIONS = ["fp32", "bf16"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** A weight P [N,K] of the products c = x·Pᵀ, with its bf16 packs (forward: P; backward: Pᵀ for dX = dY·P). */
+interface Packed {
+  w: Float32Array;
+  N: number;
+  K: number;
+  fwd: Uint16Array;
+  bwd: Uint16Array;
 }
 
 /** Saved activations of one layer. */
@@ -104,6 +117,15 @@ export class Model {
   private start: Int32Array | undefined = undefined;
   private targets: Int32Array = new Int32Array(0);
   private count = 0;
+  /**
+   * Precision of the matrix products. "bf16": every product of forward and backward (x·Wᵀ, dY·W,
+   * dYᵀ·X) rounds its operands to bf16 and sums in float32; attention, norms, softmax, the loss,
+   * the master weights and the optimizer stay float32. Weights are packed to bf16 once per forward
+   * (so once per optimizer step without gradient accumulation), not per product.
+   */
+  precision: Precision = "fp32";
+  private packs: Packed[] = [];
+  private packedBackward = false;
 
   constructor(
     readonly kernels: Kernels,
@@ -182,26 +204,33 @@ export class Model {
     }
     this.tokens = tokens;
     this.start = start;
+    const bf = this.precision === "bf16";
+    if (bf) this.pack(false);
+    // c[M,N] = x[M,K]·P_iᵀ for the i-th packed weight (layer l: 4l … 4l+3, head 4·layers).
+    const mm = (out: Float32Array, x: Float32Array, i: number, w: Float32Array, N: number, K: number) => {
+      if (bf) k.matmulBf16(out, x, this.packs[i].fwd, M, N, K);
+      else k.matmul(out, x, w, M, N, K, false, true, 1, 0);
+    };
     k.embeddingForward(a.layers.length ? a.layers[0].x : a.xf, tokens, this.params.embed, M, C);
     for (let l = 0; l < c.layers; l++) {
       const L = a.layers[l];
       const w = this.params.layers[l];
       const next = l + 1 < c.layers ? a.layers[l + 1].x : a.xf;
       k.rmsnormForward(L.ln1, L.rstd1, L.x, w.inNorm, M, C, c.rmsEps);
-      k.matmul(L.qkv, L.ln1, w.wqkv, M, D, C, false, true, 1, 0); // [M,C]·[D,C]ᵀ
+      mm(L.qkv, L.ln1, 4 * l, w.wqkv, D, C); // [M,C]·[D,C]ᵀ
       k.addBias(L.qkv, w.bqkv, M, D);
       k.rope(L.qkv, B, T, H, Hkv, hd, c.ropeTheta, 0, false);
       k.attentionForward(L.atty, L.probs, L.qkv, B, T, H, Hkv, hd, start);
-      k.matmul(L.xmid, L.atty, w.wo, M, C, Q, false, true, 1, 0); // [M,Q]·[C,Q]ᵀ
+      mm(L.xmid, L.atty, 4 * l + 1, w.wo, C, Q); // [M,Q]·[C,Q]ᵀ
       k.add(L.xmid, L.xmid, L.x, M * C);
       k.rmsnormForward(L.ln2, L.rstd2, L.xmid, w.postNorm, M, C, c.rmsEps);
-      k.matmul(L.gu, L.ln2, w.wgu, M, 2 * F, C, false, true, 1, 0); // [M,C]·[2F,C]ᵀ
+      mm(L.gu, L.ln2, 4 * l + 2, w.wgu, 2 * F, C); // [M,C]·[2F,C]ᵀ
       k.swigluForward(L.h, L.gu, M, F);
-      k.matmul(next, L.h, w.wdown, M, C, F, false, true, 1, 0); // [M,F]·[C,F]ᵀ
+      mm(next, L.h, 4 * l + 3, w.wdown, C, F); // [M,F]·[C,F]ᵀ
       k.add(next, next, L.xmid, M * C);
     }
     k.rmsnormForward(a.lnf, a.rstdf, a.xf, this.params.finalNorm, M, C, c.rmsEps);
-    k.matmul(a.logits, a.lnf, this.params.embed, M, c.vocabSize, C, false, true, 1, 0); // tied head
+    mm(a.logits, a.lnf, 4 * c.layers, this.params.embed, c.vocabSize, C); // tied head
     if (!targets) {
       this.count = 0;
       return { loss: Number.NaN, count: 0 };
@@ -253,9 +282,21 @@ export class Model {
       k.scaleRows(a.logits, rowWeights, M, V);
     } else k.crossEntropy(a.logits, a.losses, a.logits, this.targets, M, V, scale / this.count);
     const dlogits = a.logits;
+    const bf = this.precision === "bf16";
+    if (bf) this.pack(true);
+    // dx[M,K] = dy[M,N]·P_i [N,K] (the i-th packed weight, as in forward).
+    const dx = (out: Float32Array, dy: Float32Array, i: number, w: Float32Array, N: number, K: number) => {
+      if (bf) k.matmulBf16(out, dy, this.packs[i].bwd, M, K, N);
+      else k.matmul(out, dy, w, M, K, N, false, false, 1, 0);
+    };
+    // dP[N,K] += dyᵀ[N,M]·x[M,K]
+    const dw = (out: Float32Array, dy: Float32Array, x: Float32Array, N: number, K: number) => {
+      if (bf) k.matmulMixed(out, dy, x, N, K, M, true, false, 1, 1);
+      else k.matmul(out, dy, x, N, K, M, true, false, 1, 1);
+    };
     // logits = lnf·embedᵀ → dlnf = dlogits·embed [M,V]·[V,C]; dembed += dlogitsᵀ·lnf [V,M]·[M,C]
-    k.matmul(a.dln, dlogits, this.params.embed, M, C, V, false, false, 1, 0);
-    k.matmul(g.embed, dlogits, a.lnf, V, C, M, true, false, 1, 1);
+    dx(a.dln, dlogits, 4 * c.layers, this.params.embed, V, C);
+    dw(g.embed, dlogits, a.lnf, V, C);
     a.dres.fill(0);
     k.rmsnormBackward(a.dres, g.finalNorm, a.dln, a.xf, this.params.finalNorm, a.rstdf, M, C);
     for (let l = c.layers - 1; l >= 0; l--) {
@@ -263,25 +304,59 @@ export class Model {
       const w = this.params.layers[l];
       const gw = g.layers[l];
       // x_{l+1} = xmid + h·wdownᵀ; dres holds ∂/∂x_{l+1}.
-      k.matmul(a.dh, a.dres, w.wdown, M, F, C, false, false, 1, 0); // [M,C]·[C,F]
-      k.matmul(gw.wdown, a.dres, L.h, C, F, M, true, false, 1, 1); // [C,M]·[M,F]
+      dx(a.dh, a.dres, 4 * l + 3, w.wdown, C, F); // [M,C]·[C,F]
+      dw(gw.wdown, a.dres, L.h, C, F); // [C,M]·[M,F]
       a.dgu.fill(0);
       k.swigluBackward(a.dgu, a.dh, L.gu, M, F);
-      k.matmul(a.dln, a.dgu, w.wgu, M, C, 2 * F, false, false, 1, 0); // [M,2F]·[2F,C]
-      k.matmul(gw.wgu, a.dgu, L.ln2, 2 * F, C, M, true, false, 1, 1); // [2F,M]·[M,C]
+      dx(a.dln, a.dgu, 4 * l + 2, w.wgu, 2 * F, C); // [M,2F]·[2F,C]
+      dw(gw.wgu, a.dgu, L.ln2, 2 * F, C); // [2F,M]·[M,C]
       k.rmsnormBackward(a.dres, gw.postNorm, a.dln, L.xmid, w.postNorm, L.rstd2, M, C); // dres = ∂/∂xmid
       // xmid = x + atty·woᵀ
-      k.matmul(a.datty, a.dres, w.wo, M, Q, C, false, false, 1, 0); // [M,C]·[C,Q]
-      k.matmul(gw.wo, a.dres, L.atty, C, Q, M, true, false, 1, 1); // [C,M]·[M,Q]
+      dx(a.datty, a.dres, 4 * l + 1, w.wo, C, Q); // [M,C]·[C,Q]
+      dw(gw.wo, a.dres, L.atty, C, Q); // [C,M]·[M,Q]
       a.dqkv.fill(0);
       k.attentionBackward(a.dqkv, a.datty, L.qkv, L.probs, B, T, H, Hkv, hd, this.start);
       k.rope(a.dqkv, B, T, H, Hkv, hd, c.ropeTheta, 0, true);
       k.biasBackward(gw.bqkv, a.dqkv, M, D);
-      k.matmul(a.dln, a.dqkv, w.wqkv, M, C, D, false, false, 1, 0); // [M,D]·[D,C]
-      k.matmul(gw.wqkv, a.dqkv, L.ln1, D, C, M, true, false, 1, 1); // [D,M]·[M,C]
+      dx(a.dln, a.dqkv, 4 * l, w.wqkv, D, C); // [M,D]·[D,C]
+      dw(gw.wqkv, a.dqkv, L.ln1, D, C); // [D,M]·[M,C]
       k.rmsnormBackward(a.dres, gw.inNorm, a.dln, L.x, w.inNorm, L.rstd1, M, C); // dres = ∂/∂x_l
     }
     k.embeddingBackward(g.embed, a.dres, this.tokens, M, C);
+  }
+
+  /**
+   * Rounds the current weights into their bf16 packs: the forward layout at every forward, the
+   * backward layout once at the first backward after it (the weights cannot change in between).
+   */
+  private pack(backward: boolean): void {
+    const k = this.kernels;
+    if (this.packs.length === 0) {
+      const c = this.config;
+      const { C, Q, D, F } = dims(c, 1, 1);
+      const add = (w: Float32Array, N: number, K: number) =>
+        this.packs.push({
+          w,
+          N,
+          K,
+          fwd: new Uint16Array(bf16PackedSize(N, K)),
+          bwd: new Uint16Array(bf16PackedSize(K, N)),
+        });
+      for (const w of this.params.layers) {
+        add(w.wqkv, D, C);
+        add(w.wo, C, Q);
+        add(w.wgu, 2 * F, C);
+        add(w.wdown, C, F);
+      }
+      add(this.params.embed, c.vocabSize, C);
+    }
+    if (!backward) {
+      for (const p of this.packs) k.packBf16(p.fwd, p.w, p.N, p.K);
+      this.packedBackward = false;
+    } else if (!this.packedBackward) {
+      for (const p of this.packs) k.packBf16(p.bwd, p.w, p.K, p.N, true);
+      this.packedBackward = true;
+    }
   }
 
   /** Global L2 norm of the gradients. */
