@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { KV_PRECISIONS, PRODUCT_PRECISIONS } from "../model/decode.js";
+import { PRECISIONS } from "../model/model.js";
 import type { RlOptions } from "../rl/config.js";
 import { ADVANTAGES } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
@@ -55,6 +56,12 @@ const FLAGS: [
     "rolloutProducts",
     "rollout matrix products: f32 (default) or bf16 (AVX512_BF16; ≈2× faster products)",
     PRODUCT_PRECISIONS,
+  ],
+  [
+    "--precision <p>",
+    "precision",
+    "policy update's matrix products: fp32 (default) or bf16 (bf16 operands, float32 sums; rescored log-probs too)",
+    PRECISIONS,
   ],
   ["--max-new <n>", "maxNew", "most response tokens (preset default)", parsePos("--max-new")],
   ["--eval-every <n>", "evalEvery", "steps between validation (greedy, verified)", parsePos("--eval-every")],

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { PRESETS } from "../model/config.js";
+import { PRECISIONS, type Precision } from "../model/model.js";
 import { paramCount } from "../model/params.js";
 import type { Packing } from "../train/data.js";
 import { PACKINGS } from "../train/data.js";
@@ -25,6 +26,7 @@ interface TrainCliOpts {
   packing?: Packing;
   docMask?: boolean;
   accum?: number;
+  precision?: Precision;
   lr?: number;
   minLr?: number;
   warmup?: number;
@@ -69,6 +71,13 @@ function register(program: Command, stage: Stage): void {
     )
     .option("--no-doc-mask", "let packed problems attend to the ones before them in their row")
     .option("--accum <n>", "micro-batches per optimizer step", parsePos("--accum"))
+    .addOption(
+      choiceOption(
+        "--precision <p>",
+        "matrix products: fp32, or bf16 (bf16 operands, float32 sums; weights, moments, norms, softmax and loss stay float32)",
+        PRECISIONS,
+      ),
+    )
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
     .option("--warmup <f>", "warmup fraction of the steps", num("--warmup"))
@@ -81,6 +90,7 @@ function register(program: Command, stage: Stage): void {
       if (o.packing !== undefined) overrides.packing = o.packing;
       if (o.docMask === false) overrides.docMask = false;
       if (o.accum !== undefined) overrides.accum = o.accum;
+      if (o.precision !== undefined) overrides.precision = o.precision;
       if (o.lr !== undefined) overrides.lr = o.lr;
       if (o.minLr !== undefined) overrides.minLr = o.minLr;
       if (o.warmup !== undefined) overrides.warmup = o.warmup;
@@ -119,7 +129,7 @@ function register(program: Command, stage: Stage): void {
       (bar as ReturnType<typeof startProgress> | null)?.stop();
       const c = result.config;
       console.error(
-        `${stage}: ${c.preset} (${(paramCount(c.model) / 1e6).toFixed(2)}M parameters) on ${info.name}/${info.path}, ${info.threads} threads`,
+        `${stage}: ${c.preset} (${(paramCount(c.model) / 1e6).toFixed(2)}M parameters) on ${info.name}/${info.path}, ${info.threads} threads, ${c.precision === "bf16" ? `bf16 products (${info.bf16})` : "fp32 products"}`,
       );
       console.error(
         `${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}` +

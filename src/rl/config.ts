@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { BackendChoice } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
+import { PRECISIONS, type Precision } from "../model/model.js";
 import {
   KV_PRECISIONS,
   type KVPrecision,
@@ -77,6 +78,8 @@ export interface RlConfig {
   rolloutCache?: KVPrecision;
   /** Rollout sampler's matrix products; absent means float32. */
   rolloutProducts?: ProductPrecision;
+  /** Matrix products of the policy's (and reference's) training forward and backward; absent means fp32. */
+  precision?: Precision;
   /**
    * Arithmetic slips neither block `verified` nor count in the reward's penalty. Every new config
    * records it (default false); a config without it was written before slips counted and keeps the
@@ -173,6 +176,7 @@ export const RL_OPTION_KEYS: readonly string[] = [
   "rolloutCache",
   "rolloutProducts",
   "allowSlips",
+  "precision",
 ];
 
 /**
@@ -306,7 +310,12 @@ export function resumedRlConfig(
     given.push({
       flag: key === "allowSlips" ? "--allow-slips" : flagOf(key),
       given: value,
-      saved: key === "allowSlips" ? rlVerifyOptions(saved).allowSlips : saved[key as keyof RlConfig],
+      saved:
+        key === "allowSlips"
+          ? rlVerifyOptions(saved).allowSlips
+          : key === "precision"
+            ? (saved.precision ?? "fp32")
+            : saved[key as keyof RlConfig],
       shown: key === "allowSlips" ? `allowSlips ${rlVerifyOptions(saved).allowSlips}` : undefined,
     });
   refuseChanges(path, given, "--steps");
@@ -331,8 +340,10 @@ function freshRlConfig(o: RlOptions): RlConfig {
   const prompts: PromptSource = p.endsWith(".jsonl")
     ? { kind: "file", path: p, count: -1 }
     : { kind: "mixture", mixture: resolveMixture(p) };
+  const options = resolveRlOptions(src.preset, o.overrides);
+  if (options.precision === "fp32") delete options.precision; // fp32 is the absent key (as in pre-training)
   return {
-    ...resolveRlOptions(src.preset, o.overrides),
+    ...options,
     stage: "rl",
     preset: src.preset,
     model: src.model,
@@ -396,6 +407,8 @@ function checkRlConfig(c: RlConfig, file?: RlProblem[]): void {
     );
   if (c.allowSlips !== undefined && typeof c.allowSlips !== "boolean")
     throw new Error(`allowSlips must be true or false, got ${JSON.stringify(c.allowSlips)}`);
+  if (c.precision !== undefined && !PRECISIONS.includes(c.precision))
+    throw new Error(`--precision must be ${PRECISIONS.join(" or ")}, got ${JSON.stringify(c.precision)}`);
   if (c.rolloutProducts !== undefined && !PRODUCT_PRECISIONS.includes(c.rolloutProducts))
     throw new Error(
       `--rollout-products must be ${PRODUCT_PRECISIONS.join(" or ")}, got ${JSON.stringify(c.rolloutProducts)}`,

@@ -149,17 +149,20 @@ describe("GRPO trainer", () => {
     await trainRl(
       opts(fast, {
         steps: 1,
-        overrides: { ...opts("").overrides, rolloutCache: "f16", rolloutProducts: "bf16" },
+        overrides: { ...opts("").overrides, rolloutCache: "f16", rolloutProducts: "bf16", precision: "bf16" },
       }),
     );
     const cfg = JSON.parse(readFileSync(join(fast, "config.json"), "utf8"));
     assert.equal(cfg.rolloutCache, "f16");
     assert.equal(cfg.rolloutProducts, "bf16");
+    assert.equal(cfg.precision, "bf16");
     const [m] = metrics(fast);
     assert.ok(m.reward >= 0 && m.reward <= 1 && Number.isFinite(m.loss) && m.responseLength >= 1);
     // Without the options the resolved config carries neither key (older runs and cache keys stay valid).
     const plain = await resolveRlConfig(opts(join(dir, "plain")));
-    assert.ok(!("rolloutCache" in plain) && !("rolloutProducts" in plain));
+    assert.ok(!("rolloutCache" in plain) && !("rolloutProducts" in plain) && !("precision" in plain));
+    const fp32 = await resolveRlConfig(opts(join(dir, "plain"), { overrides: { precision: "fp32" } }));
+    assert.ok(!("precision" in fp32), "fp32 is the absent key");
   });
 
   it("records the slip policy in every new config; a config without it keeps the lenient policy", async () => {
@@ -195,6 +198,7 @@ describe("GRPO trainer", () => {
     await bad({ overrides: { reward: "bogus" as never } }, /--reward/);
     await bad({ overrides: { rolloutCache: "f8" as never } }, /--rollout-cache must be f32 or f16/);
     await bad({ overrides: { rolloutProducts: "int8" as never } }, /--rollout-products must be f32 or bf16/);
+    await bad({ overrides: { precision: "f32" as never } }, /--precision must be fp32 or bf16, got "f32"/);
     await bad({ overrides: { beta2: 1 } }, /AdamW needs 0 <= beta1, beta2 < 1/);
     await bad({ overrides: { klcoef: 0 } as never }, /unknown RL option "klcoef" \(known: reward, alpha/);
     await bad({ prompts: join(dir, "missing.jsonl") }, /does not exist/);

@@ -79,6 +79,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
   const tok = runTokenizer(c.digits, c.model);
   const policy = new Model(k, c.model);
   const ref = new Model(k, c.model, refParams);
+  policy.precision = ref.precision = c.precision ?? "fp32";
   // tokens counts generated + trained tokens; updates is AdamW's step counter.
   const { state, moments } = openRun<RlState>(
     { out: o.out, resume: o.resume, config: c, tok, ck },

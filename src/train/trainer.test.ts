@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { native } from "../engine/native.js";
 import { reference } from "../engine/reference.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { readJsonlValues } from "../util/jsonl.js";
@@ -187,6 +188,39 @@ describe("trainer", () => {
         `step ${i + 1}: ${resumed[i].loss} vs ${ms[i].loss}`,
       );
     }
+  });
+
+  it("--precision bf16 is recorded and trains in bf16; fp32 is the absent key; resume refuses a change", async () => {
+    const fp = join(dir, "prec-fp32");
+    const bf = join(dir, "prec-bf16");
+    const short = (out: string, precision: "fp32" | "bf16") => ({
+      ...base(out),
+      tokens: 4 * 2 * 32,
+      overrides: { ...base(out).overrides, precision },
+    });
+    const a = await train(short(fp, "fp32"), native);
+    const b = await train(short(bf, "bf16"), native);
+    const cfg = (run: string) => JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
+    assert.ok(!("precision" in cfg(fp)), "fp32 is not written (old configs and hashes keep their meaning)");
+    assert.equal(cfg(bf).precision, "bf16");
+    // Same data and initialisation: the losses agree to bf16 accuracy but are not identical.
+    const [la, lb] = [metrics(fp), metrics(bf)];
+    assert.equal(la.length, lb.length);
+    for (let i = 0; i < la.length; i++) assert.ok(Math.abs(la[i].loss - lb[i].loss) / la[i].loss < 0.02);
+    assert.notEqual(a.finalLoss, b.finalLoss);
+    await assert.rejects(
+      train({ ...short(bf, "fp32"), resume: true }, native),
+      /--precision fp32 differs from the run's bf16/,
+    );
+    await assert.rejects(
+      train({ ...short(fp, "bf16"), resume: true }, native),
+      /--precision bf16 differs from the run's fp32/,
+    );
+    await train({ ...short(fp, "fp32"), tokens: 5 * 2 * 32, resume: true }, native); // fp32 given = absent
+    await assert.rejects(
+      train({ ...short(join(dir, "prec-bad"), "fp16" as "fp32") }, native),
+      /precision must be one of fp32, bf16, got "fp16"/,
+    );
   });
 
   it("mid-trains from a run's checkpoint with another mixture", async () => {

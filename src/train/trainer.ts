@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import type { Kernels } from "../engine/kernels.js";
 import { type ModelConfig, presetConfig } from "../model/config.js";
-import { Model } from "../model/model.js";
+import { Model, PRECISIONS, type Precision } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { readJsonFile } from "../util/jsonl.js";
 import { Rng } from "../util/rng.js";
@@ -60,6 +60,8 @@ export interface TrainConfig {
    */
   docMask?: boolean;
   accum: number;
+  /** Matrix products of forward and backward (absent: fp32, as every run before the key existed). */
+  precision?: Precision;
   lr: number;
   minLr: number;
   /** Warmup as a fraction of the steps. */
@@ -145,7 +147,7 @@ export const STAGE_DEFAULTS: Record<Stage, typeof PRETRAIN_DEFAULTS> = {
 };
 
 /** The keys a training stage's `overrides` may set (the stage defaults' keys). */
-export const TRAIN_OPTION_KEYS: readonly string[] = Object.keys(PRETRAIN_DEFAULTS);
+export const TRAIN_OPTION_KEYS: readonly string[] = [...Object.keys(PRETRAIN_DEFAULTS), "precision"];
 
 /** Steps a config trains for. */
 export const totalSteps = (c: TrainConfig) =>
@@ -200,7 +202,7 @@ export function resumedConfig(o: TrainOptions, saved: TrainConfig, target?: numb
 }
 
 /** What a config without the key ran with (older runs). */
-const OLD_RUN_VALUES: Record<string, unknown> = { packing: "stream", docMask: false };
+const OLD_RUN_VALUES: Record<string, unknown> = { packing: "stream", docMask: false, precision: "fp32" };
 
 /** A new run's config from the options and the stage's defaults. */
 function freshConfig(o: TrainOptions): TrainConfig {
@@ -227,6 +229,9 @@ function freshConfig(o: TrainOptions): TrainConfig {
     preset = o.preset ?? "tiny";
     model = presetConfig(preset, new WorldTokenizer({ digits: d.digits }).vocabSize);
   }
+  // fp32 is recorded as an absent key, so that a run's identity (and a study's stage hash) is the
+  // same whether fp32 was asked for or not.
+  if (d.precision === "fp32") delete d.precision;
   return { stage: o.stage, preset, model, mixture, seed: o.seed ?? 1, tokens: o.tokens, from, ...d };
 }
 
@@ -248,6 +253,8 @@ export function checkConfig(c: TrainConfig): TrainConfig {
     throw new Error(`packing must be one of ${PACKINGS.join(", ")}, got ${JSON.stringify(c.packing)}`);
   if (!(c.warmup >= 0 && c.warmup < 1))
     throw new Error(`warmup must be a fraction in [0, 1), got ${c.warmup}`);
+  if (c.precision !== undefined && !PRECISIONS.includes(c.precision))
+    throw new Error(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(c.precision)}`);
   if (c.docMask !== undefined && typeof c.docMask !== "boolean")
     throw new Error(`docMask must be true or false, got ${JSON.stringify(c.docMask)}`);
   for (const k of ["weightDecay", "clip", "beta1", "beta2", "eps"] as const)
@@ -297,6 +304,7 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     );
   const tok = runTokenizer(cfg.digits, cfg.model);
   const model = new Model(k, cfg.model);
+  model.precision = cfg.precision ?? "fp32";
   const { state, moments } = openRun<RunState>(
     { out: o.out, resume: o.resume, config: cfg, tok, ck },
     model,
