@@ -6,13 +6,13 @@
 import { join } from "node:path";
 import type { BackendChoice } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
-import { PRECISIONS, type Precision } from "../model/model.js";
 import {
   KV_PRECISIONS,
   type KVPrecision,
   PRODUCT_PRECISIONS,
   type ProductPrecision,
 } from "../model/decode.js";
+import { PRECISIONS, type Precision } from "../model/model.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import {
   checkOptionKeys,
