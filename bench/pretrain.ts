@@ -4,7 +4,8 @@
  * document mask, forward + backward + clipping + AdamW; tokens/s as the median over the measured
  * steps after warm-up. The PyTorch anchor trains the same shape on the same token rows (written to
  * a temporary file; block-diagonal causal mask from the rows' document starts) in fp32 and under
- * bf16 autocast, side by side in the same command, and the ratio is taken against the faster.
+ * bf16 autocast, side by side in the same command, and the ratio is taken against the faster. Ours
+ * runs with fp32 and with bf16 products on the same rows; `best` is the faster.
  *
  *   node dist/bench/pretrain.js [--json] [--steps N] [--warmup N] [--portable] [--no-torch]
  */
@@ -16,7 +17,7 @@ import { loadKernels } from "../src/engine/backend.js";
 import { setMatmulPath } from "../src/engine/native.js";
 import { cpuInfo } from "../src/engine/peak.js";
 import { presetConfig } from "../src/model/config.js";
-import { Model } from "../src/model/model.js";
+import { Model, type Precision } from "../src/model/model.js";
 import { WorldTokenizer } from "../src/model/tokenizer.js";
 import { documentStarts, splitSeed, TokenStream } from "../src/train/data.js";
 import { clipGradients } from "../src/train/loop.js";
@@ -24,18 +25,19 @@ import { adamwStep } from "../src/train/optimizer.js";
 import { STAGE_DEFAULTS } from "../src/train/trainer.js";
 import { Rng } from "../src/util/rng.js";
 import { resolveMixture } from "../src/world/mixture.js";
-import { anchorJson, printAnchor, runAnchor } from "./train.js";
+import { anchorJson, printAnchor, printRows, rowsJson, runAnchor } from "./train.js";
 
 const B = 8;
 const T = 512;
 
 /** One measured run of the engine; the rows it trained on, for the anchor. */
-async function runEngine(steps: number, warmup: number, portable: boolean) {
+async function runEngine(steps: number, warmup: number, portable: boolean, precision: Precision) {
   const k = await loadKernels("native");
   if (portable) setMatmulPath("portable");
   const tok = new WorldTokenizer();
   const c = presetConfig("tiny", tok.vocabSize);
   const model = new Model(k, c);
+  model.precision = precision;
   const rng = new Rng(1);
   model.init(() => rng.next());
   const m = k.alloc(model.size);
@@ -81,7 +83,8 @@ async function main(): Promise<void> {
   };
   const steps = num("--steps", 100);
   const warmup = num("--warmup", 3);
-  const e = await runEngine(steps, warmup, args.includes("--portable"));
+  const e = await runEngine(steps, warmup, args.includes("--portable"), "fp32");
+  const b = await runEngine(steps, warmup, args.includes("--portable"), "bf16");
   let anchor: ReturnType<typeof runAnchor> = null;
   if (!args.includes("--no-torch")) {
     const dir = mkdtempSync(join(tmpdir(), "interplay-w3-"));
@@ -94,13 +97,20 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const ratio = anchor ? e.tokensPerSec / anchor.tokensPerSec : null;
+  const rows = rowsJson(
+    [
+      { precision: "fp32", tokensPerSec: e.tokensPerSec },
+      { precision: "bf16", tokensPerSec: b.tokensPerSec },
+    ],
+    anchor,
+  );
   const out = {
     cpu: cpuInfo().model,
-    tokensPerSec: Math.round(e.tokensPerSec),
-    engine: { path: e.info.path, threads: e.info.threads, simd: e.info.simd },
+    ...rows,
+    // The issue's goal: bf16 over our own fp32 path (≥ 1.5× with AVX512-BF16, ≥ 2.5× with AMX).
+    bf16OverFp32: +(b.tokensPerSec / e.tokensPerSec).toFixed(3),
+    engine: { path: e.info.path, threads: e.info.threads, simd: e.info.simd, bf16: e.info.bf16 },
     anchor: anchorJson(anchor),
-    ratio: ratio === null ? null : +ratio.toFixed(3),
   };
   if (args.includes("--json")) {
     console.log(JSON.stringify(out));
@@ -109,9 +119,9 @@ async function main(): Promise<void> {
   console.log(
     `W3 pre-training step (tiny, ${(e.params / 1e6).toFixed(2)}M params, ${B}×${T} real problems, document mask; median of ${steps} after ${warmup} warm-up) on ${out.cpu}`,
   );
-  console.log(`  interplay (${e.info.path}, ${e.info.threads} threads): ${out.tokensPerSec} tokens/s`);
+  printRows(rows, `interplay (${e.info.path}, ${e.info.threads} threads)`, "tokens/s");
+  console.log(`  bf16 products (${e.info.bf16}) over fp32: ${out.bf16OverFp32.toFixed(2)}×`);
   printAnchor(anchor, "tokens/s");
-  if (ratio !== null) console.log(`  ratio against the anchor at its best: ${ratio.toFixed(2)}×`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

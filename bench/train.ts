@@ -2,7 +2,9 @@
  * W1 (benchmarks.md): one training step — forward, backward, clipping, AdamW — of the
  * 3.3M-parameter Qwen2-style benchmark model on 16 × 256 tokens; tokens/s as the median of ≥5
  * steps after 2 warm-ups, with the PyTorch CPU anchor run side by side in the same command when
- * `import torch` works (2 threads, OpenBLAS-openmp when installed).
+ * `import torch` works (2 threads, OpenBLAS-openmp when installed), in fp32 and under bf16
+ * autocast. Ours runs with fp32 products and with bf16 products (`Model.precision`); `best` is
+ * the faster, and every ratio is against the anchor at its best.
  *
  *   node dist/bench/train.js [--json] [--steps N] [--portable]
  */
@@ -10,10 +12,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadKernels } from "../src/engine/backend.js";
+import type { Kernels } from "../src/engine/kernels.js";
 import { native, setMatmulPath } from "../src/engine/native.js";
-import { measureSgemm } from "../src/engine/peak.js";
+import { cpuInfo, measurePeak, measureSgemm } from "../src/engine/peak.js";
 import { presetConfig } from "../src/model/config.js";
-import { Model } from "../src/model/model.js";
+import { Model, type Precision } from "../src/model/model.js";
 import { adamwStep } from "../src/train/optimizer.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -89,18 +92,36 @@ export function runAnchorWith(args: string[]): AnchorRun | null {
   return null;
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const json = args.includes("--json");
-  const si = args.indexOf("--steps");
-  const steps = si >= 0 ? Number(args[si + 1]) : 7;
-  const k = await loadKernels("native");
-  if (args.includes("--portable")) setMatmulPath("portable");
-  const info = k.info();
+/** One of our measured configurations beside the anchor. */
+export interface EngineRow {
+  precision: Precision;
+  tokensPerSec: number;
+}
+
+/** Our rows with their ratios to the anchor at its best, and the fastest of them (`best`). */
+export function rowsJson(rows: EngineRow[], anchor: ReturnType<typeof runAnchor>) {
+  const ratio = (t: number) => (anchor ? +(t / anchor.tokensPerSec).toFixed(3) : null);
+  const out = rows.map((r) => ({
+    precision: r.precision,
+    tokensPerSec: Math.round(r.tokensPerSec),
+    ratio: ratio(r.tokensPerSec),
+  }));
+  return { rows: out, best: out.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a)) };
+}
+
+/** Prints our rows and the ratio of each to the anchor at its best. */
+export function printRows(rows: ReturnType<typeof rowsJson>, label: string, unit: string): void {
+  for (const r of rows.rows)
+    console.log(
+      `  ${label}, ${r.precision} products: ${r.tokensPerSec} ${unit}${r.ratio === null ? "" : ` = ${r.ratio.toFixed(2)}× the anchor at its best`}${r === rows.best ? " (best)" : ""}`,
+    );
+}
+
+/** Median seconds of `steps` W1 steps (after 2 warm-ups) with the products in `precision`. */
+function measureStep(k: Kernels, precision: Precision, steps: number, B: number, T: number) {
   const c = presetConfig("bench", 512);
-  const B = 16;
-  const T = 256;
   const model = new Model(k, c);
+  model.precision = precision;
   const rng = new Rng(0);
   model.init(() => rng.next());
   const m = k.alloc(model.size);
@@ -123,31 +144,65 @@ async function main(): Promise<void> {
     if (s >= 2) times.push((performance.now() - t0) / 1000);
   }
   times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  const tokensPerSec = (B * T) / median;
-  const gflops = stepFlops(c, B, T) / median / 1e9;
-  const peak = measureSgemm(native, { n: 1024 }).gflops;
+  return { median: times[Math.floor(times.length / 2)], params: model.size, config: c };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes("--json");
+  const si = args.indexOf("--steps");
+  const steps = si >= 0 ? Number(args[si + 1]) : 7;
+  const k = await loadKernels("native");
+  if (args.includes("--portable")) setMatmulPath("portable");
+  const info = k.info();
+  const B = 16;
+  const T = 256;
+  const fp32 = measureStep(k, "fp32", steps, B, T);
+  const bf16 = measureStep(k, "bf16", steps, B, T);
+  const flops = stepFlops(fp32.config, B, T);
+  const peaks = {
+    sgemm: measureSgemm(native, { n: 1024 }).gflops,
+    fma: measurePeak("fma"),
+    bf16: measurePeak("bf16"),
+  };
   const anchor = runAnchor("train");
-  const ratio = anchor ? tokensPerSec / anchor.tokensPerSec : null;
+  const rows = rowsJson(
+    [
+      { precision: "fp32", tokensPerSec: (B * T) / fp32.median },
+      { precision: "bf16", tokensPerSec: (B * T) / bf16.median },
+    ],
+    anchor,
+  );
+  const gf = (median: number) => +(flops / median / 1e9).toFixed(1);
+  const frac = (g: number, peak: number | null) => (peak ? +(g / peak).toFixed(3) : null);
   const out = {
-    tokensPerSec: Math.round(tokensPerSec),
+    cpu: cpuInfo().model,
+    ...rows,
     anchor: anchorJson(anchor),
-    ratio: ratio === null ? null : +ratio.toFixed(3),
-    engine: { path: info.path, threads: info.threads, simd: info.simd },
-    stepGflops: +gflops.toFixed(1),
-    matmul1024Gflops: +peak.toFixed(1),
-    fractionOfFmaPeak: +(gflops / 230).toFixed(3),
+    engine: { path: info.path, threads: info.threads, simd: info.simd, bf16: info.bf16 },
+    // Matrix-product and attention FLOPs of the step per second, and as a fraction of the peak of
+    // the unit each precision runs on (register-loop peaks measured in this run).
+    stepGflops: { fp32: gf(fp32.median), bf16: gf(bf16.median) },
+    peakGflops: {
+      fmaLoop: peaks.fma && +peaks.fma.toFixed(1),
+      bf16Loop: peaks.bf16 && +peaks.bf16.toFixed(1),
+      sgemm1024: +peaks.sgemm.toFixed(1),
+    },
+    fractionOfPeak: { fp32: frac(gf(fp32.median), peaks.fma), bf16: frac(gf(bf16.median), peaks.bf16) },
   };
   if (json) console.log(JSON.stringify(out));
   else {
     console.log(
-      `W1 train step (bench model ${(model.size / 1e6).toFixed(2)}M params, ${B}×${T} tokens, median of ${steps})`,
+      `W1 train step (bench model ${(fp32.params / 1e6).toFixed(2)}M params, ${B}×${T} tokens, median of ${steps}) on ${out.cpu}`,
     );
+    printRows(rows, `interplay (${info.path}, ${info.threads} threads)`, "tokens/s");
     console.log(
-      `  interplay (${info.path}, ${info.threads} threads): ${out.tokensPerSec} tokens/s, ${out.stepGflops} GFLOP/s in the step = ${(100 * out.fractionOfFmaPeak).toFixed(0)}% of the 230 GFLOP/s FMA peak`,
+      `  step GFLOP/s: fp32 ${out.stepGflops.fp32} (${((out.fractionOfPeak.fp32 ?? 0) * 100).toFixed(0)}% of the ${out.peakGflops.fmaLoop} GFLOP/s FMA loop), bf16 ${out.stepGflops.bf16}` +
+        (out.fractionOfPeak.bf16 === null
+          ? " (no bf16 unit)"
+          : ` (${(out.fractionOfPeak.bf16 * 100).toFixed(0)}% of the ${out.peakGflops.bf16Loop} GFLOP/s bf16 loop)`),
     );
     printAnchor(anchor, "tokens/s");
-    if (ratio !== null) console.log(`  ratio against the anchor at its best: ${ratio.toFixed(2)}×`);
   }
 }
 

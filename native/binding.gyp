@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "interplay_native",
-      "sources": ["src/addon.c", "src/attention.c", "src/gemm.c", "src/kernels.c", "src/decode.c", "src/bf16.c"],
+      "sources": ["src/addon.c", "src/attention.c", "src/gemm.c", "src/kernels.c", "src/decode.c", "src/bf16.c", "src/peak.c"],
       "defines": ["<!@(node ./detect-blas.mjs defines)"],
       "include_dirs": ["<!@(node ./detect-blas.mjs include_dirs)"],
       "libraries": ["<!@(node ./detect-blas.mjs libraries)"],

@@ -654,6 +654,19 @@ static napi_value js_matmul_mixed(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* peakFlops(kind: "fma" | "bf16", iters): FLOPs executed by the register loop (-1: no such unit) */
+static napi_value js_peak_flops(napi_env env, napi_callback_info info) {
+  Ctx c;
+  int64_t iters;
+  if (!ctx_init(&c, env, info, "peakFlops", 2) || !arg_dim(&c, 1, "iters", &iters)) return NULL;
+  char s[8] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, c.argv[0], s, sizeof s, &len) != napi_ok ||
+      (strcmp(s, "fma") != 0 && strcmp(s, "bf16") != 0))
+    return throw_range(&c, "kind must be \"fma\" or \"bf16\""), NULL;
+  return number(env, k_peak_flops(strcmp(s, "bf16") == 0, iters));
+}
+
 /* setBf16Path("avx512bf16" | "portable" | "amx") */
 static napi_value js_set_bf16_path(napi_env env, napi_callback_info info) {
   Ctx c;
@@ -777,6 +790,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("matmulBf16", js_matmul_bf16),
       FN("matmulMixed", js_matmul_mixed),
       FN("setBf16Path", js_set_bf16_path),
+      FN("peakFlops", js_peak_flops),
       FN("sumSquares", js_sum_squares),
       FN("adamw", js_adamw),
 #undef FN

@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Argument, type Command } from "commander";
-import { CPU_FLAGS, cpuInfo, measureSgemm } from "../engine/peak.js";
+import { FAST_BF16_PATHS } from "../engine/kernels.js";
+import { CPU_FLAGS, cpuInfo, measureBf16Gemm, measurePeak, measureSgemm } from "../engine/peak.js";
 import { lookup } from "../util/lookup.js";
 
 const WORKLOADS: Record<string, string> = {
@@ -36,11 +37,11 @@ export function registerBench(program: Command): void {
   program
     .command("doctor")
     .description(
-      "this machine's CPU and its SIMD/AMX flags, which engine path is live (BLAS or portable), threads, and the measured sgemm GFLOP/s",
+      "this machine's CPU and its SIMD/AMX flags, the live engine paths (fp32: BLAS or portable; bf16: AMX, AVX512-BF16 or portable), threads, and measured peaks (FMA and bf16 loops, sgemm and bf16 products)",
     )
     .action(async () => {
       printCpu();
-      const { nativeAvailable, native, nativeHasBlas } = await import("../engine/native.js");
+      const { nativeAvailable, native, nativeHasBlas, nativeInfo } = await import("../engine/native.js");
       if (!nativeAvailable()) {
         console.log("native engine: NOT built — training falls back to the reference kernels (very slow).");
         console.log("fix: npm install (needs a C compiler, make and python3), or node native/build.mjs");
@@ -55,10 +56,35 @@ export function registerBench(program: Command): void {
         `BLAS built in: ${nativeHasBlas() ? "yes" : "no (install libopenblas-dev and rebuild for the fast path)"}`,
       );
       console.log(`threads: ${info.threads}, SIMD: ${info.simd}`);
+      const ni = nativeInfo();
+      const forced = process.env.INTERPLAY_MATMUL
+        ? ` (INTERPLAY_MATMUL=${process.env.INTERPLAY_MATMUL})`
+        : "";
+      console.log(
+        `bf16 products: ${ni.bf16}${forced}; AVX512_BF16 ${ni.avx512bf16 ? "yes" : "no"}, AMX ${ni.amx ? "yes (no AMX kernels built yet)" : "no"}`,
+      );
+      const fastBf16 = FAST_BF16_PATHS.includes(ni.bf16);
+      console.log(
+        `training precision: --precision bf16 runs ${fastBf16 ? "at hardware speed" : "the portable emulation (slow; use fp32)"}`,
+      );
+      const fma = measurePeak("fma");
+      const dp = measurePeak("bf16");
+      console.log(
+        `peak: fp32 FMA loop ${fma?.toFixed(1)} GFLOP/s` +
+          (dp === null
+            ? ", bf16 dot-product loop: no unit"
+            : `, bf16 dot-product loop ${dp.toFixed(1)} GFLOP/s`),
+      );
       const r = measureSgemm(native);
       console.log(
         `sgemm ${r.n}³: ${r.gflops.toFixed(1)} GFLOP/s measured on this machine (fastest of ${r.runs} products, ${r.threads} threads)`,
       );
+      if (fastBf16) {
+        const b = measureBf16Gemm(native, { seconds: 0.3 });
+        console.log(
+          `bf16 product ${b.n}³: ${b.gflops.toFixed(1)} GFLOP/s (${ni.bf16}, packed weights, fastest of ${b.runs})`,
+        );
+      }
     });
 }
 

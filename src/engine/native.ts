@@ -32,6 +32,7 @@ interface Addon extends Kernels {
   setThreads(n: number): number;
   setPath(path: "blas" | "portable"): void;
   setBf16Path(path: Exclude<Bf16Path, "reference">): void;
+  peakFlops(kind: "fma" | "bf16", iters: number): number;
   hasBlas(): boolean;
 }
 
@@ -119,6 +120,14 @@ export function setMatmulPath(path: "blas" | "portable"): void {
  */
 export function setBf16Path(path: Exclude<Bf16Path, "reference">): void {
   load().setBf16Path(path);
+}
+
+/**
+ * FLOPs executed by `iters` rounds of a register-only loop on every thread of the pool: float32
+ * FMAs at the build's SIMD width ("fma"), or AVX512_BF16 dot products ("bf16"; -1 without them).
+ */
+export function peakFlops(kind: "fma" | "bf16", iters: number): number {
+  return load().peakFlops(kind, iters);
 }
 
 /** Everything the addon reports (build, BLAS, bf16 path and the CPU's bf16 features). */

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Kernels } from "./kernels.js";
+import { peakFlops } from "./native.js";
 
 /** The CPU flags that matter to the engine's kernels, in the order they are printed. */
 export const CPU_FLAGS = [
@@ -97,6 +98,50 @@ export function measureSgemm(kernels: Kernels, opts: SgemmOptions = {}): SgemmRa
   while (runs < 3 || Number(process.hrtime.bigint() - start) < budget) {
     const t0 = process.hrtime.bigint();
     kernels.matmul(c, a, b, n, n, n, false, false, 1, 0);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0));
+    runs++;
+  }
+  return { gflops: (2 * n * n * n) / best, n, runs, threads: kernels.info().threads };
+}
+
+/**
+ * The arithmetic peak of this machine's cores as the native engine measures it: a register-only
+ * loop of float32 FMAs ("fma") or of AVX512_BF16 dot products ("bf16"), on every thread, the
+ * fastest of a few timed rounds (≈ `seconds` in all). GFLOP/s, or null where the CPU lacks the unit.
+ */
+export function measurePeak(kind: "fma" | "bf16", seconds = 0.2): number | null {
+  if (peakFlops(kind, 1000) < 0) return null;
+  const iters = 2_000_000;
+  let best = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < 3 || Number(process.hrtime.bigint() - start) < seconds * 1e9; i++) {
+    const t0 = process.hrtime.bigint();
+    const flops = peakFlops(kind, iters);
+    best = Math.max(best, flops / Number(process.hrtime.bigint() - t0));
+  }
+  return best;
+}
+
+/** A measured bf16 product rate: C = A·Pᵀ with P packed (`packBf16` + `matmulBf16`), n×n×n. */
+export function measureBf16Gemm(kernels: Kernels, opts: SgemmOptions = {}): SgemmRate {
+  const n = opts.n ?? 1024;
+  const budget = (opts.seconds ?? 0.5) * 1e9;
+  const a = kernels.alloc(n * n);
+  const w = kernels.alloc(n * n);
+  const c = kernels.alloc(n * n);
+  for (let i = 0; i < n * n; i++) {
+    a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+    w[i] = ((i * 104729) % 997) / 997 - 0.5;
+  }
+  const wp = new Uint16Array(Math.ceil(n / 16) * 16 * Math.ceil(n / 2) * 2);
+  kernels.packBf16(wp, w, n, n);
+  kernels.matmulBf16(c, a, wp, n, n, n);
+  const start = process.hrtime.bigint();
+  let best = Number.POSITIVE_INFINITY;
+  let runs = 0;
+  while (runs < 3 || Number(process.hrtime.bigint() - start) < budget) {
+    const t0 = process.hrtime.bigint();
+    kernels.matmulBf16(c, a, wp, n, n, n);
     best = Math.min(best, Number(process.hrtime.bigint() - t0));
     runs++;
   }

@@ -231,7 +231,8 @@ export interface RlMetrics {
   responseLength: number;
   rolloutTokensPerSec: number;
   tokensPerSec: number;
-  seconds: { rollout: number; train: number };
+  /** Wall time of the step's parts: sampling the rollouts, verifying and rewarding them, the policy update (with its rescoring forwards). */
+  seconds: { rollout: number; scoring: number; train: number };
   /** Measured FLOPs of the step (engine counter), and cumulative supervised-token equivalents. */
   flops: number;
   supervisedTokens: { measured: number; rule6N: number; paper: number };

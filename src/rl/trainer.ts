@@ -108,6 +108,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
       const ro = rollout(x, state.step);
       const t1 = performance.now();
       const sc = score(x, ro);
+      const ts = performance.now();
       const rollouts = advantages(x, ro, sc.rewards);
       const u = policyUpdate(x, rollouts, state);
       const t2 = performance.now();
@@ -135,7 +136,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
         responseLength: ro.stats.generatedTokens / ro.completions.length,
         rolloutTokensPerSec: ro.stats.generatedTokens / Math.max(1e-9, (t1 - t0) / 1000),
         tokensPerSec: (ro.stats.generatedTokens + u.trainTokens) / dt,
-        seconds: { rollout: (t1 - t0) / 1000, train: (t2 - t1) / 1000 },
+        seconds: { rollout: (t1 - t0) / 1000, scoring: (ts - t1) / 1000, train: (t2 - ts) / 1000 },
         flops,
         supervisedTokens: { ...supervised },
         elapsed: state.elapsedSeconds,
