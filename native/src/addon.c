@@ -654,7 +654,7 @@ static napi_value js_matmul_mixed(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* peakFlops(kind: "fma" | "bf16", iters): FLOPs executed by the register loop (-1: no such unit) */
+/* peakFlops(kind: "fma" | "bf16", iters): GFLOP/s of the register loop over the threads (-1: no such unit) */
 static napi_value js_peak_flops(napi_env env, napi_callback_info info) {
   Ctx c;
   int64_t iters;

@@ -32,8 +32,8 @@ void k_attention_cached_f16(float *out, const float *qkv, const uint16_t *kc, co
 int64_t k_bf16_packed_size(int64_t N, int64_t K);
 void k_pack_bf16(uint16_t *dst, const float *W, int64_t N, int64_t K, int trans);
 void k_matmul_bf16(float *C, const float *A, const uint16_t *Wp, int64_t M, int64_t N, int64_t K, float beta);
-/* Peak rates (peak.c): FLOPs executed by `iters` rounds of register-only FMAs (kind 0) or
- * vdpbf16ps (kind 1; -1 without AVX512_BF16) on every thread of the pool. */
+/* Peak rates (peak.c): GFLOP/s of `iters` rounds of register-only FMAs (kind 0) or vdpbf16ps
+ * (kind 1; -1 without AVX512_BF16), summed over the threads of the pool, each over its CPU time. */
 double k_peak_flops(int kind, int64_t iters);
 void k_draw_rows(int32_t *tokens, const float *logits, const double *u, int64_t L, int64_t V, float invT);
 void k_swiglu_forward(float *out, const float *gu, int64_t M, int64_t F);

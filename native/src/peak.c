@@ -1,6 +1,8 @@
 /* Peak arithmetic rates: register-only loops of independent float32 FMAs (the SIMD width the build
  * targets) and of AVX512_BF16 dot products (vdpbf16ps), on every thread of the pool. They bound
  * what any product can reach on this machine; `doctor` and the benchmarks divide by them. */
+#include <time.h>
+
 #include "common.h"
 #include "gemm.h"
 
@@ -46,17 +48,28 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static double dp
 }
 #endif
 
+static double thread_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
 double k_peak_flops(int kind, int64_t iters) {
   if (kind == 1 && !ip_bf16_supported(IP_BF16_AVX512)) return -1.0;
   double total = 0.0;
 #pragma omp parallel num_threads(ip_threads) reduction(+ : total)
   {
+    /* Each thread's rate over its own CPU time: a core shared with another process lowers the
+     * wall-clock rate but not this one, so the figure is the cores' peak, not the machine's load. */
+    const double t0 = thread_ns();
+    double flops;
 #ifdef HAVE_X86
     if (kind == 1)
-      total += dp_loop(iters);
+      flops = dp_loop(iters);
     else
 #endif
-      total += fma_loop(iters);
+      flops = fma_loop(iters);
+    total += flops / (thread_ns() - t0);
   }
   return total;
 }

@@ -279,6 +279,9 @@ describe("attention", () => {
         const dG = d0.slice();
         native.attentionBackward(dG, dout, qkv, probsW, B, T, H, Hkv, hd);
         close(dG, dW, BWD_TOL, `${label} dqkv`);
+        const dN = d0.slice(); // from the native forward's own probabilities
+        native.attentionBackward(dN, dout, qkv, probsG, B, T, H, Hkv, hd);
+        close(dN, dW, BWD_TOL, `${label} dqkv from native probs`);
       }
     });
   }

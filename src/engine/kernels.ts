@@ -24,6 +24,9 @@ export type Bf16Path = "amx" | "avx512bf16" | "portable" | "reference";
 /** bf16 paths that run at hardware speed (where bf16 training pays). */
 export const FAST_BF16_PATHS: readonly Bf16Path[] = ["amx", "avx512bf16"];
 
+/** True when the backend's bf16 products run at hardware speed (new runs then default to bf16 products). */
+export const bf16IsFast = (k: Kernels): boolean => FAST_BF16_PATHS.includes(k.info().bf16);
+
 /** What a backend reports about itself. */
 export interface BackendInfo {
   name: string;

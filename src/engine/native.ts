@@ -123,7 +123,8 @@ export function setBf16Path(path: Exclude<Bf16Path, "reference">): void {
 }
 
 /**
- * FLOPs executed by `iters` rounds of a register-only loop on every thread of the pool: float32
+ * GFLOP/s of `iters` rounds of a register-only loop on every thread of the pool, summed over the
+ * threads, each over its own CPU time (so another process on the cores does not lower it): float32
  * FMAs at the build's SIMD width ("fma"), or AVX512_BF16 dot products ("bf16"; -1 without them).
  */
 export function peakFlops(kind: "fma" | "bf16", iters: number): number {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CPU_FLAGS, cpuInfo, measureSgemm } from "./peak.js";
+import { native, nativeAvailable, nativeInfo } from "./native.js";
+import { CPU_FLAGS, cpuInfo, measureBf16Gemm, measurePeak, measureSgemm } from "./peak.js";
 import { reference } from "./reference.js";
 
 const ZEN4 = `processor\t: 0
@@ -38,5 +39,20 @@ describe("measureSgemm", () => {
     assert.ok(r.runs >= 3);
     assert.ok(Number.isFinite(r.gflops) && r.gflops > 0);
     assert.equal(r.threads, reference.info().threads);
+  });
+});
+
+describe("measurePeak", { skip: nativeAvailable() ? false : "native engine not built" }, () => {
+  it("bounds the products: no sgemm or bf16 product runs faster than its unit's register loop", () => {
+    const fma = measurePeak("fma", 0.05);
+    assert.ok(fma !== null && fma > 0);
+    const sgemm = measureSgemm(native, { n: 256, seconds: 0.05 }).gflops;
+    assert.ok(sgemm < 1.15 * fma, `sgemm ${sgemm} GFLOP/s above the FMA loop's ${fma}`);
+    const dp = measurePeak("bf16", 0.05);
+    assert.equal(dp === null, !nativeInfo().avx512bf16, "a bf16 peak exactly where the CPU has AVX512_BF16");
+    if (dp !== null) {
+      const bf = measureBf16Gemm(native, { n: 256, seconds: 0.05 }).gflops;
+      assert.ok(bf < 1.15 * dp, `bf16 product ${bf} GFLOP/s above the dot-product loop's ${dp}`);
+    }
   });
 });

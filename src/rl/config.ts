@@ -258,16 +258,19 @@ export async function loadPromptFile(path: string): Promise<RlProblem[]> {
  * The config of a new run (validated), or a resumed run's config.json as read: {@link trainRl}
  * checks it once its checkpoint has verified the file ({@link resumedRlConfig}).
  */
-export async function resolveRlConfig(o: RlOptions): Promise<RlConfig> {
-  return (await resolveRlRun(o)).config;
+export async function resolveRlConfig(o: RlOptions, fastBf16 = false): Promise<RlConfig> {
+  return (await resolveRlRun(o, fastBf16)).config;
 }
 
 /** The config (as {@link resolveRlConfig}) and, for a file source, its problems (loaded once). */
-export async function resolveRlRun(o: RlOptions): Promise<{ config: RlConfig; file?: RlProblem[] }> {
+export async function resolveRlRun(
+  o: RlOptions,
+  fastBf16 = false,
+): Promise<{ config: RlConfig; file?: RlProblem[] }> {
   const c = resolveOrResume<RlConfig>(
     o.out,
     o.resume,
-    () => freshRlConfig(o),
+    () => freshRlConfig(o, fastBf16),
     (saved, path) => {
       if (saved?.stage !== "rl")
         throw new Error(
@@ -324,7 +327,7 @@ export function resumedRlConfig(
 }
 
 /** A new run's config from the options, the preset's RL defaults and the base defaults. */
-function freshRlConfig(o: RlOptions): RlConfig {
+function freshRlConfig(o: RlOptions, fastBf16: boolean): RlConfig {
   checkOptionKeys(o.overrides, RL_OPTION_KEYS, "RL");
   for (const [flag, v] of [
     ["--from", o.from],
@@ -342,6 +345,11 @@ function freshRlConfig(o: RlOptions): RlConfig {
     ? { kind: "file", path: p, count: -1 }
     : { kind: "mixture", mixture: resolveMixture(p) };
   const options = resolveRlOptions(src.preset, o.overrides);
+  // Where bf16 products run at hardware speed, a new run's update and rollouts default to them.
+  if (fastBf16) {
+    options.precision ??= "bf16";
+    options.rolloutProducts ??= "bf16";
+  }
   if (options.precision === "fp32") delete options.precision; // fp32 is the absent key (as in pre-training)
   return {
     ...options,

@@ -5,7 +5,7 @@
  * export) reads; `resume` continues from the latest checkpoint.
  */
 import { loadKernels } from "../engine/backend.js";
-import type { Kernels } from "../engine/kernels.js";
+import { bf16IsFast, type Kernels } from "../engine/kernels.js";
 import { flopsExecuted } from "../engine/native.js";
 import { Model } from "../model/model.js";
 import type { WorldTokenizer } from "../model/tokenizer.js";
@@ -62,8 +62,8 @@ export interface RlResult {
 
 /** Runs (or resumes) GRPO: per step, rollout → score → advantages → policy update → accounting. */
 export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult> {
-  const { config: saved, file } = await resolveRlRun(o);
   const k = kernels ?? (await loadKernels(o.backend));
+  const { config: saved, file } = await resolveRlRun(o, bf16IsFast(k));
   const log = o.log ?? stderrLog;
   // Verified before anything is written: the reference (refused if it fails its checksums) and, on
   // resume, the newest intact checkpoint of this run (older ones are fallen back to, and logged).

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { loadKernels } from "../engine/backend.js";
+import { bf16IsFast } from "../engine/kernels.js";
 import { validateMixture } from "../world/mixture.js";
 import { builtinStudy, demoStudy, SCALE_SPECS, SCALES, STUDIES, STUDY_NAMES } from "./builtin.js";
 import { runStudy, stageHashes, studyPlan, validateStudy } from "./study.js";
@@ -143,7 +145,18 @@ describe("studies", () => {
     const cache = join(dir, "cache");
     const recs = await runStudy(micro, { out, cache });
     assert.equal(recs.length, 4);
-    const hashes = stageHashes(micro);
+    const fast = bf16IsFast(await loadKernels());
+    const hashes = stageHashes(micro, fast);
+    const base = recs[0].id;
+    assert.equal(
+      stageHashes(micro, true).get(base) === stageHashes(micro, false).get(base),
+      false,
+      "the default precision is part of a training stage's key",
+    );
+    assert.equal(
+      JSON.parse(readFileSync(join(recs[0].dir, "config.json"), "utf8")).precision,
+      fast ? "bf16" : undefined,
+    );
     for (const r of recs)
       assert.equal(r.dir, join(cache, `${r.kind}-${hashes.get(r.id)}`), "folders by stageHashes");
     assert.ok(existsSync(join(out, "report.html")));

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
-import type { Kernels } from "../engine/kernels.js";
+import { bf16IsFast, type Kernels } from "../engine/kernels.js";
 import { measureEdge } from "../eval/edge-run.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
 import { PRESETS, type PresetName, presetConfig } from "../model/config.js";
@@ -130,9 +130,10 @@ const hashOf = (x: unknown) => createHash("sha256").update(JSON.stringify(x)).di
  * The cache key of every stage of a study, by stage id: a hash of the stage's config, of the stages
  * it starts from, of the study's seed and of the world's revision; an evaluation's also of the
  * study's bands (its summary depends on them), a training stage's also of the defaults its options
- * are merged into (a changed default must not reuse an old model).
+ * are merged into (a changed default must not reuse an old model), including the default precision
+ * of its products on these kernels (`fastBf16`).
  */
-export function stageHashes(s: Study): Map<string, string> {
+export function stageHashes(s: Study, fastBf16 = false): Map<string, string> {
   const hashes = new Map<string, string>();
   for (const st of s.stages) {
     const upstream = [
@@ -149,6 +150,9 @@ export function stageHashes(s: Study): Map<string, string> {
       world: WORLD_VERSION,
       ...(st.kind === "eval" ? { bands: s.bands ?? null } : {}),
       ...stageDefaults(st.kind),
+      // Training stages default to bf16 products where they run at hardware speed: a stage trained
+      // in fp32 elsewhere is not reused (fp32 machines keep the hashes they had before the option).
+      ...(fastBf16 && st.kind !== "eval" && st.kind !== "edge" ? { precision: "bf16" } : {}),
     });
     hashes.set(st.id, hash);
   }
@@ -274,7 +278,7 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
   mkdirSync(cache, { recursive: true });
   writeFileAtomic(join(out, "study.json"), `${JSON.stringify(s, null, 2)}\n`);
   const records = new Map<string, StageRecord>();
-  const hashes = stageHashes(s);
+  const hashes = stageHashes(s, bf16IsFast(k));
   for (const st of s.stages) {
     const hash = hashes.get(st.id) as string;
     const dir = join(cache, `${st.kind}-${hash}`);

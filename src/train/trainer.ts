@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
-import type { Kernels } from "../engine/kernels.js";
+import { bf16IsFast, type Kernels } from "../engine/kernels.js";
 import { type ModelConfig, presetConfig } from "../model/config.js";
 import { Model, PRECISIONS, type Precision } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
@@ -158,11 +158,11 @@ export const totalSteps = (c: TrainConfig) =>
  * checks it once its checkpoint has verified the file ({@link resumedConfig}). Errors never touch
  * the folder.
  */
-export function resolveConfig(o: TrainOptions): TrainConfig {
+export function resolveConfig(o: TrainOptions, precision: Precision = "fp32"): TrainConfig {
   return resolveOrResume<TrainConfig>(
     o.out,
     o.resume,
-    () => checkConfig(freshConfig(o)),
+    () => checkConfig(freshConfig(o, precision)),
     (saved, path) => {
       if (saved?.stage !== o.stage)
         throw new Error(
@@ -204,8 +204,8 @@ export function resumedConfig(o: TrainOptions, saved: TrainConfig, target?: numb
 /** What a config without the key ran with (older runs). */
 const OLD_RUN_VALUES: Record<string, unknown> = { packing: "stream", docMask: false, precision: "fp32" };
 
-/** A new run's config from the options and the stage's defaults. */
-function freshConfig(o: TrainOptions): TrainConfig {
+/** A new run's config from the options and the stage's defaults (`precision` when none is given). */
+function freshConfig(o: TrainOptions, precision: Precision): TrainConfig {
   if (o.mixture === undefined) throw new Error(`a new ${o.stage} run needs --mixture`);
   if (o.tokens === undefined) throw new Error(`a new ${o.stage} run needs --tokens`);
   if (!Number.isFinite(o.tokens) || o.tokens <= 0)
@@ -231,6 +231,7 @@ function freshConfig(o: TrainOptions): TrainConfig {
   }
   // fp32 is recorded as an absent key, so that a run's identity (and a study's stage hash) is the
   // same whether fp32 was asked for or not.
+  d.precision ??= precision;
   if (d.precision === "fp32") delete d.precision;
   return { stage: o.stage, preset, model, mixture, seed: o.seed ?? 1, tokens: o.tokens, from, ...d };
 }
@@ -285,8 +286,9 @@ function validate(
 
 /** Runs (or resumes) a training stage. */
 export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainResult> {
-  const saved = resolveConfig(o);
   const k = kernels ?? (await loadKernels(o.backend));
+  // A new run's products default to bf16 where the backend runs them at hardware speed.
+  const saved = resolveConfig(o, bf16IsFast(k) ? "bf16" : "fp32");
   const log = o.log ?? stderrLog;
   // Everything read is verified before anything is written: the newest intact checkpoint of this
   // run (resume), or the checkpoint a mid-training run starts from (refused if it fails).
