@@ -1,8 +1,10 @@
 /**
  * Matrix-product throughput of the native engine on the W1 training shapes (benchmarks.md:
- * 4096 tokens, hidden 256, qkv 768, MLP 688 (gate|up 1376), vocab 512) and on 1024³, against
- * the 230 GFLOP/s peak of the 2-core Zen 4 machine, and side by side with PyTorch when
- * `python3 -c "import torch"` works (OpenMP OpenBLAS, 2 threads: the anchor's configuration).
+ * 4096 tokens, hidden 256, qkv 768, MLP 688 (gate|up 1376), vocab 512) and on 1024³, in fp32 and
+ * with bf16 products as training runs them (weights packed once, `matmulBf16`; weight gradients
+ * `matmulMixed`), each against the peak of its unit measured in this run (register loops of FMAs
+ * and of vdpbf16ps), and side by side with PyTorch's fp32 products when `python3 -c "import torch"`
+ * works (OpenMP OpenBLAS, 2 threads: the anchor's configuration).
  *
  * Then the sampler's decode shapes (64 rows) with float32 and with bf16 products (`matmulBf16`,
  * AVX512_BF16; the `products: "bf16"` option of the sampler) side by side.
@@ -13,8 +15,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { bf16PackedSize } from "../src/engine/kernels.js";
 import { native, nativeHasBlas, setMatmulPath } from "../src/engine/native.js";
+import { measurePeak } from "../src/engine/peak.js";
 
-const PEAK = 230;
+/** Measured peaks of this machine (GFLOP/s): the FMA loop, and the bf16 dot-product loop (null: no unit). */
+const PEAK = measurePeak("fma", 0.3) as number;
+const BF16_PEAK = measurePeak("bf16", 0.3);
 
 interface Shape {
   name: string;
@@ -89,6 +94,16 @@ function best(run: () => void, reps: number): number {
 function timeNative(s: Shape, reps: number): number {
   const { a, b, c } = operands(s);
   return best(() => native.matmul(c, a, b, s.M, s.N, s.K, s.transA, s.transB, 1, 0), reps);
+}
+
+/** Best seconds of a shape's product in bf16 as the model runs it in training. */
+function timeBf16(s: Shape, reps: number): number {
+  const { a, b, c } = operands(s);
+  if (s.transA) return best(() => native.matmulMixed(c, a, b, s.M, s.N, s.K, true, s.transB, 1, 0), reps);
+  // x·Wᵀ (b = W [N,K]) or dY·W (b = W [K,N]): the weight packed once, as per forward.
+  const wp = new Uint16Array(bf16PackedSize(s.N, s.K));
+  native.packBf16(wp, b, s.N, s.K, !s.transB);
+  return best(() => native.matmulBf16(c, a, wp, s.M, s.N, s.K), reps);
 }
 
 /** The sampler's decode products: 64 rows against each weight of the W2 model ([N,K], used as x·Wᵀ). */
@@ -176,9 +191,11 @@ function main() {
   const info = native.info();
   const live = info.path as "blas" | "portable";
   console.log(
-    `native engine: path=${live}, threads=${info.threads}, simd=${info.simd}; peak ${PEAK} GFLOP/s`,
+    `native engine: path=${live}, threads=${info.threads}, simd=${info.simd}, bf16=${info.bf16}; measured peaks: FMA loop ${PEAK.toFixed(0)} GFLOP/s, bf16 loop ${BF16_PEAK === null ? "none" : `${BF16_PEAK.toFixed(0)} GFLOP/s`}`,
   );
   const liveT = SHAPES.map((s) => timeNative(s, opt.reps));
+  const bfT = SHAPES.map((s) => timeBf16(s, opt.reps));
+  const bfPeak = BF16_PEAK ?? PEAK;
   let portT: number[] | undefined;
   if (opt.portable && live === "blas" && nativeHasBlas()) {
     setMatmulPath("portable");
@@ -191,6 +208,7 @@ function main() {
   const gf = (s: Shape, t: number) => flops(s) / t / 1e9;
   const cols = ["product", "shape", `${live} GF/s`, "% peak"];
   if (portT) cols.push("portable GF/s", "% peak");
+  cols.push("bf16 GF/s", "% bf16 peak");
   if (torchT) cols.push("torch GF/s", `${live}/torch`);
   const rows = SHAPES.map((s, i) => {
     const row = [
@@ -200,6 +218,7 @@ function main() {
       `${((100 * gf(s, liveT[i])) / PEAK).toFixed(0)}%`,
     ];
     if (portT) row.push(gf(s, portT[i]).toFixed(1), `${((100 * gf(s, portT[i])) / PEAK).toFixed(0)}%`);
+    row.push(gf(s, bfT[i]).toFixed(1), `${((100 * gf(s, bfT[i])) / bfPeak).toFixed(0)}%`);
     if (torchT) row.push(gf(s, torchT[i]).toFixed(1), (torchT[i] / liveT[i]).toFixed(2));
     return row;
   });
@@ -207,12 +226,13 @@ function main() {
   const step = (t: number[]) => SHAPES.reduce((acc, s, i) => acc + s.perStep * t[i], 0);
   const stepFlops = SHAPES.reduce((acc, s) => acc + s.perStep * flops(s), 0);
   const sum = ["W1 step (dense)", `${(stepFlops / 1e9).toFixed(1)} GFLOP`];
-  const cell = (t: number[]) => [
+  const cell = (t: number[], peak = PEAK) => [
     (stepFlops / step(t) / 1e9).toFixed(1),
-    `${((100 * stepFlops) / step(t) / 1e9 / PEAK).toFixed(0)}%`,
+    `${((100 * stepFlops) / step(t) / 1e9 / peak).toFixed(0)}%`,
   ];
   sum.push(...cell(liveT));
   if (portT) sum.push(...cell(portT));
+  sum.push(...cell(bfT, bfPeak));
   if (torchT) sum.push((stepFlops / step(torchT) / 1e9).toFixed(1), (step(torchT) / step(liveT)).toFixed(2));
   rows.push(sum);
 
@@ -226,7 +246,9 @@ function main() {
     console.log(fmt(r));
   });
   const ms = (t: number[]) => `${(step(t) * 1e3).toFixed(0)} ms → ≤ ${Math.round(TOKENS / step(t))} tokens/s`;
-  console.log(`\nW1 step dense products on ${live}: ${ms(liveT)}${portT ? `; portable: ${ms(portT)}` : ""}`);
+  console.log(
+    `\nW1 step dense products on ${live}: ${ms(liveT)}${portT ? `; portable: ${ms(portT)}` : ""}; bf16 (${info.bf16}): ${ms(bfT)}`,
+  );
   if (torchT) console.log(`PyTorch: ${ms(torchT)}`);
   console.log(
     typeof torch === "string"

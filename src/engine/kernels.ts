@@ -36,6 +36,20 @@ export interface BackendInfo {
   bf16: Bf16Path;
 }
 
+/** A general matrix product c[M,N] = alpha·op(a)·op(b) + beta·c (see `Kernels.matmul`). */
+export type Matmul = (
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  beta: number,
+) => void;
+
 /** The kernels every backend provides. */
 export interface Kernels {
   info(): BackendInfo;
@@ -43,18 +57,7 @@ export interface Kernels {
   alloc(n: number): Float32Array;
 
   /** c[M,N] = alpha·op(a)·op(b) + beta·c; a is [M,K] ([K,M] if transA), b is [K,N] ([N,K] if transB). */
-  matmul(
-    c: Float32Array,
-    a: Float32Array,
-    b: Float32Array,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-  ): void;
+  matmul: Matmul;
   /** out[M,N] += bias[N] on every row. */
   addBias(out: Float32Array, bias: Float32Array, M: number, N: number): void;
   /** dbias[N] += column sums of dout[M,N]. */
@@ -229,18 +232,7 @@ export interface Kernels {
    * `matmul` in mixed precision: both operands rounded to bfloat16 (as `packBf16`), products
    * accumulated in float32 (the bf16 recipe of GPU training); alpha, beta and C stay float32.
    */
-  matmulMixed(
-    c: Float32Array,
-    a: Float32Array,
-    b: Float32Array,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-  ): void;
+  matmulMixed: Matmul;
   /**
    * tokens[r] = a draw from softmax(logits[r,:]·invT) at uniform u[r] ∈ [0,1) (inverse CDF over token
    * ids), or the argmax when invT is 0; L rows of V logits (the sampler's plain path).

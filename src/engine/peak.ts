@@ -75,6 +75,21 @@ export interface SgemmRate {
   threads: number;
 }
 
+/** The rate of an n×n×n `product`: one untimed warm-up, then the fastest of the runs timed in `budget` ns (at least three). */
+function timeProduct(n: number, budget: number, kernels: Kernels, product: () => void): SgemmRate {
+  product();
+  const start = process.hrtime.bigint();
+  let best = Number.POSITIVE_INFINITY;
+  let runs = 0;
+  while (runs < 3 || Number(process.hrtime.bigint() - start) < budget) {
+    const t0 = process.hrtime.bigint();
+    product();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0));
+    runs++;
+  }
+  return { gflops: (2 * n * n * n) / best, n, runs, threads: kernels.info().threads };
+}
+
 /**
  * The rate of an n×n×n sgemm on `kernels` (the live path and its default threads): the fastest of
  * the products timed in about `seconds` (at least three), after one untimed warm-up.
@@ -91,17 +106,7 @@ export function measureSgemm(kernels: Kernels, opts: SgemmOptions = {}): SgemmRa
     a[i] = s / 2 ** 32 - 0.5;
     b[i] = ((s >>> 7) % 1000) / 1000 - 0.5;
   }
-  kernels.matmul(c, a, b, n, n, n, false, false, 1, 0);
-  const start = process.hrtime.bigint();
-  let best = Number.POSITIVE_INFINITY;
-  let runs = 0;
-  while (runs < 3 || Number(process.hrtime.bigint() - start) < budget) {
-    const t0 = process.hrtime.bigint();
-    kernels.matmul(c, a, b, n, n, n, false, false, 1, 0);
-    best = Math.min(best, Number(process.hrtime.bigint() - t0));
-    runs++;
-  }
-  return { gflops: (2 * n * n * n) / best, n, runs, threads: kernels.info().threads };
+  return timeProduct(n, budget, kernels, () => kernels.matmul(c, a, b, n, n, n, false, false, 1, 0));
 }
 
 /**
@@ -133,15 +138,5 @@ export function measureBf16Gemm(kernels: Kernels, opts: SgemmOptions = {}): Sgem
   }
   const wp = new Uint16Array(Math.ceil(n / 16) * 16 * Math.ceil(n / 2) * 2);
   kernels.packBf16(wp, w, n, n);
-  kernels.matmulBf16(c, a, wp, n, n, n);
-  const start = process.hrtime.bigint();
-  let best = Number.POSITIVE_INFINITY;
-  let runs = 0;
-  while (runs < 3 || Number(process.hrtime.bigint() - start) < budget) {
-    const t0 = process.hrtime.bigint();
-    kernels.matmulBf16(c, a, wp, n, n, n);
-    best = Math.min(best, Number(process.hrtime.bigint() - t0));
-    runs++;
-  }
-  return { gflops: (2 * n * n * n) / best, n, runs, threads: kernels.info().threads };
+  return timeProduct(n, budget, kernels, () => kernels.matmulBf16(c, a, wp, n, n, n));
 }
