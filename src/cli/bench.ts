@@ -41,10 +41,19 @@ export function registerBench(program: Command): void {
     )
     .action(async () => {
       printCpu();
-      const { nativeAvailable, native, nativeHasBlas, nativeInfo } = await import("../engine/native.js");
+      const { nativeAvailable, native, nativeHasBlas, nativeInfo, nativeLoadError, NativeSettingError } =
+        await import("../engine/native.js");
       if (!nativeAvailable()) {
-        console.log("native engine: NOT built — training falls back to the reference kernels (very slow).");
-        console.log("fix: npm install (needs a C compiler, make and python3), or node native/build.mjs");
+        const why = nativeLoadError();
+        if (why instanceof NativeSettingError) {
+          console.log(`native engine: built, but a setting is wrong: ${why.message}`);
+        } else {
+          console.log(
+            "native engine: NOT available — training falls back to the reference kernels (very slow).",
+          );
+          console.log(`why: ${why?.message}`);
+          console.log("fix: npm install (needs a C compiler, make and python3), or node native/build.mjs");
+        }
         process.exitCode = 1;
         return;
       }

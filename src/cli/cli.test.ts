@@ -280,6 +280,38 @@ describe("interplay --version, doctor, and the old spelling of export --model", 
     assert.ok(secs < 3, `doctor took ${secs.toFixed(1)} s`);
   });
 
+  it("INTERPLAY_MATMUL forces the bf16 path; a bad or unavailable value is a clear error", () => {
+    const withEnv = (v: string) => {
+      const r = spawnSync(process.execPath, [bin, "doctor"], {
+        encoding: "utf8",
+        cwd: dir,
+        env: { ...process.env, INTERPLAY_MATMUL: v },
+      });
+      return { code: r.status, out: r.stdout, err: r.stderr };
+    };
+    const portable = withEnv("portable");
+    if (portable.code !== 0) return; // no native engine: doctor says so, tested above
+    assert.match(portable.out, /^bf16 products: portable \(INTERPLAY_MATMUL=portable\)/m);
+    assert.match(portable.out, /bf16 runs the portable emulation \(slow; use fp32\)/);
+    assert.match(withEnv("fp32").out, /^bf16 products: portable/m);
+    const bad = withEnv("fast");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.out + bad.err, /INTERPLAY_MATMUL must be one of amx, avx512bf16, portable, fp32/);
+    assert.match(
+      withEnv("amx").out + withEnv("amx").err,
+      /INTERPLAY_MATMUL=amx: this (CPU has no AMX|build has no AMX kernels yet)/,
+    );
+    // Training refuses too (no silent fallback to the reference kernels) and writes nothing.
+    const t = spawnSync(
+      process.execPath,
+      [bin, "pretrain", "--preset", "micro", "--mixture", "op2-3", "--tokens", "100", "--out", "bad-env-run"],
+      { encoding: "utf8", cwd: dir, env: { ...process.env, INTERPLAY_MATMUL: "fast" } },
+    );
+    assert.equal(t.status, 1);
+    assert.match(t.stderr, /INTERPLAY_MATMUL must be one of/);
+    assert.ok(!existsSync(join(dir, "bad-env-run")), "nothing written");
+  });
+
   it("export takes --model; --run still works but is not in the help", () => {
     const help = run("export", "--help").out;
     assert.match(help, /--model <run>/);

@@ -8,16 +8,17 @@ import { reference } from "./reference.js";
 export const BACKEND_CHOICES = ["auto", "native", "reference"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
-/** Loads a backend; "native" throws a clear error when the addon is not built. */
+/**
+ * Loads a backend; "native" throws a clear error when the addon is not built, and every choice but
+ * "reference" throws on a bad engine setting in the environment.
+ */
 export async function loadKernels(choice: BackendChoice = "auto"): Promise<Kernels> {
   oneOf(BACKEND_CHOICES, choice, "backend");
   if (choice === "reference") return reference;
-  try {
-    const mod = await import("./native.js");
-    if (mod.nativeAvailable()) return mod.native;
-    if (choice === "native") mod.native.info(); // throws the loader's explanation
-  } catch (e) {
-    if (choice === "native") throw e;
-  }
+  const mod = await import("./native.js");
+  if (mod.nativeAvailable()) return mod.native;
+  const why = mod.nativeLoadError();
+  // A bad setting (INTERPLAY_THREADS, INTERPLAY_MATMUL) is reported, not fallen back from.
+  if (choice === "native" || why instanceof mod.NativeSettingError) throw why;
   return reference;
 }

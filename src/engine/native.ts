@@ -38,6 +38,9 @@ interface Addon extends Kernels {
 
 const ADDON = join("native", "build", "Release", "interplay_native.node");
 
+/** A bad engine setting in the environment (INTERPLAY_THREADS, INTERPLAY_MATMUL). */
+export class NativeSettingError extends Error {}
+
 let addon: Addon | undefined;
 let loadError: Error | undefined;
 
@@ -65,24 +68,34 @@ function load(): Addon {
     );
     throw loadError;
   }
+  let loaded: Addon;
   try {
-    addon = createRequire(import.meta.url)(path) as Addon;
-    const env = process.env.INTERPLAY_THREADS;
-    if (env !== undefined) {
-      const n = Number(env);
-      if (!Number.isInteger(n) || n < 1)
-        throw new Error(`INTERPLAY_THREADS must be a positive integer, got "${env}"`);
-      addon.setThreads(n);
-    }
-    const bf16Error = addon.info().bf16Error;
-    if (bf16Error) throw new Error(bf16Error);
+    loaded = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
     loadError = new Error(
       `the native engine at ${path} failed to load (${(e as Error).message}); rebuild it with \`node native/build.mjs\``,
     );
     throw loadError;
   }
+  // Settings from the environment: a bad value is the user's to fix, never a silent fallback to
+  // the (100× slower) reference kernels, so it is a NativeSettingError that "auto" does not catch.
+  const env = process.env.INTERPLAY_THREADS;
+  if (env !== undefined) {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1)
+      loadError = new NativeSettingError(`INTERPLAY_THREADS must be a positive integer, got "${env}"`);
+    else loaded.setThreads(n);
+  }
+  const bf16Error = loaded.info().bf16Error;
+  if (!loadError && bf16Error) loadError = new NativeSettingError(bf16Error);
+  if (loadError) throw loadError;
+  addon = loaded;
   return addon;
+}
+
+/** Why the addon did not load (undefined: it loaded, or was not tried yet). */
+export function nativeLoadError(): Error | undefined {
+  return loadError;
 }
 
 /** True when the addon is built and loads. */

@@ -44,15 +44,21 @@ describe("measureSgemm", () => {
 
 describe("measurePeak", { skip: nativeAvailable() ? false : "native engine not built" }, () => {
   it("bounds the products: no sgemm or bf16 product runs faster than its unit's register loop", () => {
-    const fma = measurePeak("fma", 0.05);
-    assert.ok(fma !== null && fma > 0);
-    const sgemm = measureSgemm(native, { n: 256, seconds: 0.05 }).gflops;
-    assert.ok(sgemm < 1.15 * fma, `sgemm ${sgemm} GFLOP/s above the FMA loop's ${fma}`);
-    const dp = measurePeak("bf16", 0.05);
-    assert.equal(dp === null, !nativeInfo().avx512bf16, "a bf16 peak exactly where the CPU has AVX512_BF16");
-    if (dp !== null) {
-      const bf = measureBf16Gemm(native, { n: 256, seconds: 0.05 }).gflops;
-      assert.ok(bf < 1.15 * dp, `bf16 product ${bf} GFLOP/s above the dot-product loop's ${dp}`);
-    }
+    // The loops are timed over each thread's CPU time, the products over wall time; the peak is
+    // the larger of a measurement before and one after the product, and 1.3× absorbs the load of
+    // the other tests running beside this one (a wrong FLOP count per instruction would be 2×).
+    const peak = (kind: "fma" | "bf16", product: () => number) => {
+      const before = measurePeak(kind, 0.1);
+      if (before === null) return null;
+      const rate = product();
+      return { rate, peak: Math.max(before, measurePeak(kind, 0.1) as number) };
+    };
+    const f = peak("fma", () => measureSgemm(native, { n: 256, seconds: 0.05 }).gflops);
+    assert.ok(f !== null && f.peak > 0);
+    assert.ok(f.rate < 1.3 * f.peak, `sgemm ${f.rate} GFLOP/s above the FMA loop's ${f.peak}`);
+    const b = peak("bf16", () => measureBf16Gemm(native, { n: 256, seconds: 0.05 }).gflops);
+    assert.equal(b === null, !nativeInfo().avx512bf16, "a bf16 peak exactly where the CPU has AVX512_BF16");
+    if (b !== null)
+      assert.ok(b.rate < 1.3 * b.peak, `bf16 product ${b.rate} GFLOP/s above the loop's ${b.peak}`);
   });
 });
