@@ -49,10 +49,14 @@ function register(program: Command, stage: Stage): void {
     .option("--mixture <name|file>", "mixture preset or JSON file (a new run; a resumed one has its own)")
     .option(
       "--tokens <n>",
-      "supervised tokens (the schedule spans them); with --resume, a larger value extends the run at the floor LR",
+      "supervised tokens (the schedule spans them; or --minutes alone); with --resume, a larger value extends the run at the floor LR",
       num("--tokens"),
     )
-    .option("--minutes <m>", "stop (with a checkpoint) after this many minutes", num("--minutes"))
+    .option(
+      "--minutes <m>",
+      "stop (with a checkpoint) after this many minutes; a new run without --tokens sizes its schedule to end on the floor LR in this time (from the tokens/s measured first)",
+      num("--minutes"),
+    )
     .option("--seed <n>", "seed of initialisation and data", parseNat("--seed"), 1)
     .requiredOption("--out <dir>", "run folder")
     .option(

@@ -223,6 +223,43 @@ describe("trainer", () => {
     );
   });
 
+  it("--minutes without --tokens sizes the schedule from measured tokens/s and ends on its floor in time", async () => {
+    const out = join(dir, "budget");
+    const notes: string[] = [];
+    const minutes = 0.05;
+    const t0 = performance.now();
+    const r = await train(
+      {
+        ...base(out),
+        tokens: undefined,
+        minutes,
+        overrides: { ...base(out).overrides, evalEvery: 100_000, ckptEvery: 100_000 },
+        log: (m) => notes.push(m),
+      },
+      native,
+    );
+    const secs = (performance.now() - t0) / 1000;
+    const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    assert.equal(cfg.budget.minutes, minutes);
+    assert.ok(cfg.budget.tokensPerSec > 0);
+    assert.equal(cfg.tokens % (2 * 32), 0, "whole steps");
+    const share = cfg.tokens / (cfg.budget.tokensPerSec * minutes * 60);
+    assert.ok(share > 0.5 && share <= 0.93, `the schedule takes ${share} of the budget at the measured rate`);
+    // The budget always holds (the deadline stops a run a loaded machine slowed down, with a
+    // checkpoint); on a steady machine the run reaches its schedule's end, on the floor LR.
+    assert.ok(secs < minutes * 60 * 1.5 + 1, `took ${secs.toFixed(1)} s for a ${minutes * 60} s budget`);
+    const ms = metrics(out);
+    if (!r.stoppedEarly) {
+      assert.equal(r.steps, cfg.tokens / (2 * 32), "the run reached the end of its schedule");
+      assert.ok(Math.abs(ms[ms.length - 1].lr - cfg.minLr) < 0.01 * cfg.lr, "ends on the floor LR");
+    } else assert.ok(r.steps < cfg.tokens / (2 * 32));
+    assert.match(notes.join("\n"), /measured \d+ tokens\/s, so the schedule spans \d+ steps/);
+    await assert.rejects(
+      train({ ...base(join(dir, "budget-none")), tokens: undefined }, native),
+      /needs --tokens, or --minutes to size its schedule/,
+    );
+  });
+
   it("mid-trains from a run's checkpoint with another mixture", async () => {
     const src = join(dir, "full");
     const mid = join(dir, "mid");

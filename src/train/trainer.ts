@@ -76,6 +76,11 @@ export interface TrainConfig {
   ckptEvery: number;
   /** Mid-training: the run (and its checkpoint) it starts from. */
   from?: { run: string; checkpoint: string };
+  /**
+   * A time-budgeted run (`--minutes` without `--tokens`): `tokens` was sized from the throughput
+   * measured on this machine before the first step, so the schedule reaches its floor in `minutes`.
+   */
+  budget?: { minutes: number; tokensPerSec: number };
 }
 
 /**
@@ -207,9 +212,14 @@ const OLD_RUN_VALUES: Record<string, unknown> = { packing: "stream", docMask: fa
 /** A new run's config from the options and the stage's defaults (`precision` when none is given). */
 function freshConfig(o: TrainOptions, precision: Precision): TrainConfig {
   if (o.mixture === undefined) throw new Error(`a new ${o.stage} run needs --mixture`);
-  if (o.tokens === undefined) throw new Error(`a new ${o.stage} run needs --tokens`);
-  if (!Number.isFinite(o.tokens) || o.tokens <= 0)
+  if (o.tokens === undefined && o.minutes === undefined)
+    throw new Error(
+      `a new ${o.stage} run needs --tokens, or --minutes to size its schedule to a time budget`,
+    );
+  if (o.tokens !== undefined && (!Number.isFinite(o.tokens) || o.tokens <= 0))
     throw new Error(`--tokens must be positive, got ${o.tokens}`);
+  if (o.tokens === undefined && !((o.minutes as number) > 0))
+    throw new Error(`--minutes must be positive to size a run, got ${o.minutes}`);
   checkOptionKeys(o.overrides, TRAIN_OPTION_KEYS, "training");
   const mixture = resolveMixture(o.mixture);
   const d = { ...STAGE_DEFAULTS[o.stage], ...(o.overrides ?? {}) };
@@ -233,7 +243,19 @@ function freshConfig(o: TrainOptions, precision: Precision): TrainConfig {
   // same whether fp32 was asked for or not.
   d.precision ??= precision;
   if (d.precision === "fp32") delete d.precision;
-  return { stage: o.stage, preset, model, mixture, seed: o.seed ?? 1, tokens: o.tokens, from, ...d };
+  // Without --tokens, `train` sizes the run from a throughput probe; 1 token stands in until then.
+  const budget = o.tokens === undefined ? { minutes: o.minutes as number, tokensPerSec: 0 } : undefined;
+  return {
+    stage: o.stage,
+    preset,
+    model,
+    mixture,
+    seed: o.seed ?? 1,
+    tokens: o.tokens ?? 1,
+    from,
+    ...d,
+    ...(budget ? { budget } : {}),
+  };
 }
 
 /** Checks a config, new or read back from a run folder; returns it. */
@@ -258,6 +280,8 @@ export function checkConfig(c: TrainConfig): TrainConfig {
     throw new Error(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(c.precision)}`);
   if (c.docMask !== undefined && typeof c.docMask !== "boolean")
     throw new Error(`docMask must be true or false, got ${JSON.stringify(c.docMask)}`);
+  if (c.budget !== undefined && !(c.budget.minutes > 0 && c.budget.tokensPerSec >= 0))
+    throw new Error(`budget must hold minutes > 0 and tokensPerSec >= 0, got ${JSON.stringify(c.budget)}`);
   for (const k of ["weightDecay", "clip", "beta1", "beta2", "eps"] as const)
     if (!(typeof c[k] === "number" && c[k] >= 0)) throw new Error(`${k} must be a number >= 0, got ${c[k]}`);
   return c;
@@ -284,12 +308,69 @@ function validate(
   return s / batches.length;
 }
 
+/** Steps the throughput probe times (after as many warm-up steps). */
+const PROBE_STEPS = 4;
+/** Share of a budget the schedule is sized to: validation, checkpoints and noise take the rest. */
+const BUDGET_SHARE = 0.93;
+
+/**
+ * A time-budgeted config: trains a scratch copy of the model for a few steps on validation-stream
+ * batches (the training stream and the run's model are untouched) to measure tokens/s on this
+ * machine, and sizes `tokens` so that the schedule ends on its floor within `budget.minutes`.
+ */
+function sizeToBudget(c: TrainConfig, k: Kernels, log: (msg: string) => void): TrainConfig {
+  const t0 = performance.now();
+  const tok = runTokenizer(c.digits, c.model);
+  const model = new Model(k, c.model);
+  model.precision = c.precision ?? "fp32";
+  const rng = new Rng(c.seed);
+  model.init(() => rng.next());
+  const m = k.alloc(model.size);
+  const v = k.alloc(model.size);
+  const [B, T] = [c.batch, c.seqLen];
+  const stream = new TokenStream(tok, c.mixture, splitSeed(c.seed, "val"), undefined, c.packing ?? "stream");
+  const x = { tokens: new Int32Array(B * T), targets: new Int32Array(B * T) };
+  const times: number[] = [];
+  for (let s = 0; s < 2 * PROBE_STEPS; s++) {
+    const s0 = performance.now();
+    model.zeroGrad();
+    for (let a = 0; a < c.accum; a++) {
+      stream.nextBatch(B, T, x.tokens, x.targets);
+      const start = c.docMask ? documentStarts(x.tokens, B, T, tok.eosId, new Int32Array(B * T)) : undefined;
+      model.forward(x.tokens, B, T, x.targets, start);
+      model.backward(1 / c.accum);
+    }
+    clipGradients(model, k, c.clip, s + 1);
+    adamwStep(model, m, v, { ...c, lr: c.lr }, s + 1);
+    if (s >= PROBE_STEPS) times.push((performance.now() - s0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const perStep = B * T * c.accum;
+  const tokensPerSec = perStep / times[Math.floor(times.length / 2)];
+  const left = c.budget!.minutes * 60 - (performance.now() - t0) / 1000;
+  const steps = Math.floor((tokensPerSec * left * BUDGET_SHARE) / perStep);
+  if (steps < 1)
+    throw new Error(
+      `--minutes ${c.budget!.minutes}: too short for one step at the measured ${Math.round(tokensPerSec)} tokens/s`,
+    );
+  log(
+    `--minutes ${c.budget!.minutes} without --tokens: measured ${Math.round(tokensPerSec)} tokens/s, so the schedule spans ${steps} steps (${steps * perStep} tokens)`,
+  );
+  return {
+    ...c,
+    tokens: steps * perStep,
+    budget: { minutes: c.budget!.minutes, tokensPerSec: Math.round(tokensPerSec) },
+  };
+}
+
 /** Runs (or resumes) a training stage. */
 export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainResult> {
   const k = kernels ?? (await loadKernels(o.backend));
+  const started = performance.now();
   // A new run's products default to bf16 where the backend runs them at hardware speed.
-  const saved = resolveConfig(o, bf16IsFast(k) ? "bf16" : "fp32");
+  let saved = resolveConfig(o, bf16IsFast(k) ? "bf16" : "fp32");
   const log = o.log ?? stderrLog;
+  if (!o.resume && saved.budget) saved = sizeToBudget(saved, k, log);
   // Everything read is verified before anything is written: the newest intact checkpoint of this
   // run (resume), or the checkpoint a mid-training run starts from (refused if it fails).
   const ck = resumePoint(o.out, o.resume, saved.model, log);
@@ -341,7 +422,8 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     from: state.step,
     evalEvery: cfg.evalEvery,
     ckptEvery: cfg.ckptEvery,
-    minutes: o.minutes,
+    // A budgeted run's minutes include its throughput probe.
+    minutes: o.minutes === undefined ? undefined : o.minutes - (performance.now() - started) / 60_000,
     step: () => {
       const t0 = performance.now();
       model.zeroGrad();
