@@ -1,6 +1,11 @@
-/** The report of a study: the paper's finding, then per comparison the before/after table with CIs. */
-import { join } from "node:path";
-import { ciCell, esc, page, table } from "../report/html.js";
+/**
+ * The report of a study: the paper's finding, the stages (folders relative to the report, links to
+ * their own pages, results in words), then per comparison charts and the before/after table with CIs.
+ */
+import { existsSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { type CompareLabels, compareDiffChart, comparePass1Chart } from "../report/compare-report.js";
+import { type ChartSpec, chartFigure, ciCell, esc, page, table } from "../report/html.js";
 import { loadEvalSummary } from "../report/io.js";
 import { type CompareRow, compareEvalSummaries } from "../stats/comparison.js";
 import type { StageRecord, Study } from "./types.js";
@@ -21,17 +26,36 @@ export function comparisonRows(rows: readonly CompareRow[]): string[][] {
   });
 }
 
-/** What the stages table shows of a stage's result. */
-function resultCell(r: StageRecord): unknown {
-  if (r.kind === "rl") return { prompts: r.result.prompts, steps: r.result.steps };
-  if (r.kind === "eval") return r.result.bands;
-  if (r.kind === "edge") return { band: r.result.band };
-  return r.result;
+/** A stage's result in words (numbers in percent for evaluations). */
+export function resultText(r: StageRecord): string {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  switch (r.kind) {
+    case "pretrain":
+    case "midtrain":
+      return `${r.result.steps} steps; loss ${r.result.finalLoss.toFixed(4)}, validation ${Number.isFinite(r.result.finalValLoss) ? r.result.finalValLoss.toFixed(4) : "—"}`;
+    case "rl":
+      return `${r.result.steps} steps on ${r.result.prompts}${r.result.last ? `; last reward ${r.result.last.reward.toFixed(3)}, verified ${pct(r.result.last.verified)}%` : ""}`;
+    case "eval":
+      return Object.entries(r.result.bands)
+        .map(([band, v]) => `${band}: pass@1 ${pct(v.pass1)}, pass@k ${pct(v.passK)}`)
+        .join("; ");
+    case "edge":
+      return r.result.band ? `edge band op ${r.result.band.lo}–${r.result.band.hi}` : "no edge band found";
+  }
 }
 
-/** Self-contained HTML report of a finished study. */
-export function studyReport(s: Study, stages: readonly StageRecord[]): string {
+/** A stage folder as the report (in `out`) links it: relative, with forward slashes. */
+function folderCell(r: StageRecord, out: string | undefined): string {
+  const rel = out ? relative(out, r.dir).split(sep).join("/") : r.dir;
+  const page = join(r.dir, "report.html");
+  const link = existsSync(page) ? ` (<a href="${esc(`${rel}/report.html`)}">report</a>)` : "";
+  return `<code>${esc(rel)}</code>${link}`;
+}
+
+/** Self-contained HTML report of a finished study; `out` is the folder it is written to. */
+export function studyReport(s: Study, stages: readonly StageRecord[], out?: string): string {
   const byId = new Map(stages.map((r) => [r.id, r]));
+  const charts: ChartSpec[] = [];
   const parts: string[] = [
     `<p>${esc(s.description)}</p>`,
     `<h2>What the paper found</h2><p>${esc(s.finding)}</p>`,
@@ -41,24 +65,31 @@ export function studyReport(s: Study, stages: readonly StageRecord[]): string {
       stages.map((r) => [
         esc(r.id),
         esc(r.kind),
-        `<code>${esc(r.dir)}</code>`,
+        folderCell(r, out),
         r.seconds.toFixed(0),
-        `<code>${esc(JSON.stringify(resultCell(r)))}</code>`,
+        esc(resultText(r)),
       ]),
     ),
   ];
-  for (const c of s.compare) {
+  s.compare.forEach((c, i) => {
     const before = loadEvalSummary(join((byId.get(c.before) as StageRecord).dir));
     const after = loadEvalSummary(join((byId.get(c.after) as StageRecord).dir));
     const cmp = compareEvalSummaries(before, after, { bands: before.options.bands });
+    const l: CompareLabels = { before: c.before, after: c.after, level: `${Math.round(cmp.level * 100)}%` };
+    const mine = [comparePass1Chart(cmp, l), compareDiffChart(cmp, l)].map((ch) => ({
+      ...ch,
+      id: `${ch.id}-${i}`,
+    }));
+    charts.push(...mine);
     parts.push(
       `<h2>${esc(c.label)}: ${esc(c.before)} → ${esc(c.after)}</h2>`,
+      `<div class="charts">${mine.map(chartFigure).join("\n")}</div>`,
       `<p>pass@k in percent with 95% bootstrap CIs over problems (${esc(cmp.pairing)} resampling); differences in points.</p>`,
       table(
         ["group", "pass@1 before", "pass@1 after", "Δ pass@1", "pass@k before", "pass@k after", "Δ pass@k"],
         comparisonRows([...cmp.perBand, ...cmp.perOp]),
       ),
     );
-  }
-  return page(`Study ${s.name} (${s.scale})`, parts.join("\n"), []);
+  });
+  return page(`Study ${s.name} (${s.scale})`, parts.join("\n"), charts);
 }

@@ -160,7 +160,19 @@ describe("studies", () => {
     for (const r of recs)
       assert.equal(r.dir, join(cache, `${r.kind}-${hashes.get(r.id)}`), "folders by stageHashes");
     assert.ok(existsSync(join(out, "report.html")));
-    assert.match(readFileSync(join(out, "report.html"), "utf8"), /eval-base → eval-rl/);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    assert.match(html, /eval-base → eval-rl/);
+    // Charts per comparison, results in words, folders relative to the report (no raw JSON, no absolute paths).
+    assert.match(html, /id="chart-compare-pass1-0"/);
+    assert.match(html, /id="chart-compare-diff-0"/);
+    assert.match(html, /\d+ steps; loss \d\.\d{4}, validation/);
+    assert.match(html, /ID: pass@1 \d+\.\d, pass@k/);
+    assert.doesNotMatch(html, /<code>\{/, "no raw JSON in the stage table");
+    assert.ok(!html.includes(`<code>${cache}`), "stage folders are relative to the report");
+    assert.match(
+      html,
+      /<code>\.\.\/cache\/eval-[0-9a-f]{12}<\/code> \(<a href="\.\.\/cache\/eval-[0-9a-f]{12}\/report\.html">report<\/a>\)/,
+    );
     const stamp = (id: string) => statSync(join(recs.find((r) => r.id === id)!.dir, "stage.json")).mtimeMs;
     const before = Object.fromEntries(recs.map((r) => [r.id, stamp(r.id)]));
     // "Kill" the last stage: no stage.json, half its samples, a cut line.

@@ -323,7 +323,7 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
   }
   const list = s.stages.map((st) => records.get(st.id) as StageRecord);
   writeFileAtomic(join(out, "stages.json"), `${JSON.stringify(list, null, 2)}\n`);
-  writeFileAtomic(join(out, "report.html"), studyReport(s, list));
+  writeFileAtomic(join(out, "report.html"), studyReport(s, list, out));
   return list;
 }
 
