@@ -312,6 +312,17 @@ describe("interplay --version, doctor, and the old spelling of export --model", 
     assert.ok(!existsSync(join(dir, "bad-env-run")), "nothing written");
   });
 
+  it("study --plan prints the stages and the time at this machine's measured rates, and writes nothing", () => {
+    const r = run("study", "depth", "--scale", "tiny", "--out", "plan-only", "--plan");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^base +pretrain +tiny/m);
+    assert.match(
+      r.out,
+      /^total ≈ \d\.\d+e\+\d+ FLOPs \((\d+\.\d h at this machine's measured (rates: training at the bf16 product rate \d+ GFLOP\/s, sampling at the sgemm rate \d+|sgemm rate, \d+) GFLOP\/s|no time estimate: .*)\)$/m,
+    );
+    assert.ok(!existsSync(join(dir, "plan-only")));
+  });
+
   it("export takes --model; --run still works but is not in the help", () => {
     const help = run("export", "--help").out;
     assert.match(help, /--model <run>/);

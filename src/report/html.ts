@@ -157,6 +157,7 @@ table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; }
 th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: right; white-space: nowrap; }
 th { background: var(--head); font-weight: 600; }
 td:first-child, th:first-child { text-align: left; }
+table.text td, table.text th { text-align: left; white-space: normal; }
 .ci { color: var(--muted); font-size: 11px; }
 .note { color: var(--muted); font-size: 13px; }
 .pos { color: #1a7f37; }

@@ -69,6 +69,7 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
         r.seconds.toFixed(0),
         esc(resultText(r)),
       ]),
+      "text",
     ),
   ];
   s.compare.forEach((c, i) => {

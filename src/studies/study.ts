@@ -221,11 +221,14 @@ function resolvedStepTokens(preset: string, c: ReturnType<typeof resolveRlOption
 export function studyPlan(s: Study): {
   rows: (string | number)[][];
   totalFlops: number;
+  /** The part of totalFlops in training stages (pretrain, midtrain, rl): their products default to bf16 where it is fast. */
+  trainingFlops: number;
   tokens: Map<string, number>;
 } {
   const rows: (string | number)[][] = [];
   const tokens = new Map<string, number>();
   let total = 0;
+  let training = 0;
   const presets = new Map<string, string>();
   const vocab = new WorldTokenizer().vocabSize;
   for (const st of s.stages) {
@@ -253,9 +256,10 @@ export function studyPlan(s: Study): {
       what = `${n.toLocaleString("en")} sampled traces`;
     }
     total += flops;
+    if (st.kind !== "eval" && st.kind !== "edge") training += flops;
     rows.push([st.id, st.kind, preset, what, flops.toExponential(2)]);
   }
-  return { rows, totalFlops: total, tokens };
+  return { rows, totalFlops: total, trainingFlops: training, tokens };
 }
 
 /** Options of {@link runStudy}. */
