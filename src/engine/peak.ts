@@ -75,6 +75,21 @@ export interface SgemmRate {
   threads: number;
 }
 
+/** Operands of an n×n×n product benchmark (deterministic values in [−0.5, 0.5)) and its time budget in ns. */
+function squareOperands(kernels: Kernels, opts: SgemmOptions) {
+  const n = opts.n ?? 1024;
+  const a = kernels.alloc(n * n);
+  const b = kernels.alloc(n * n);
+  const c = kernels.alloc(n * n);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < n * n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+    b[i] = ((s >>> 7) % 1000) / 1000 - 0.5;
+  }
+  return { n, budget: (opts.seconds ?? 0.5) * 1e9, a, b, c };
+}
+
 /** The rate of an n×n×n `product`: one untimed warm-up, then the fastest of the runs timed in `budget` ns (at least three). */
 function timeProduct(n: number, budget: number, kernels: Kernels, product: () => void): SgemmRate {
   product();
@@ -95,17 +110,7 @@ function timeProduct(n: number, budget: number, kernels: Kernels, product: () =>
  * the products timed in about `seconds` (at least three), after one untimed warm-up.
  */
 export function measureSgemm(kernels: Kernels, opts: SgemmOptions = {}): SgemmRate {
-  const n = opts.n ?? 1024;
-  const budget = (opts.seconds ?? 0.5) * 1e9;
-  const a = kernels.alloc(n * n);
-  const b = kernels.alloc(n * n);
-  const c = kernels.alloc(n * n);
-  let s = 0x9e3779b9;
-  for (let i = 0; i < n * n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-    b[i] = ((s >>> 7) % 1000) / 1000 - 0.5;
-  }
+  const { n, budget, a, b, c } = squareOperands(kernels, opts);
   return timeProduct(n, budget, kernels, () => kernels.matmul(c, a, b, n, n, n, false, false, 1, 0));
 }
 
@@ -127,15 +132,7 @@ export function measurePeak(kind: "fma" | "bf16", seconds = 0.2): number | null 
 
 /** A measured bf16 product rate: C = A·Pᵀ with P packed (`packBf16` + `matmulBf16`), n×n×n. */
 export function measureBf16Gemm(kernels: Kernels, opts: SgemmOptions = {}): SgemmRate {
-  const n = opts.n ?? 1024;
-  const budget = (opts.seconds ?? 0.5) * 1e9;
-  const a = kernels.alloc(n * n);
-  const w = kernels.alloc(n * n);
-  const c = kernels.alloc(n * n);
-  for (let i = 0; i < n * n; i++) {
-    a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-    w[i] = ((i * 104729) % 997) / 997 - 0.5;
-  }
+  const { n, budget, a, b: w, c } = squareOperands(kernels, opts);
   const wp = new Uint16Array(Math.ceil(n / 16) * 16 * Math.ceil(n / 2) * 2);
   kernels.packBf16(wp, w, n, n);
   return timeProduct(n, budget, kernels, () => kernels.matmulBf16(c, a, wp, n, n, n));
