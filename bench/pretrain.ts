@@ -17,15 +17,14 @@ import { loadKernels } from "../src/engine/backend.js";
 import { setMatmulPath } from "../src/engine/native.js";
 import { cpuInfo } from "../src/engine/peak.js";
 import { presetConfig } from "../src/model/config.js";
-import { Model, type Precision } from "../src/model/model.js";
+import type { Precision } from "../src/model/model.js";
 import { WorldTokenizer } from "../src/model/tokenizer.js";
 import { documentStarts, splitSeed, TokenStream } from "../src/train/data.js";
 import { clipGradients } from "../src/train/loop.js";
 import { adamwStep } from "../src/train/optimizer.js";
 import { STAGE_DEFAULTS } from "../src/train/trainer.js";
-import { Rng } from "../src/util/rng.js";
 import { resolveMixture } from "../src/world/mixture.js";
-import { anchorJson, printAnchor, printRows, rowsJson, runAnchor } from "./train.js";
+import { anchorJson, benchModel, printAnchor, printRows, rowsJson, runAnchor } from "./train.js";
 
 const B = 8;
 const T = 512;
@@ -36,12 +35,7 @@ async function runEngine(steps: number, warmup: number, portable: boolean, preci
   if (portable) setMatmulPath("portable");
   const tok = new WorldTokenizer();
   const c = presetConfig("tiny", tok.vocabSize);
-  const model = new Model(k, c);
-  model.precision = precision;
-  const rng = new Rng(1);
-  model.init(() => rng.next());
-  const m = k.alloc(model.size);
-  const v = k.alloc(model.size);
+  const { model, m, v } = benchModel(k, c, precision, 1);
   const stream = new TokenStream(
     tok,
     resolveMixture("op2-4_forward"),

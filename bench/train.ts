@@ -15,7 +15,7 @@ import { loadKernels } from "../src/engine/backend.js";
 import type { Kernels } from "../src/engine/kernels.js";
 import { native, setMatmulPath } from "../src/engine/native.js";
 import { cpuInfo, measurePeak, measureSgemm } from "../src/engine/peak.js";
-import { presetConfig } from "../src/model/config.js";
+import { type ModelConfig, presetConfig } from "../src/model/config.js";
 import { Model, type Precision } from "../src/model/model.js";
 import { adamwStep } from "../src/train/optimizer.js";
 import { Rng } from "../src/util/rng.js";
@@ -117,15 +117,19 @@ export function printRows(rows: ReturnType<typeof rowsJson>, label: string, unit
     );
 }
 
+/** A benchmark's model (initialised from `seed`, products in `precision`), its AdamW moments and the generator. */
+export function benchModel(k: Kernels, c: ModelConfig, precision: Precision, seed: number) {
+  const model = new Model(k, c);
+  model.precision = precision;
+  const rng = new Rng(seed);
+  model.init(() => rng.next());
+  return { model, m: k.alloc(model.size), v: k.alloc(model.size), rng };
+}
+
 /** Median seconds of `steps` W1 steps (after 2 warm-ups) with the products in `precision`. */
 function measureStep(k: Kernels, precision: Precision, steps: number, B: number, T: number) {
   const c = presetConfig("bench", 512);
-  const model = new Model(k, c);
-  model.precision = precision;
-  const rng = new Rng(0);
-  model.init(() => rng.next());
-  const m = k.alloc(model.size);
-  const v = k.alloc(model.size);
+  const { model, m, v, rng } = benchModel(k, c, precision, 0);
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) {
