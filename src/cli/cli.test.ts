@@ -268,7 +268,10 @@ describe("interplay --version, doctor, and the old spelling of export --model", 
     assert.match(r.out, /^SIMD\/AMX flags: /m);
     if (r.code === 0) {
       assert.match(r.out, /^sgemm 1024³: \d+\.\d GFLOP\/s measured on this machine/m);
-      assert.match(r.out, /^bf16 products: (amx|avx512bf16|portable)( \(INTERPLAY_MATMUL=\w+\))?; AVX512_BF16 (yes|no), AMX (yes|no)/m);
+      assert.match(
+        r.out,
+        /^bf16 products: (amx|avx512bf16|portable)( \(INTERPLAY_MATMUL=\w+\))?; AVX512_BF16 (yes|no), AMX (yes|no)/m,
+      );
       assert.match(
         r.out,
         /^peak: fp32 FMA loop \d+\.\d GFLOP\/s, bf16 dot-product loop (\d+\.\d GFLOP\/s|no unit)/m,
