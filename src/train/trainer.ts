@@ -308,6 +308,45 @@ function validate(
   return s / batches.length;
 }
 
+/** The buffers of one micro-batch (and its document starts when the run masks documents). */
+function stepBatch(c: TrainConfig, eosId: number) {
+  const n = c.batch * c.seqLen;
+  return {
+    tokens: new Int32Array(n),
+    targets: new Int32Array(n),
+    start: c.docMask ? new Int32Array(n) : undefined,
+    eosId,
+  };
+}
+
+/**
+ * One optimizer step: `accum` micro-batches from `stream` (forward, backward), gradient clipping,
+ * AdamW at `lr` as update `t`; returns the mean loss and the gradient norm before clipping.
+ */
+function optimizerStep(
+  model: Model,
+  k: Kernels,
+  c: TrainConfig,
+  stream: TokenStream,
+  x: ReturnType<typeof stepBatch>,
+  moments: { m: Float32Array; v: Float32Array },
+  lr: number,
+  t: number,
+): { loss: number; gradNorm: number } {
+  const [B, T] = [c.batch, c.seqLen];
+  model.zeroGrad();
+  let loss = 0;
+  for (let a = 0; a < c.accum; a++) {
+    stream.nextBatch(B, T, x.tokens, x.targets);
+    const start = x.start ? documentStarts(x.tokens, B, T, x.eosId, x.start) : undefined;
+    loss += model.forward(x.tokens, B, T, x.targets, start).loss / c.accum;
+    model.backward(1 / c.accum);
+  }
+  const gradNorm = clipGradients(model, k, c.clip, t);
+  adamwStep(model, moments.m, moments.v, { ...c, lr }, t);
+  return { loss, gradNorm };
+}
+
 /** Steps the throughput probe times (after as many warm-up steps). */
 const PROBE_STEPS = 4;
 /** Share of a budget the schedule is sized to: validation, checkpoints and noise take the rest. */
@@ -327,25 +366,16 @@ function sizeToBudget(c: TrainConfig, k: Kernels, log: (msg: string) => void): T
   model.init(() => rng.next());
   const m = k.alloc(model.size);
   const v = k.alloc(model.size);
-  const [B, T] = [c.batch, c.seqLen];
   const stream = new TokenStream(tok, c.mixture, splitSeed(c.seed, "val"), undefined, c.packing ?? "stream");
-  const x = { tokens: new Int32Array(B * T), targets: new Int32Array(B * T) };
   const times: number[] = [];
+  const batch = stepBatch(c, tok.eosId);
   for (let s = 0; s < 2 * PROBE_STEPS; s++) {
     const s0 = performance.now();
-    model.zeroGrad();
-    for (let a = 0; a < c.accum; a++) {
-      stream.nextBatch(B, T, x.tokens, x.targets);
-      const start = c.docMask ? documentStarts(x.tokens, B, T, tok.eosId, new Int32Array(B * T)) : undefined;
-      model.forward(x.tokens, B, T, x.targets, start);
-      model.backward(1 / c.accum);
-    }
-    clipGradients(model, k, c.clip, s + 1);
-    adamwStep(model, m, v, { ...c, lr: c.lr }, s + 1);
+    optimizerStep(model, k, c, stream, batch, { m, v }, c.lr, s + 1);
     if (s >= PROBE_STEPS) times.push((performance.now() - s0) / 1000);
   }
   times.sort((a, b) => a - b);
-  const perStep = B * T * c.accum;
+  const perStep = c.batch * c.seqLen * c.accum;
   const tokensPerSec = perStep / times[Math.floor(times.length / 2)];
   const left = c.budget!.minutes * 60 - (performance.now() - t0) / 1000;
   const steps = Math.floor((tokensPerSec * left * BUDGET_SHARE) / perStep);
@@ -412,7 +442,7 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     valStream.nextBatch(B, T, b.tokens, b.targets);
     return { ...b, start: starts(b.tokens) };
   });
-  const x = { tokens: new Int32Array(B * T), targets: new Int32Array(B * T) };
+  const batch = stepBatch(cfg, tok.eosId);
   // The cosine spans the config's tokens; an extension's steps past it run at the floor.
   const schedule = { peak: cfg.lr, floor: cfg.minLr, warmup: cfg.warmup, steps: totalSteps(saved) };
   const save = checkpointer(o.out, model, moments);
@@ -426,16 +456,8 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     minutes: o.minutes === undefined ? undefined : o.minutes - (performance.now() - started) / 60_000,
     step: () => {
       const t0 = performance.now();
-      model.zeroGrad();
-      let loss = 0;
-      for (let a = 0; a < cfg.accum; a++) {
-        stream.nextBatch(B, T, x.tokens, x.targets);
-        loss += model.forward(x.tokens, B, T, x.targets, starts(x.tokens)).loss / cfg.accum;
-        model.backward(1 / cfg.accum);
-      }
-      const gradNorm = clipGradients(model, k, cfg.clip, state.step + 1);
       const lr = lrAt(state.step, schedule);
-      adamwStep(model, moments.m, moments.v, { ...cfg, lr }, state.step + 1);
+      const { loss, gradNorm } = optimizerStep(model, k, cfg, stream, batch, moments, lr, state.step + 1);
       state.step++;
       state.tokens += B * T * cfg.accum;
       const dt = (performance.now() - t0) / 1000;
