@@ -81,7 +81,7 @@ export function registerBench(program: Command): void {
       console.log(
         `peak: fp32 FMA loop ${fma?.toFixed(1)} GFLOP/s` +
           (dp === null
-            ? ", bf16 dot-product loop: no unit"
+            ? ", bf16 dot-product loop: none (this CPU has no AVX512_BF16)"
             : `, bf16 dot-product loop ${dp.toFixed(1)} GFLOP/s`),
       );
       const r = measureSgemm(native);

@@ -4,8 +4,7 @@ import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { PRESETS } from "../model/config.js";
 import { PRECISIONS, type Precision } from "../model/model.js";
 import { paramCount } from "../model/params.js";
-import type { Packing } from "../train/data.js";
-import { PACKINGS } from "../train/data.js";
+import { LOSS_TARGETS, type LossTargets, PACKINGS, type Packing } from "../train/data.js";
 import { type Stage, type TrainOptions, train } from "../train/trainer.js";
 import { backendOption, choiceOption, given, parseNum as num, parseNat, parsePos } from "./args.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
@@ -27,6 +26,7 @@ interface TrainCliOpts {
   docMask?: boolean;
   accum?: number;
   precision?: Precision;
+  lossOn?: LossTargets;
   lr?: number;
   minLr?: number;
   warmup?: number;
@@ -82,6 +82,13 @@ function register(program: Command, stage: Stage): void {
         PRECISIONS,
       ),
     )
+    .addOption(
+      choiceOption(
+        "--loss-on <targets>",
+        "tokens the loss predicts: all, or only each problem's solution (the question is read, not predicted)",
+        LOSS_TARGETS,
+      ),
+    )
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
     .option("--warmup <f>", "warmup fraction of the steps", num("--warmup"))
@@ -95,6 +102,7 @@ function register(program: Command, stage: Stage): void {
       if (o.docMask === false) overrides.docMask = false;
       if (o.accum !== undefined) overrides.accum = o.accum;
       if (o.precision !== undefined) overrides.precision = o.precision;
+      if (o.lossOn !== undefined) overrides.lossOn = o.lossOn;
       if (o.lr !== undefined) overrides.lr = o.lr;
       if (o.minLr !== undefined) overrides.minLr = o.minLr;
       if (o.warmup !== undefined) overrides.warmup = o.warmup;

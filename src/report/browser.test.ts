@@ -17,6 +17,8 @@ import { presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { buildEvalSummary } from "../stats/evaluation.js";
+import { studyReport } from "../studies/report.js";
+import type { StageRecord, Study } from "../studies/types.js";
 import { Rng } from "../util/rng.js";
 import { renderCompareReport } from "./compare-report.js";
 import { renderEvalReport } from "./eval-report.js";
@@ -115,6 +117,38 @@ describe("reports in headless Chromium", {
   test("comparison report: charts draw every series", async () => {
     const html = renderCompareReport(before, afterRl, { beforeLabel: "base", afterLabel: "RL" }, opts);
     const file = join(dir, "compare.html");
+    writeFileSync(file, html);
+    checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
+  });
+
+  test("study report: the paper's figures and the claims table draw every series", async () => {
+    const stages = (["eval-base", "eval-rl"] as const).map((id, i) => {
+      const d = join(dir, "study", id);
+      writeEvalOutputs(d, i === 0 ? before : afterRl, { title: id });
+      return { id, kind: "eval", hash: "0", dir: d, seconds: 1, result: { bands: {} } } as StageRecord;
+    });
+    const study: Study = {
+      name: "browser",
+      scale: "tiny",
+      description: "d",
+      finding: "f",
+      seed: 1,
+      stages: [],
+      compare: [
+        {
+          label: "RL",
+          before: "eval-base",
+          after: "eval-rl",
+          claims: [{ band: "OOD-edge", metric: "passK", expect: "up", text: "new capability" }],
+        },
+      ],
+    };
+    const html = studyReport(study, stages, join(dir, "study"));
+    assert.match(html, /The paper's claims, judged here/);
+    assert.match(html, /<strong>(reproduced|not reproduced)<\/strong>/);
+    for (const id of ["study-passk-0", "study-op-pass1", "study-op-passk", "study-errors-0"])
+      assert.match(html, new RegExp(`id="${id}"`));
+    const file = join(dir, "study", "report.html");
     writeFileSync(file, html);
     checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
   });

@@ -12,6 +12,7 @@ import { CONTEXT_IDS } from "../world/contexts.js";
 import type { MixtureSpec } from "../world/mixture.js";
 import { rlStepTokens } from "./study.js";
 import type {
+  Claim,
   Comparison,
   EvalGrid,
   EvalStage,
@@ -178,6 +179,14 @@ function mix(
   return { name, contexts: c, modes: { forward: 1 }, letters };
 }
 
+/** A claim of the paper on a band of the scale. */
+const claim = (b: Band, metric: Claim["metric"], expect: Claim["expect"], text: string): Claim => ({
+  band: b.name,
+  metric,
+  expect,
+  text,
+});
+
 /** The forward-problem mixture of a band's ops, by preset name ("op4-5_forward"). */
 const bandMix = (b: Band) => `op${b.lo}-${b.hi}_forward`;
 
@@ -254,6 +263,7 @@ function depthStudy({ sc, base, rl, ev }: ScaleKit): StudyBody {
     samples: Math.max(8, sc.samples),
   });
   const band = sc.bands[1];
+  const [id, edge, hard] = sc.bands;
   return {
     description: `Depth: pre-train on op ${sc.pretrainOps}; measure the edge; RL on in-distribution ops, at the measured edge, on too-hard ops${sc.bandArm ? `, and on the ${band.name} band (op ${band.lo}–${band.hi})` : ""}; evaluate ops ${sc.evalOps[0]}–${sc.evalOps.at(-1)} before and after.`,
     stages: [
@@ -270,15 +280,34 @@ function depthStudy({ sc, base, rl, ev }: ScaleKit): StudyBody {
       ...(sc.bandArm ? [ev("eval-rl-band", "rl-band")] : []),
     ],
     compare: [
-      { label: "RL in distribution", before: "eval-base", after: "eval-rl-id" },
-      { label: "RL at the edge", before: "eval-base", after: "eval-rl-edge" },
-      { label: "RL too hard", before: "eval-base", after: "eval-rl-hard" },
+      {
+        label: "RL in distribution",
+        before: "eval-base",
+        after: "eval-rl-id",
+        claims: [
+          claim(id, "pass1", "up", "RL in distribution raises pass@1"),
+          claim(id, "passK", "flat", "but not pass@k: a refiner"),
+        ],
+      },
+      {
+        label: "RL at the edge",
+        before: "eval-base",
+        after: "eval-rl-edge",
+        claims: [claim(edge, "passK", "up", "RL at the edge raises pass@k there: new capability")],
+      },
+      {
+        label: "RL too hard",
+        before: "eval-base",
+        after: "eval-rl-hard",
+        claims: [claim(hard, "passK", "flat", "RL on too-hard ops gives little gain")],
+      },
       ...(sc.bandArm
         ? [
             {
               label: `RL on the ${band.name} band (op ${band.lo}–${band.hi})`,
               before: "eval-base",
               after: "eval-rl-band",
+              claims: [claim(edge, "passK", "up", "RL at the edge raises pass@k there: new capability")],
             },
           ]
         : []),
@@ -316,6 +345,11 @@ function breadthStudy({ sc, base, rl, ev }: ScaleKit): StudyBody {
       label: `${SECOND} exposure ${f * 100}%`,
       before: `eval-${SECOND}-${tag}`,
       after: `eval-${SECOND}-rl-${tag}`,
+      claims: [
+        f < 0.01
+          ? claim(sc.bands[0], "passK", "flat", `${f * 100}% exposure: RL does not transfer to ${SECOND}`)
+          : claim(sc.bands[0], "passK", "up", `${f * 100}% exposure: RL transfers to ${SECOND}`),
+      ],
     });
   }
   return {
@@ -362,7 +396,32 @@ function allocationStudy({ sc, base, rl, ev, rlOptions }: ScaleKit): StudyBody {
   }
   // The paper's claims are between allocations at equal compute: each mix against RL alone (β = 1).
   for (const beta of ALLOCATION_BETAS.filter((b) => b !== 1))
-    compare.push({ label: `β = ${beta} vs RL alone (β = 1)`, before: "eval-b1", after: `eval-b${beta}` });
+    compare.push({
+      label: `β = ${beta} vs RL alone (β = 1)`,
+      before: "eval-b1",
+      after: `eval-b${beta}`,
+      claims:
+        beta === 0.2
+          ? [
+              claim(
+                sc.bands[2],
+                "passK",
+                "up",
+                "mid-training + RL beats RL alone on OOD-hard at equal compute",
+              ),
+              claim(sc.bands[1], "pass1", "up", "light RL (β ≈ 0.2) gives the best OOD-edge pass@1"),
+            ]
+          : beta > 0
+            ? [
+                claim(
+                  sc.bands[2],
+                  "passK",
+                  "up",
+                  "mid-training + RL beats RL alone on OOD-hard at equal compute",
+                ),
+              ]
+            : [],
+    });
   return {
     description: `Allocation: a budget of ${total.toLocaleString("en")} supervised-token equivalents split into mid-training (1 − β) and RL β (5/3 rule), β ∈ {0, 0.2, 0.5, 0.8, 1}.`,
     stages,
@@ -395,6 +454,14 @@ function rewardStudy({ sc, base, rl, ev }: ScaleKit): StudyBody {
           label: `reward ${tag} vs outcome`,
           before: "eval-outcome",
           after: `eval-${tag}`,
+          claims: [
+            claim(
+              sc.bands[1],
+              "pass1",
+              "up",
+              "process-aware rewards raise extrapolative pass@1 over outcome",
+            ),
+          ],
         })),
     ],
   };
@@ -453,6 +520,20 @@ export function demoStudy(seed = 1): Study {
       },
       { id: "eval-rl", kind: "eval", from: "rl-edge", grid: g },
     ],
-    compare: [{ label: "RL at the edge", before: "eval-base", after: "eval-rl" }],
+    compare: [
+      {
+        label: "RL at the edge",
+        before: "eval-base",
+        after: "eval-rl",
+        claims: [
+          {
+            band: "OOD-edge",
+            metric: "passK",
+            expect: "up",
+            text: "RL at the edge raises pass@k there: new capability",
+          },
+        ],
+      },
+    ],
   };
 }

@@ -8,6 +8,14 @@ import { type CompareLabels, compareDiffChart, comparePass1Chart } from "../repo
 import { type ChartSpec, chartFigure, ciCell, esc, page, table } from "../report/html.js";
 import { loadEvalSummary } from "../report/io.js";
 import { type CompareRow, compareEvalSummaries } from "../stats/comparison.js";
+import {
+  bandPassKCharts,
+  errorCharts,
+  judgeClaim,
+  opPassCharts,
+  type StudyEval,
+  VERDICT_RULES,
+} from "./figures.js";
 import type { StageRecord, Study } from "./types.js";
 
 /** Rows of one comparison: per band then per op, pass@1 and pass@max before, after and after − before. */
@@ -72,10 +80,48 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
       "text",
     ),
   ];
+  const summaries = new Map<string, StudyEval["summary"]>();
+  const summary = (id: string) => {
+    if (!summaries.has(id)) summaries.set(id, loadEvalSummary(join((byId.get(id) as StageRecord).dir)));
+    return summaries.get(id) as StudyEval["summary"];
+  };
+  const evals: StudyEval[] = stages
+    .filter((r) => r.kind === "eval")
+    .map((r) => ({ id: r.id, summary: summary(r.id) }));
+  const comparisons = s.compare.map((c) => {
+    const before = summary(c.before);
+    return compareEvalSummaries(before, summary(c.after), { bands: before.options.bands });
+  });
+  const verdicts = s.compare.flatMap((c, i) =>
+    (c.claims ?? []).map((claim) => ({ c, claim, v: judgeClaim(comparisons[i], claim) })),
+  );
+  if (verdicts.length > 0)
+    parts.push(
+      `<h2>The paper's claims, judged here</h2>`,
+      table(
+        ["comparison", "claim", "band", "expected", "observed (95% CI)", "verdict"],
+        verdicts.map(({ c, claim, v }) => [
+          esc(c.label),
+          esc(claim.text),
+          esc(claim.band),
+          esc(`${claim.metric === "pass1" ? "pass@1" : "pass@k"} ${claim.expect}`),
+          esc(v.evidence),
+          `<strong>${esc(v.verdict)}</strong>`,
+        ]),
+        "text",
+      ),
+      `<p>Claims and bands were fixed before the runs. ${esc(VERDICT_RULES)} One study seed: a verdict is a first reading, not a replication.</p>`,
+    );
+  if (evals.length > 0) {
+    const overview = [...bandPassKCharts(evals), ...opPassCharts(evals), ...errorCharts(evals)];
+    charts.push(...overview);
+    parts.push(
+      `<h2>Every evaluation of the study</h2>`,
+      `<div class="charts">${overview.map(chartFigure).join("\n")}</div>`,
+    );
+  }
   s.compare.forEach((c, i) => {
-    const before = loadEvalSummary(join((byId.get(c.before) as StageRecord).dir));
-    const after = loadEvalSummary(join((byId.get(c.after) as StageRecord).dir));
-    const cmp = compareEvalSummaries(before, after, { bands: before.options.bands });
+    const cmp = comparisons[i];
     const l: CompareLabels = { before: c.before, after: c.after, level: `${Math.round(cmp.level * 100)}%` };
     const mine = [comparePass1Chart(cmp, l), compareDiffChart(cmp, l)].map((ch) => ({
       ...ch,

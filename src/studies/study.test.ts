@@ -127,6 +127,12 @@ describe("studies", () => {
     }, /is an evaluation, not a model/);
     bad((s) => (s.stages[2].id = "base"), /used twice/);
     bad((s) => (s.compare[0].after = "rl"), /not an eval stage/);
+    const claim = { band: "ID", metric: "pass1", expect: "up", text: "t" } as const;
+    bad((s) => (s.compare[0].claims = [{ ...claim, band: "nope" }]), /claim band "nope" is not one of/);
+    bad(
+      (s) => (s.compare[0].claims = [{ ...claim, expect: "more" as "up" }]),
+      /claim expect must be up, flat or down/,
+    );
     // An option a trainer does not know is refused before any stage runs, naming the stage.
     bad((s) => {
       const b = s.stages[0];

@@ -30,6 +30,7 @@ import {
 } from "../rl/config.js";
 import { trainRl } from "../rl/trainer.js";
 import { buildEvalSummary } from "../stats/evaluation.js";
+import { PAPER_BANDS } from "../stats/summary.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import { loadAnyModel } from "../train/load.js";
 import { checkOptionKeys } from "../train/loop.js";
@@ -198,9 +199,25 @@ export function validateStudy(s: Study): void {
     seen.set(st.id, st.kind);
   }
   if (!Array.isArray(s.compare)) throw new Error("a study needs compare: [...] (may be empty)");
-  for (const c of s.compare)
+  const bands = (s.bands ?? PAPER_BANDS).map((b) => b.name);
+  for (const c of s.compare) {
     for (const id of [c.before, c.after])
       if (seen.get(id) !== "eval") throw new Error(`comparison "${c.label}": "${id}" is not an eval stage`);
+    for (const claim of c.claims ?? []) {
+      if (!bands.includes(claim.band))
+        throw new Error(
+          `comparison "${c.label}": claim band "${claim.band}" is not one of ${bands.join(", ")}`,
+        );
+      if (claim.metric !== "pass1" && claim.metric !== "passK")
+        throw new Error(
+          `comparison "${c.label}": claim metric must be pass1 or passK, got ${describeName(claim.metric)}`,
+        );
+      if (!["up", "flat", "down"].includes(claim.expect))
+        throw new Error(
+          `comparison "${c.label}": claim expect must be up, flat or down, got ${describeName(claim.expect)}`,
+        );
+    }
+  }
 }
 
 /**

@@ -87,11 +87,24 @@ export type StageSpec = PretrainStage | MidtrainStage | RlStage | EvalStage | Ed
 /** The kind of a stage. */
 export type StageKind = StageSpec["kind"];
 
+/** A claim of the paper on a comparison: how after − before should move on a band, fixed before the runs. */
+export interface Claim {
+  /** Band name of the study's bands ("OOD-edge"). */
+  band: string;
+  /** pass@1, or pass@k at the largest k of the evaluations. */
+  metric: "pass1" | "passK";
+  expect: "up" | "flat" | "down";
+  /** The paper's words for it. */
+  text: string;
+}
+
 /** A before/after pair the report compares. */
 export interface Comparison {
   label: string;
   before: string;
   after: string;
+  /** The paper's claims on this pair; the report judges each from the difference's CI. */
+  claims?: Claim[];
 }
 
 /** A study: stages, comparisons, and what the paper found. */

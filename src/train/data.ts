@@ -38,6 +38,13 @@ export const PACKINGS = ["aligned", "fit", "stream"] as const;
 export type Packing = (typeof PACKINGS)[number];
 
 /**
+ * Which targets the loss counts: `all` tokens of a problem, or only its `solution` (the tokens after
+ * <solution>: the trace, the answer and <eos>); the question is still read, not predicted.
+ */
+export const LOSS_TARGETS = ["all", "solution"] as const;
+export type LossTargets = (typeof LOSS_TARGETS)[number];
+
+/**
  * Document starts of packed rows, for a document-masked attention: start[b·T+t] is the position
  * after the last <eos> before t in row b (0 if none), so each problem attends only to itself.
  */
@@ -71,9 +78,24 @@ export class TokenStream {
     private readonly seed: number,
     cursor: Cursor = { index: 0, offset: 0 },
     readonly packing: Packing = "stream",
+    readonly lossOn: LossTargets = "all",
   ) {
+    if (lossOn === "solution" && packing === "stream")
+      throw new Error("a solution-only loss needs rows that start at problems: packing aligned or fit");
+    const sol = [tok.id("<solution>"), tok.id(" <solution>")].filter((i) => i !== undefined);
+    if (lossOn === "solution" && sol.length === 0) throw new Error("the tokenizer has no <solution> token");
+    this.solutionIds = sol as number[];
     this.cursor = { ...cursor, ...(cursor.pending ? { pending: [...cursor.pending] } : {}) };
     if (this.cursor.offset > 0) this.current = this.encode(this.cursor.index);
+  }
+
+  private readonly solutionIds: number[];
+
+  /** Index in a problem's tokens of the first one the loss predicts (0: every token). */
+  private firstTarget(ids: number[]): number {
+    if (this.lossOn === "all") return 0;
+    for (let k = 0; k < ids.length; k++) if (this.solutionIds.includes(ids[k])) return k + 1;
+    return ids.length;
   }
 
   private encode(index: number): number[] {
@@ -126,15 +148,21 @@ export class TokenStream {
    */
   private nextAligned(B: number, T: number, tokens: Int32Array, targets: Int32Array): number {
     const row = new Int32Array(T + 1);
+    const target = new Uint8Array(T + 1);
     let counted = 0;
     for (let b = 0; b < B; b++) {
       let used = 0;
+      target.fill(0);
       for (;;) {
         if (this.current.length === 0) this.current = this.encode(this.cursor.index);
         const ids = this.current;
         if (used > 0 && used + ids.length > T + 1) break;
         const take = Math.min(ids.length, T + 1 - used);
-        for (let k = 0; k < take; k++) row[used + k] = ids[k];
+        const from = this.firstTarget(ids);
+        for (let k = 0; k < take; k++) {
+          row[used + k] = ids[k];
+          target[used + k] = k >= from ? 1 : 0;
+        }
         used += take;
         this.cursor.index++;
         this.current = [];
@@ -144,8 +172,9 @@ export class TokenStream {
       row.fill(this.tok.padId, used);
       for (let t = 0; t < T; t++) {
         tokens[b * T + t] = row[t];
-        targets[b * T + t] = t + 1 < used ? row[t + 1] : -1;
-        if (t + 1 < used) counted++;
+        const counts = t + 1 < used && target[t + 1] === 1;
+        targets[b * T + t] = counts ? row[t + 1] : -1;
+        if (counts) counted++;
       }
     }
     return counted;
@@ -159,13 +188,18 @@ export class TokenStream {
   private nextFit(B: number, T: number, tokens: Int32Array, targets: Int32Array): number {
     const W = T + 1;
     const rows = new Int32Array(B * W).fill(this.tok.padId);
+    const target = new Uint8Array(B * W);
     const used = new Int32Array(B);
     const waiting: number[] = [];
     const place = (ids: number[]): boolean => {
       for (let b = 0; b < B; b++) {
         if (used[b] > 0 && used[b] + ids.length > W) continue;
         const take = Math.min(ids.length, W - used[b]);
-        for (let k = 0; k < take; k++) rows[b * W + used[b] + k] = ids[k];
+        const from = this.firstTarget(ids);
+        for (let k = 0; k < take; k++) {
+          rows[b * W + used[b] + k] = ids[k];
+          target[b * W + used[b] + k] = k >= from ? 1 : 0;
+        }
         used[b] += take;
         return true;
       }
@@ -195,7 +229,7 @@ export class TokenStream {
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         tokens[b * T + t] = rows[b * W + t];
-        const counts = t + 1 < used[b];
+        const counts = t + 1 < used[b] && target[b * W + t + 1] === 1;
         targets[b * T + t] = counts ? rows[b * W + t + 1] : -1;
         if (counts) counted++;
       }

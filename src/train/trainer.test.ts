@@ -146,6 +146,44 @@ describe("fit packing", () => {
   });
 });
 
+describe("solution-only loss", () => {
+  it("counts exactly the targets after each problem's <solution>, under aligned and fit packing", () => {
+    const tok = new WorldTokenizer();
+    const mix = resolveMixture("rl_op2-4");
+    const sol = [tok.id("<solution>"), tok.id(" <solution>")];
+    const [B, T] = [4, 300];
+    for (const packing of ["aligned", "fit"] as const) {
+      const all = new TokenStream(tok, mix, 4, undefined, packing);
+      const s = new TokenStream(tok, mix, 4, undefined, packing, "solution");
+      for (let i = 0; i < 12; i++) {
+        const [x, y, x2, y2] = [0, 0, 0, 0].map(() => new Int32Array(B * T));
+        const nAll = all.nextBatch(B, T, x, y);
+        const nSol = s.nextBatch(B, T, x2, y2);
+        assert.deepEqual(x2, x, "the same rows: only the targets differ");
+        let n = 0;
+        for (let b = 0; b < B; b++) {
+          // Walk the row: a target counts iff it lies after the <solution> of its problem.
+          let inSolution = false;
+          for (let t = 0; t < T; t++) {
+            const k = b * T + t;
+            if (sol.includes(x[k])) inSolution = true;
+            if (x[k] === tok.eosId) inSolution = false;
+            const want: number = inSolution && y[k] >= 0 ? y[k] : -1;
+            assert.equal(y2[k], want, `${packing} batch ${i} row ${b} position ${t}`);
+            if (want >= 0) n++;
+          }
+        }
+        assert.equal(nSol, n);
+        assert.ok(nSol > 0 && nSol < 0.5 * nAll, `solutions are a minority of targets (${nSol} of ${nAll})`);
+      }
+    }
+    assert.throws(
+      () => new TokenStream(tok, mix, 4, undefined, "stream", "solution"),
+      /needs rows that start at problems/,
+    );
+  });
+});
+
 describe("trainer", () => {
   it("warms up, then decays by cosine to the floor", () => {
     const s = { peak: 1, floor: 0.1, warmup: 0.1, steps: 100 };
@@ -220,6 +258,37 @@ describe("trainer", () => {
     await assert.rejects(
       train({ ...short(join(dir, "prec-bad"), "fp16" as "fp32") }, native),
       /precision must be one of fp32, bf16, got "fp16"/,
+    );
+  });
+
+  it("--loss-on solution is recorded (all is the absent key), trains, and resume refuses a change", async () => {
+    const out = join(dir, "loss-solution");
+    const o = (lossOn: "all" | "solution") => ({
+      ...base(out),
+      tokens: 4 * 2 * 128,
+      overrides: { ...base(out).overrides, seqLen: 128, packing: "fit" as const, lossOn },
+    });
+    await train(o("solution"), reference);
+    const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    assert.equal(cfg.lossOn, "solution");
+    assert.ok(metrics(out).every((m) => Number.isFinite(m.loss)));
+    await assert.rejects(
+      train({ ...o("all"), tokens: 5 * 2 * 128, resume: true }, reference),
+      /--loss-on all differs from the run's solution/,
+    );
+    const plain = join(dir, "loss-all");
+    await train({ ...o("all"), out: plain }, reference);
+    assert.ok(!("lossOn" in JSON.parse(readFileSync(join(plain, "config.json"), "utf8"))));
+    await assert.rejects(
+      train(
+        {
+          ...o("solution"),
+          out: join(dir, "loss-stream"),
+          overrides: { ...o("solution").overrides, packing: "stream" },
+        },
+        reference,
+      ),
+      /needs --packing aligned or fit/,
     );
   });
 

@@ -14,7 +14,15 @@ import { readJsonFile } from "../util/jsonl.js";
 import { Rng } from "../util/rng.js";
 import { type Mixture, resolveMixture } from "../world/mixture.js";
 import { latestCheckpoint } from "./checkpoint.js";
-import { documentStarts, PACKINGS, type Packing, splitSeed, TokenStream } from "./data.js";
+import {
+  documentStarts,
+  LOSS_TARGETS,
+  type LossTargets,
+  PACKINGS,
+  type Packing,
+  splitSeed,
+  TokenStream,
+} from "./data.js";
 import { loadVerified } from "./load.js";
 import {
   checkOptionKeys,
@@ -62,6 +70,8 @@ export interface TrainConfig {
   accum: number;
   /** Matrix products of forward and backward (absent: fp32, as every run before the key existed). */
   precision?: Precision;
+  /** Targets of the loss (absent: all tokens, as every run before the key existed). */
+  lossOn?: LossTargets;
   lr: number;
   minLr: number;
   /** Warmup as a fraction of the steps. */
@@ -152,7 +162,11 @@ export const STAGE_DEFAULTS: Record<Stage, typeof PRETRAIN_DEFAULTS> = {
 };
 
 /** The keys a training stage's `overrides` may set (the stage defaults' keys). */
-export const TRAIN_OPTION_KEYS: readonly string[] = [...Object.keys(PRETRAIN_DEFAULTS), "precision"];
+export const TRAIN_OPTION_KEYS: readonly string[] = [
+  ...Object.keys(PRETRAIN_DEFAULTS),
+  "precision",
+  "lossOn",
+];
 
 /** Steps a config trains for. */
 export const totalSteps = (c: TrainConfig) =>
@@ -207,7 +221,12 @@ export function resumedConfig(o: TrainOptions, saved: TrainConfig, target?: numb
 }
 
 /** What a config without the key ran with (older runs). */
-const OLD_RUN_VALUES: Record<string, unknown> = { packing: "stream", docMask: false, precision: "fp32" };
+const OLD_RUN_VALUES: Record<string, unknown> = {
+  packing: "stream",
+  docMask: false,
+  precision: "fp32",
+  lossOn: "all",
+};
 
 /** A new run's config from the options and the stage's defaults (`precision` when none is given). */
 function freshConfig(o: TrainOptions, precision: Precision): TrainConfig {
@@ -243,6 +262,7 @@ function freshConfig(o: TrainOptions, precision: Precision): TrainConfig {
   // same whether fp32 was asked for or not.
   d.precision ??= precision;
   if (d.precision === "fp32") delete d.precision;
+  if (d.lossOn === "all") delete d.lossOn;
   // Without --tokens, `train` sizes the run from a throughput probe; 1 token stands in until then.
   const budget = o.tokens === undefined ? { minutes: o.minutes as number, tokensPerSec: 0 } : undefined;
   return {
@@ -278,6 +298,10 @@ export function checkConfig(c: TrainConfig): TrainConfig {
     throw new Error(`warmup must be a fraction in [0, 1), got ${c.warmup}`);
   if (c.precision !== undefined && !PRECISIONS.includes(c.precision))
     throw new Error(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(c.precision)}`);
+  if (c.lossOn !== undefined && !LOSS_TARGETS.includes(c.lossOn))
+    throw new Error(`lossOn must be one of ${LOSS_TARGETS.join(", ")}, got ${JSON.stringify(c.lossOn)}`);
+  if (c.lossOn === "solution" && (c.packing ?? "stream") === "stream")
+    throw new Error("a solution-only loss (--loss-on solution) needs --packing aligned or fit");
   if (c.docMask !== undefined && typeof c.docMask !== "boolean")
     throw new Error(`docMask must be true or false, got ${JSON.stringify(c.docMask)}`);
   if (c.budget !== undefined && !(c.budget.minutes > 0 && c.budget.tokensPerSec >= 0))
@@ -366,7 +390,14 @@ function sizeToBudget(c: TrainConfig, k: Kernels, log: (msg: string) => void): T
   model.init(() => rng.next());
   const m = k.alloc(model.size);
   const v = k.alloc(model.size);
-  const stream = new TokenStream(tok, c.mixture, splitSeed(c.seed, "val"), undefined, c.packing ?? "stream");
+  const stream = new TokenStream(
+    tok,
+    c.mixture,
+    splitSeed(c.seed, "val"),
+    undefined,
+    c.packing ?? "stream",
+    c.lossOn ?? "all",
+  );
   const times: number[] = [];
   const batch = stepBatch(c, tok.eosId);
   for (let s = 0; s < 2 * PROBE_STEPS; s++) {
@@ -433,8 +464,16 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
   const B = cfg.batch;
   const T = cfg.seqLen;
   const packing = cfg.packing ?? "stream";
-  const stream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "train"), state.cursor, packing);
-  const valStream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "val"), undefined, packing);
+  const lossOn = cfg.lossOn ?? "all";
+  const stream = new TokenStream(
+    tok,
+    cfg.mixture,
+    splitSeed(cfg.seed, "train"),
+    state.cursor,
+    packing,
+    lossOn,
+  );
+  const valStream = new TokenStream(tok, cfg.mixture, splitSeed(cfg.seed, "val"), undefined, packing, lossOn);
   const starts = (x: Int32Array) =>
     cfg.docMask ? documentStarts(x, B, T, tok.eosId, new Int32Array(B * T)) : undefined;
   const valBatches = Array.from({ length: cfg.evalBatches }, () => {
