@@ -122,9 +122,10 @@ describe("reports in headless Chromium", {
   });
 
   test("study report: the paper's figures and the claims table draw every series", async () => {
-    const stages = (["eval-base", "eval-rl"] as const).map((id, i) => {
+    const afterS2 = buildEvalSummary(syntheticRecords({ seed: 3, shift: 0.05 }), opts);
+    const stages = (["eval-base", "eval-rl", "eval-rl-s2"] as const).map((id, i) => {
       const d = join(dir, "study", id);
-      writeEvalOutputs(d, i === 0 ? before : afterRl, { title: id });
+      writeEvalOutputs(d, [before, afterRl, afterS2][i], { title: id });
       return { id, kind: "eval", hash: "0", dir: d, seconds: 1, result: { bands: {} } } as StageRecord;
     });
     const study: Study = {
@@ -140,12 +141,15 @@ describe("reports in headless Chromium", {
           before: "eval-base",
           after: "eval-rl",
           claims: [{ band: "OOD-edge", metric: "passK", expect: "up", text: "new capability" }],
+          seeds: { before: [], after: ["eval-rl-s2"] },
         },
       ],
     };
     const html = studyReport(study, stages, join(dir, "study"));
     assert.match(html, /The paper's claims, judged here/);
     assert.match(html, /<strong>(reproduced|not reproduced)<\/strong>/);
+    assert.match(html, /mean of 2 seeds \([+−]\d+\.\d, [+−]\d+\.\d\)/);
+    assert.match(html, /Over 2 RL seeds \(eval-rl, eval-rl-s2\)/);
     for (const id of ["study-passk-0", "study-op-pass1", "study-op-passk", "study-errors-0"])
       assert.match(html, new RegExp(`id="${id}"`));
     const file = join(dir, "study", "report.html");

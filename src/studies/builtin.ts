@@ -75,6 +75,8 @@ export interface ScaleSpec {
   rl: StageRlOptions;
   /** Letters of pre-training traces: sequential helps small models learn the format (docs/training.md). */
   letters: "random" | "sequential";
+  /** Seeds of every RL arm (default 1): the base is shared, each further seed copies the arm and its evaluations. */
+  rlSeeds?: number;
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -130,6 +132,7 @@ export const SCALE_SPECS: Record<Scale, ScaleSpec> = {
     train: { batch: 8, seqLen: 512, lr: 3e-3, packing: "fit" },
     rl: { promptsPerStep: 16, lr: 1e-4 },
     letters: "sequential",
+    rlSeeds: 3,
   },
   paper: {
     preset: "paper",
@@ -475,12 +478,44 @@ export const STUDIES: Record<StudyName, (kit: ScaleKit) => StudyBody> = {
   reward: rewardStudy,
 };
 
+/**
+ * The body with every RL arm run with `seeds` seeds: each further seed i copies the RL stages (seed
+ * `seed + 1000·i`) and every stage downstream of them (ids suffixed "-s2", "-s3", …); comparisons
+ * list the copies of their evaluations as `seeds`.
+ */
+export function replicateRl(body: StudyBody, seeds: number, seed: number): StudyBody {
+  if (seeds <= 1) return body;
+  const copies = new Map<string, string[]>();
+  const stages = [...body.stages];
+  for (let i = 1; i < seeds; i++)
+    for (const st of body.stages) {
+      const up = "from" in st ? copies.get(st.from) : undefined;
+      if (st.kind !== "rl" && !up) continue;
+      const id = `${st.id}-s${i + 1}`;
+      stages.push({
+        ...st,
+        id,
+        ...(up ? { from: up[i - 1] } : {}),
+        ...(st.kind === "rl" ? { seed: seed + 1000 * i } : {}),
+      } as StageSpec);
+      copies.set(st.id, [...(copies.get(st.id) ?? []), id]);
+    }
+  // A side without RL (a mid-trained arm, β = 0) is the same model for every seed.
+  const seedsOf = (id: string) => copies.get(id) ?? Array<string>(seeds - 1).fill(id);
+  const compare = body.compare.map((c) =>
+    copies.has(c.after) || copies.has(c.before)
+      ? { ...c, seeds: { before: copies.has(c.before) ? seedsOf(c.before) : [], after: seedsOf(c.after) } }
+      : c,
+  );
+  return { ...body, stages, compare };
+}
+
 /** The study `name` at `scale`, with `seed`. */
 export function builtinStudy(name: StudyName, scale: Scale, seed = 1): Study {
   const build = lookup(STUDIES, name, "study");
   const sc = lookup(SCALE_SPECS, scale, "scale");
   const common = { name, scale, seed, bands: sc.bands, description: "", finding: FINDINGS[name] };
-  return { ...common, ...build(scaleKit(scale, sc)) };
+  return { ...common, ...replicateRl(build(scaleKit(scale, sc)), sc.rlSeeds ?? 1, seed) };
 }
 
 /** The main job (`interplay demo`): a compact depth study at tiny scale, under 10 minutes on 2 cores. */

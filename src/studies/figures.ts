@@ -122,16 +122,27 @@ export const VERDICT_RULES =
 
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
 
-/** The verdict of `claim` on a comparison, from the CI of its band's difference (rules: {@link VERDICT_RULES}). */
-export function judgeClaim(cmp: EvalComparison, claim: Claim): ClaimVerdict {
-  const row: CompareRow | undefined = cmp.perBand.find((r) => r.key === claim.band);
-  if (!row) return { verdict: "not testable here", evidence: `no ${claim.band} band in both evaluations` };
-  const k = claim.metric === "pass1" ? 1 : row.ks[row.ks.length - 1];
-  const d = row.diff[k];
+/** The k a claim is judged at on a comparison row: 1, or the row's largest. */
+export const claimK = (row: CompareRow, claim: Claim) =>
+  claim.metric === "pass1" ? 1 : row.ks[row.ks.length - 1];
+
+/** The comparison row of a claim's band, or undefined. */
+export const claimRow = (cmp: EvalComparison, claim: Claim) => cmp.perBand.find((r) => r.key === claim.band);
+
+/** The verdict of `claim` from a difference and its CI at `k` (rules: {@link VERDICT_RULES}); `what` tails the evidence. */
+export function judgeDiff(d: CIStat | undefined, k: number, claim: Claim, what = ""): ClaimVerdict {
   if (!d || !Number.isFinite(d.mean))
     return { verdict: "not testable here", evidence: `no pass@${k} difference` };
-  const evidence = `Δ pass@${k} ${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}] points`;
+  const evidence = `Δ pass@${k} ${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}] points${what}`;
   const holds =
     claim.expect === "up" ? d.lo > 0 : claim.expect === "down" ? d.hi < 0 : d.lo <= 0 && d.hi >= 0;
   return { verdict: holds ? "reproduced" : "not reproduced", evidence };
+}
+
+/** The verdict of `claim` on one comparison, from the CI of its band's difference (rules: {@link VERDICT_RULES}). */
+export function judgeClaim(cmp: EvalComparison, claim: Claim): ClaimVerdict {
+  const row = claimRow(cmp, claim);
+  if (!row) return { verdict: "not testable here", evidence: `no ${claim.band} band in both evaluations` };
+  const k = claimK(row, claim);
+  return judgeDiff(row.diff[k], k, claim);
 }

@@ -8,10 +8,15 @@ import { type CompareLabels, compareDiffChart, comparePass1Chart } from "../repo
 import { type ChartSpec, chartFigure, ciCell, esc, page, table } from "../report/html.js";
 import { loadEvalSummary } from "../report/io.js";
 import { type CompareRow, compareEvalSummaries } from "../stats/comparison.js";
+import { seedDiff } from "../stats/seeds.js";
+import { PAPER_BANDS } from "../stats/summary.js";
 import {
   bandPassKCharts,
+  claimK,
+  claimRow,
   errorCharts,
   judgeClaim,
+  judgeDiff,
   opPassCharts,
   type StudyEval,
   VERDICT_RULES,
@@ -92,9 +97,31 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
     const before = summary(c.before);
     return compareEvalSummaries(before, summary(c.after), { bands: before.options.bands });
   });
+  const bands = s.bands ?? PAPER_BANDS;
+  // A comparison with seeds is judged on the seed-pooled difference (CI over problems and seeds).
+  const pooled = (i: number, bandName: string, k: number) => {
+    const c = s.compare[i];
+    const seeds = c.seeds as NonNullable<typeof c.seeds>;
+    const band = bands.find((b) => b.name === bandName) as (typeof bands)[number];
+    const befores = [c.before, ...seeds.before].map(summary);
+    return seedDiff(
+      befores.length === 1 ? befores[0] : befores,
+      [c.after, ...seeds.after].map(summary),
+      band,
+      k,
+    );
+  };
   const verdicts = s.compare.flatMap((c, i) =>
-    (c.claims ?? []).map((claim) => ({ c, claim, v: judgeClaim(comparisons[i], claim) })),
+    (c.claims ?? []).map((claim) => {
+      const row = claimRow(comparisons[i], claim);
+      if (!c.seeds || !row) return { c, claim, v: judgeClaim(comparisons[i], claim) };
+      const k = claimK(row, claim);
+      const d = pooled(i, claim.band, k);
+      const per = d.perSeed.map((x) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`).join(", ");
+      return { c, claim, v: judgeDiff(d, k, claim, `; mean of ${d.perSeed.length} seeds (${per})`) };
+    }),
   );
+  const seeded = s.compare.some((c) => c.seeds);
   if (verdicts.length > 0)
     parts.push(
       `<h2>The paper's claims, judged here</h2>`,
@@ -110,7 +137,11 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
         ]),
         "text",
       ),
-      `<p>Claims and bands were fixed before the runs. ${esc(VERDICT_RULES)} One study seed: a verdict is a first reading, not a replication.</p>`,
+      `<p>Claims and bands were fixed before the runs. ${esc(VERDICT_RULES)} ${
+        seeded
+          ? "Where an arm ran with several RL seeds, the difference is the mean over seeds and its 95% CI comes from a crossed bootstrap: problems and seeds are both drawn with replacement, so the interval holds seed-to-seed variation; the per-seed differences are listed."
+          : "One seed per arm: a verdict is a first reading, not a replication."
+      }</p>`,
     );
   if (evals.length > 0) {
     const overview = [...bandPassKCharts(evals), ...opPassCharts(evals), ...errorCharts(evals)];
@@ -137,6 +168,25 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
         comparisonRows([...cmp.perBand, ...cmp.perOp]),
       ),
     );
+    if (c.seeds) {
+      const pts = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+      const cell = (d: ReturnType<typeof pooled>) =>
+        Number.isFinite(d.mean) ? `${pts(d.mean)} [${pts(d.lo)}, ${pts(d.hi)}]` : "—";
+      const rows = cmp.perBand.map((r) => {
+        const [d1, dk] = [1, r.ks[r.ks.length - 1]].map((k) => pooled(i, r.key, k));
+        return [
+          esc(r.key),
+          esc(cell(d1)),
+          esc(d1.perSeed.map(pts).join(", ")),
+          esc(`${cell(dk)} @${dk.k}`),
+          esc(dk.perSeed.map(pts).join(", ")),
+        ];
+      });
+      parts.push(
+        `<p>Over ${c.seeds.after.length + 1} RL seeds (${esc([c.after, ...c.seeds.after].join(", "))}): mean difference in points with a 95% CI over problems and seeds (crossed bootstrap), and each seed's difference.</p>`,
+        table(["band", "Δ pass@1 over seeds", "per seed", "Δ pass@k over seeds", "per seed"], rows, "text"),
+      );
+    }
   });
   return page(`Study ${s.name} (${s.scale})`, parts.join("\n"), charts);
 }

@@ -113,6 +113,36 @@ describe("studies", () => {
     }
   });
 
+  it("small runs every RL arm with three seeds: copies with their own seed, their evaluations, and the comparisons' seeds", () => {
+    const st = builtinStudy("depth", "small", 7);
+    validateStudy(st);
+    const byId = new Map(st.stages.map((x) => [x.id, x]));
+    const seeds = ["rl-edge", "rl-edge-s2", "rl-edge-s3"].map(
+      (id) => (byId.get(id) as { seed?: number }).seed,
+    );
+    assert.deepEqual(
+      seeds,
+      [undefined, 1007, 2007],
+      "the first seed is the study's (its cache key unchanged)",
+    );
+    assert.equal((byId.get("eval-rl-edge-s3") as { from: string }).from, "rl-edge-s3");
+    assert.ok(!byId.has("eval-base-s2") && !byId.has("edge-s2"), "the base and its measurements are shared");
+    const edge = st.compare.find((c) => c.after === "eval-rl-edge");
+    assert.deepEqual(edge?.seeds, { before: [], after: ["eval-rl-edge-s2", "eval-rl-edge-s3"] });
+    const hashes = stageHashes(st);
+    assert.equal(new Set(hashes.values()).size, st.stages.length, "every copy has its own cache key");
+    // Arm against arm: seed paired with seed; a side without RL is the same model for every seed.
+    const alloc = builtinStudy("allocation", "small");
+    validateStudy(alloc);
+    const b0 = alloc.compare.find((c) => c.before === "eval-b1" && c.after === "eval-b0");
+    assert.deepEqual(b0?.seeds, { before: ["eval-b1-s2", "eval-b1-s3"], after: ["eval-b0", "eval-b0"] });
+    assert.equal(
+      builtinStudy("depth", "tiny").stages.filter((x) => x.kind === "rl").length,
+      3,
+      "tiny: one seed",
+    );
+  });
+
   it("bad references are clear errors", () => {
     const bad = (mut: (s: Study) => void, re: RegExp) => {
       const s = structuredClone(micro);

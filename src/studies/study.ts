@@ -196,13 +196,19 @@ export function validateStudy(s: Study): void {
     }
     if (st.kind === "rl" && !(Number.isInteger(st.steps) && st.steps >= 1))
       throw new Error(`stage "${st.id}": steps must be a positive integer`);
+    if (st.kind === "rl" && st.seed !== undefined && !(Number.isInteger(st.seed) && st.seed >= 0))
+      throw new Error(`stage "${st.id}": seed must be a natural number`);
     seen.set(st.id, st.kind);
   }
   if (!Array.isArray(s.compare)) throw new Error("a study needs compare: [...] (may be empty)");
   const bands = (s.bands ?? PAPER_BANDS).map((b) => b.name);
   for (const c of s.compare) {
-    for (const id of [c.before, c.after])
+    for (const id of [c.before, c.after, ...(c.seeds?.before ?? []), ...(c.seeds?.after ?? [])])
       if (seen.get(id) !== "eval") throw new Error(`comparison "${c.label}": "${id}" is not an eval stage`);
+    if (c.seeds && c.seeds.before.length > 0 && c.seeds.before.length !== c.seeds.after.length)
+      throw new Error(
+        `comparison "${c.label}": seeds pair ${c.seeds.before.length} before with ${c.seeds.after.length} after`,
+      );
     for (const claim of c.claims ?? []) {
       if (!bands.includes(claim.band))
         throw new Error(
@@ -387,7 +393,7 @@ async function runStage(
     dir,
     fromDir,
     resume,
-    seed: study.seed,
+    seed: st.kind === "rl" ? (st.seed ?? study.seed) : study.seed,
     k,
     log,
     ckLog: (m) => log(`  ${st.id}: ${m}`),

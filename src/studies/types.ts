@@ -62,6 +62,8 @@ export interface RlStage {
   prompts: RlPrompts;
   steps: number;
   rl?: StageRlOptions;
+  /** Seed of the RL run (default: the study's); further seeds of an arm are copies of it with their own. */
+  seed?: number;
 }
 
 /** An evaluation of the model of `from` on a grid. */
@@ -105,6 +107,11 @@ export interface Comparison {
   after: string;
   /** The paper's claims on this pair; the report judges each from the difference's CI. */
   claims?: Claim[];
+  /**
+   * Evaluations of the same arms run with further RL seeds, on the same problems: `after`'s (and
+   * `before`'s, when it is an RL arm too) in seed order. The report pools them over seeds.
+   */
+  seeds?: { before: string[]; after: string[] };
 }
 
 /** A study: stages, comparisons, and what the paper found. */
