@@ -398,32 +398,23 @@ function allocationStudy({ sc, base, rl, ev, rlOptions }: ScaleKit): StudyBody {
     });
   }
   // The paper's claims are between allocations at equal compute: each mix against RL alone (β = 1).
+  const hardClaim = claim(
+    sc.bands[2],
+    "passK",
+    "up",
+    "mid-training + RL beats RL alone on OOD-hard at equal compute",
+  );
   for (const beta of ALLOCATION_BETAS.filter((b) => b !== 1))
     compare.push({
       label: `β = ${beta} vs RL alone (β = 1)`,
       before: "eval-b1",
       after: `eval-b${beta}`,
-      claims:
-        beta === 0.2
-          ? [
-              claim(
-                sc.bands[2],
-                "passK",
-                "up",
-                "mid-training + RL beats RL alone on OOD-hard at equal compute",
-              ),
-              claim(sc.bands[1], "pass1", "up", "light RL (β ≈ 0.2) gives the best OOD-edge pass@1"),
-            ]
-          : beta > 0
-            ? [
-                claim(
-                  sc.bands[2],
-                  "passK",
-                  "up",
-                  "mid-training + RL beats RL alone on OOD-hard at equal compute",
-                ),
-              ]
-            : [],
+      claims: [
+        ...(beta > 0 ? [hardClaim] : []),
+        ...(beta === 0.2
+          ? [claim(sc.bands[1], "pass1", "up", "light RL (β ≈ 0.2) gives the best OOD-edge pass@1")]
+          : []),
+      ],
     });
   return {
     description: `Allocation: a budget of ${total.toLocaleString("en")} supervised-token equivalents split into mid-training (1 − β) and RL β (5/3 rule), β ∈ {0, 0.2, 0.5, 0.8, 1}.`,
