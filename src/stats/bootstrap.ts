@@ -35,7 +35,7 @@ export function makeRng(seed: number): () => number {
 }
 
 /** Linear-interpolation quantile (type 7) of an ascending-sorted array, p in [0, 1]. */
-function sortedQuantile(sorted: Float64Array, p: number): number {
+export function sortedQuantile(sorted: Float64Array, p: number): number {
   const h = (sorted.length - 1) * p;
   const i = Math.floor(h);
   if (i >= sorted.length - 1) return sorted[sorted.length - 1];

@@ -6,7 +6,7 @@
  * problems) and, independently, the seeds with replacement; the statistic is the mean over the
  * drawn seeds of the mean over the drawn problems of after_s − before.
  */
-import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, makeRng } from "./bootstrap.js";
+import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, makeRng, sortedQuantile } from "./bootstrap.js";
 import type { EvalProblemStat, EvalSummary } from "./evaluation.js";
 import { passAtK } from "./passk.js";
 import type { Band } from "./summary.js";
@@ -26,15 +26,6 @@ export interface SeedDiff {
 }
 
 const inBand = (p: EvalProblemStat, b: Band) => p.op >= b.lo && p.op <= b.hi;
-
-/** Percentile of an ascending array (linear interpolation). */
-function quantile(sorted: Float64Array, p: number): number {
-  const h = (sorted.length - 1) * p;
-  const i = Math.floor(h);
-  return i >= sorted.length - 1
-    ? sorted[sorted.length - 1]
-    : sorted[i] + (h - i) * (sorted[i + 1] - sorted[i]);
-}
 
 /**
  * after − before on `band` at `k` over the seeds of an arm (`afters`, one summary per seed), with a
@@ -96,8 +87,8 @@ export function seedDiff(
     band: band.name,
     k,
     mean,
-    lo: quantile(stats, a),
-    hi: quantile(stats, 1 - a),
+    lo: sortedQuantile(stats, a),
+    hi: sortedQuantile(stats, 1 - a),
     perSeed,
     problems: P,
   };

@@ -120,7 +120,12 @@ export interface ClaimVerdict {
 export const VERDICT_RULES =
   "up: reproduced when the CI of the difference lies above 0; down: below 0; flat: when the CI includes 0 (no change detected: a wide CI is weak evidence).";
 
-const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+/** A difference of proportions in points, always signed ("+3.1", "−1.0"). */
+export const signedPoints = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+
+/** A difference and its CI in points: "+3.1 [−1.0, +6.6]". */
+export const pointsCI = (d: CIStat) =>
+  `${signedPoints(d.mean)} [${signedPoints(d.lo)}, ${signedPoints(d.hi)}]`;
 
 /** The k a claim is judged at on a comparison row: 1, or the row's largest. */
 export const claimK = (row: CompareRow, claim: Claim) =>
@@ -133,7 +138,7 @@ export const claimRow = (cmp: EvalComparison, claim: Claim) => cmp.perBand.find(
 export function judgeDiff(d: CIStat | undefined, k: number, claim: Claim, what = ""): ClaimVerdict {
   if (!d || !Number.isFinite(d.mean))
     return { verdict: "not testable here", evidence: `no pass@${k} difference` };
-  const evidence = `Δ pass@${k} ${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}] points${what}`;
+  const evidence = `Δ pass@${k} ${pointsCI(d)} points${what}`;
   const holds =
     claim.expect === "up" ? d.lo > 0 : claim.expect === "down" ? d.hi < 0 : d.lo <= 0 && d.hi >= 0;
   return { verdict: holds ? "reproduced" : "not reproduced", evidence };

@@ -18,7 +18,9 @@ import {
   judgeClaim,
   judgeDiff,
   opPassCharts,
+  pointsCI,
   type StudyEval,
+  signedPoints,
   VERDICT_RULES,
 } from "./figures.js";
 import type { StageRecord, Study } from "./types.js";
@@ -117,7 +119,7 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
       if (!c.seeds || !row) return { c, claim, v: judgeClaim(comparisons[i], claim) };
       const k = claimK(row, claim);
       const d = pooled(i, claim.band, k);
-      const per = d.perSeed.map((x) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`).join(", ");
+      const per = d.perSeed.map(signedPoints).join(", ");
       return { c, claim, v: judgeDiff(d, k, claim, `; mean of ${d.perSeed.length} seeds (${per})`) };
     }),
   );
@@ -169,17 +171,15 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
       ),
     );
     if (c.seeds) {
-      const pts = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
-      const cell = (d: ReturnType<typeof pooled>) =>
-        Number.isFinite(d.mean) ? `${pts(d.mean)} [${pts(d.lo)}, ${pts(d.hi)}]` : "—";
+      const cell = (d: ReturnType<typeof pooled>) => (Number.isFinite(d.mean) ? pointsCI(d) : "—");
       const rows = cmp.perBand.map((r) => {
         const [d1, dk] = [1, r.ks[r.ks.length - 1]].map((k) => pooled(i, r.key, k));
         return [
           esc(r.key),
           esc(cell(d1)),
-          esc(d1.perSeed.map(pts).join(", ")),
+          esc(d1.perSeed.map(signedPoints).join(", ")),
           esc(`${cell(dk)} @${dk.k}`),
-          esc(dk.perSeed.map(pts).join(", ")),
+          esc(dk.perSeed.map(signedPoints).join(", ")),
         ];
       });
       parts.push(
