@@ -27,6 +27,12 @@ import { renderTable } from "./table.js";
  * the bf16 product rate where new runs default to bf16 products, sampling at the sgemm rate.
  */
 async function hoursAtPeak(plan: ReturnType<typeof studyPlan>): Promise<string> {
+  const budgeted = plan.minutes > 0 ? `; plus ${plan.minutes} minutes of time-budgeted training` : "";
+  return (await flopHours(plan)) + budgeted;
+}
+
+/** {@link hoursAtPeak} of the FLOPs a plan knows. */
+async function flopHours(plan: ReturnType<typeof studyPlan>): Promise<string> {
   const { nativeAvailable, native } = await import("../engine/native.js");
   if (!nativeAvailable()) return "no time estimate: the native engine is not built";
   const r = measureSgemm(native);

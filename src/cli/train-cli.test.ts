@@ -179,4 +179,28 @@ describe("pretrain CLI", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--kl-coef 0 differs from the run's 0\.001/);
   });
+  it("--min-lr-ratio sets the floor as a fraction of the peak, and refuses --min-lr beside it", () => {
+    const out = join(dir, "ratio");
+    const a = args(out).map((x) => (x === String(40 * 4 * 32) ? String(4 * 4 * 32) : x));
+    let r = spawnSync(process.execPath, [...a, "--lr", "4e-3", "--min-lr-ratio", "0.1"], {
+      encoding: "utf8",
+      env,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    assert.ok(Math.abs(cfg.minLr - 4e-4) < 1e-12, `floor ${cfg.minLr}`);
+    const lrs = losses(out) as unknown as { lr: number }[];
+    assert.ok(Math.abs(lrs[lrs.length - 1].lr - 4e-4) < 1e-3 * 4e-3, "the last step is at the floor");
+    r = spawnSync(
+      process.execPath,
+      [...args(join(dir, "ratio2")), "--min-lr", "1e-4", "--min-lr-ratio", "0.1"],
+      {
+        encoding: "utf8",
+        env,
+      },
+    );
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /give --min-lr or --min-lr-ratio, not both/);
+    assert.ok(!existsSync(join(dir, "ratio2")), "nothing written");
+  });
 });

@@ -5,7 +5,7 @@ import { PRESETS } from "../model/config.js";
 import { PRECISIONS, type Precision } from "../model/model.js";
 import { paramCount } from "../model/params.js";
 import { LOSS_TARGETS, type LossTargets, PACKINGS, type Packing } from "../train/data.js";
-import { type Stage, type TrainOptions, train } from "../train/trainer.js";
+import { STAGE_DEFAULTS, type Stage, type TrainOptions, train } from "../train/trainer.js";
 import { backendOption, choiceOption, given, parseNum as num, parseNat, parsePos } from "./args.js";
 import { checkOutputs, mixtureFile } from "./outputs.js";
 import { startProgress } from "./progress.js";
@@ -29,6 +29,7 @@ interface TrainCliOpts {
   lossOn?: LossTargets;
   lr?: number;
   minLr?: number;
+  minLrRatio?: number;
   warmup?: number;
   evalEvery?: number;
   ckptEvery?: number;
@@ -91,6 +92,11 @@ function register(program: Command, stage: Stage): void {
     )
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .option("--min-lr <x>", "learning-rate floor of the cosine", num("--min-lr"))
+    .option(
+      "--min-lr-ratio <r>",
+      "the floor as a fraction of the peak (0.1: a tenth of --lr)",
+      num("--min-lr-ratio"),
+    )
     .option("--warmup <f>", "warmup fraction of the steps", num("--warmup"))
     .option("--eval-every <n>", "steps between validation losses", parsePos("--eval-every"))
     .option("--ckpt-every <n>", "steps between checkpoints", parsePos("--ckpt-every"))
@@ -105,6 +111,7 @@ function register(program: Command, stage: Stage): void {
       if (o.lossOn !== undefined) overrides.lossOn = o.lossOn;
       if (o.lr !== undefined) overrides.lr = o.lr;
       if (o.minLr !== undefined) overrides.minLr = o.minLr;
+      if (o.minLrRatio !== undefined) overrides.minLr = floorOf(o, STAGE_DEFAULTS[stage].lr);
       if (o.warmup !== undefined) overrides.warmup = o.warmup;
       if (o.evalEvery !== undefined) overrides.evalEvery = o.evalEvery;
       if (o.ckptEvery !== undefined) overrides.ckptEvery = o.ckptEvery;
@@ -158,4 +165,12 @@ function register(program: Command, stage: Stage): void {
 export function registerTrain(program: Command): void {
   register(program, "pretrain");
   register(program, "midtrain");
+}
+
+/** The floor LR of `--min-lr-ratio`: a fraction of the peak (`--lr`, else the stage's default). */
+function floorOf(o: { lr?: number; minLr?: number; minLrRatio?: number }, defaultLr: number): number {
+  if (o.minLr !== undefined) throw new Error("give --min-lr or --min-lr-ratio, not both");
+  const r = o.minLrRatio as number;
+  if (!(r >= 0 && r <= 1)) throw new Error(`--min-lr-ratio must lie in [0, 1], got ${r}`);
+  return r * (o.lr ?? defaultLr);
 }

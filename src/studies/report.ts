@@ -23,7 +23,7 @@ import {
   signedPoints,
   VERDICT_RULES,
 } from "./figures.js";
-import type { StageRecord, Study } from "./types.js";
+import type { StageRecord, Study, TrainStageResult } from "./types.js";
 
 /** Rows of one comparison: per band then per op, pass@1 and pass@max before, after and after − before. */
 export function comparisonRows(rows: readonly CompareRow[]): string[][] {
@@ -41,13 +41,20 @@ export function comparisonRows(rows: readonly CompareRow[]): string[][] {
   });
 }
 
+/** ", 4.5M tokens" (and the budget that sized them) where the record has them. */
+function trainedOn(r: TrainStageResult): string {
+  if (r.tokens === undefined) return "";
+  const t = `, ${(r.tokens / 1e6).toFixed(2)}M tokens`;
+  return r.budget ? `${t} (sized to ${r.budget.minutes} min at ${r.budget.tokensPerSec} tokens/s)` : t;
+}
+
 /** A stage's result in words (numbers in percent for evaluations). */
 export function resultText(r: StageRecord): string {
   const pct = (x: number) => (100 * x).toFixed(1);
   switch (r.kind) {
     case "pretrain":
     case "midtrain":
-      return `${r.result.steps} steps; loss ${r.result.finalLoss.toFixed(4)}, validation ${Number.isFinite(r.result.finalValLoss) ? r.result.finalValLoss.toFixed(4) : "—"}`;
+      return `${r.result.steps} steps${trainedOn(r.result)}; loss ${r.result.finalLoss.toFixed(4)}, validation ${Number.isFinite(r.result.finalValLoss) ? r.result.finalValLoss.toFixed(4) : "—"}`;
     case "rl":
       return `${r.result.steps} steps on ${r.result.prompts}${r.result.last ? `; last reward ${r.result.last.reward.toFixed(3)}, verified ${pct(r.result.last.verified)}%` : ""}`;
     case "eval":

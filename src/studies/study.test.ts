@@ -174,6 +174,35 @@ describe("studies", () => {
       assert.ok(r.kind === "rl");
       s.stages[2] = { ...r, rl: { ...r.rl, steps: 9 } as never };
     }, /stage "rl": unknown RL option "steps"/);
+    // A training stage has one budget: tokens or minutes.
+    const budget = (b: { tokens?: number; minutes?: number }) => (s: Study) => {
+      const { tokens: _t, ...rest } = s.stages[0] as { tokens?: number };
+      s.stages[0] = { ...rest, ...b } as Study["stages"][0];
+    };
+    bad(budget({}), /stage "base": give tokens or minutes \(exactly one\)/);
+    bad(budget({ tokens: 512, minutes: 1 }), /give tokens or minutes \(exactly one\)/);
+    bad(budget({ minutes: -1 }), /stage "base": minutes must be positive, got -1/);
+    bad(budget({ tokens: 0 }), /stage "base": tokens must be positive, got 0/);
+  });
+
+  it("a stage with a time budget is sized on the machine, records what it trained on, and is not in the FLOP totals", async () => {
+    const base = micro.stages[0];
+    assert.ok(base.kind === "pretrain");
+    const { tokens: _t, ...rest } = base;
+    const s: Study = { ...micro, stages: [{ ...rest, minutes: 0.03 }], compare: [] };
+    validateStudy(s);
+    const plan = studyPlan(s);
+    assert.equal(plan.minutes, 0.03);
+    assert.equal(plan.totalFlops, 0, "a budgeted stage's FLOPs depend on the machine");
+    assert.match(String(plan.rows[0][3]), /0\.03 minutes \(tokens sized on the machine\)/);
+    const [rec] = await runStudy(s, { out: join(dir, "budget"), cache: join(dir, "budget-cache") });
+    assert.ok(rec.kind === "pretrain");
+    const perStep = 2 * 128;
+    assert.ok(rec.result.budget && rec.result.budget.minutes === 0.03 && rec.result.budget.tokensPerSec > 0);
+    assert.ok((rec.result.tokens ?? 0) >= perStep && (rec.result.tokens ?? 0) % perStep === 0);
+    assert.equal(rec.result.steps * perStep, rec.result.tokens, "the stage ran its whole sized schedule");
+    const html = readFileSync(join(dir, "budget", "report.html"), "utf8");
+    assert.match(html, /M tokens \(sized to 0\.03 min at \d+ tokens\/s\)/);
   });
 
   it("runs end to end, caches finished stages, and resumes a killed stage without redoing the others", async () => {
@@ -201,7 +230,7 @@ describe("studies", () => {
     // Charts per comparison, results in words, folders relative to the report (no raw JSON, no absolute paths).
     assert.match(html, /id="chart-compare-pass1-0"/);
     assert.match(html, /id="chart-compare-diff-0"/);
-    assert.match(html, /\d+ steps; loss \d\.\d{4}, validation/);
+    assert.match(html, /\d+ steps, 0\.00M tokens; loss \d\.\d{4}, validation/);
     assert.match(html, /ID: pass@1 \d+\.\d, pass@k/);
     assert.doesNotMatch(html, /<code>\{/, "no raw JSON in the stage table");
     assert.ok(!html.includes(`<code>${cache}`), "stage folders are relative to the report");

@@ -184,8 +184,7 @@ export function validateStudy(s: Study): void {
       if (seen.get(st.prompts.edge) !== "edge")
         throw new Error(`stage "${st.id}": "${st.prompts.edge}" is not an earlier edge stage`);
     }
-    if ((st.kind === "pretrain" || st.kind === "midtrain") && !(st.tokens > 0))
-      throw new Error(`stage "${st.id}": tokens must be positive`);
+    if (st.kind === "pretrain" || st.kind === "midtrain") checkBudget(st);
     // A typo in a late stage's options is refused now, not after the stages before it have run.
     try {
       if (st.kind === "pretrain" || st.kind === "midtrain")
@@ -226,6 +225,17 @@ export function validateStudy(s: Study): void {
   }
 }
 
+/** A training stage has exactly one budget: `tokens` or `minutes`, positive. */
+function checkBudget(st: PretrainStage | MidtrainStage): void {
+  const { tokens, minutes } = st;
+  if ((tokens === undefined) === (minutes === undefined))
+    throw new Error(`stage "${st.id}": give tokens or minutes (exactly one)`);
+  if (tokens !== undefined && !(typeof tokens === "number" && tokens > 0 && Number.isFinite(tokens)))
+    throw new Error(`stage "${st.id}": tokens must be positive, got ${JSON.stringify(tokens)}`);
+  if (minutes !== undefined && !(typeof minutes === "number" && minutes > 0 && Number.isFinite(minutes)))
+    throw new Error(`stage "${st.id}": minutes must be positive, got ${JSON.stringify(minutes)}`);
+}
+
 /**
  * Supervised-token equivalents of one RL step by the paper's 5/3 rule, priced with the options the
  * stage resolves to (its own, then the preset's defaults, then the base defaults).
@@ -247,10 +257,13 @@ export function studyPlan(s: Study): {
   /** The part of totalFlops in training stages (pretrain, midtrain, rl): their products default to bf16 where it is fast. */
   trainingFlops: number;
   tokens: Map<string, number>;
+  /** Minutes of the time-budgeted training stages (their FLOPs are not in the totals: they depend on the machine). */
+  minutes: number;
 } {
   const rows: (string | number)[][] = [];
   const tokens = new Map<string, number>();
   let total = 0;
+  let minutes = 0;
   let training = 0;
   const presets = new Map<string, string>();
   const vocab = new WorldTokenizer().vocabSize;
@@ -261,11 +274,16 @@ export function studyPlan(s: Study): {
     const L = Math.min(c.context, 1024);
     let flops = 0;
     let what = "";
-    if (st.kind === "pretrain" || st.kind === "midtrain") {
+    if ((st.kind === "pretrain" || st.kind === "midtrain") && st.tokens === undefined) {
+      minutes += st.minutes ?? 0;
+      rows.push([st.id, st.kind, preset, `${st.minutes} minutes (tokens sized on the machine)`, "—"]);
+      continue;
+    } else if (st.kind === "pretrain" || st.kind === "midtrain") {
+      const n = st.tokens as number;
       const seq = st.train?.seqLen ?? Math.min(c.context, 512);
-      flops = (st.tokens / seq) * trainFlops(c, seq);
-      tokens.set(st.id, st.tokens);
-      what = `${st.tokens.toExponential(2)} tokens`;
+      flops = (n / seq) * trainFlops(c, seq);
+      tokens.set(st.id, n);
+      what = `${n.toExponential(2)} tokens`;
     } else if (st.kind === "rl") {
       const rc = resolveRlOptions(preset, st.rl);
       const eq = resolvedStepTokens(preset, rc) * st.steps;
@@ -282,7 +300,7 @@ export function studyPlan(s: Study): {
     if (st.kind !== "eval" && st.kind !== "edge") training += flops;
     rows.push([st.id, st.kind, preset, what, flops.toExponential(2)]);
   }
-  return { rows, totalFlops: total, trainingFlops: training, tokens };
+  return { rows, totalFlops: total, trainingFlops: training, tokens, minutes };
 }
 
 /** Options of {@link runStudy}. */
@@ -436,6 +454,10 @@ async function runTrainStage(st: PretrainStage | MidtrainStage, r: StageRun): Pr
       from: st.kind === "midtrain" ? r.fromDir : undefined,
       mixture: mixtureArg(st.mixture, r.dir),
       tokens: st.tokens,
+      // A budgeted stage is sized once, on its first attempt, and always runs its whole schedule
+      // (a stage that stopped part-way would not be the stage its record names).
+      minutes: r.resume ? undefined : st.minutes,
+      minutesStop: false,
       seed: r.seed,
       resume: r.resume,
       overrides: st.train,
@@ -444,7 +466,14 @@ async function runTrainStage(st: PretrainStage | MidtrainStage, r: StageRun): Pr
     },
     r.k,
   );
-  return { steps: t.steps, finalLoss: t.finalLoss, finalValLoss: t.finalValLoss };
+  const { tokens, budget } = t.config;
+  return {
+    steps: t.steps,
+    finalLoss: t.finalLoss,
+    finalValLoss: t.finalValLoss,
+    tokens,
+    ...(budget ? { budget } : {}),
+  };
 }
 
 /** The prompts of an RL stage: its mixture, or the band its edge stage measured (else the fallback). */

@@ -40,7 +40,10 @@ export interface PretrainStage {
   kind: "pretrain";
   preset: string;
   mixture: MixtureRef;
-  tokens: number;
+  /** Tokens of the schedule; give this or `minutes`. */
+  tokens?: number;
+  /** A wall-clock budget instead of `tokens`: the schedule is sized from the throughput measured on the machine that runs it. */
+  minutes?: number;
   train?: StageTrainOptions;
 }
 
@@ -50,7 +53,10 @@ export interface MidtrainStage {
   kind: "midtrain";
   from: string;
   mixture: MixtureRef;
-  tokens: number;
+  /** Tokens of the schedule; give this or `minutes`. */
+  tokens?: number;
+  /** A wall-clock budget instead of `tokens` (see {@link PretrainStage.minutes}). */
+  minutes?: number;
   train?: StageTrainOptions;
 }
 
@@ -132,6 +138,10 @@ export interface TrainStageResult {
   steps: number;
   finalLoss: number;
   finalValLoss: number;
+  /** Tokens the schedule spanned (a `minutes` stage: as sized on the machine that ran it; absent in records older than the field). */
+  tokens?: number;
+  /** A `minutes` stage: the budget and the throughput its schedule was sized from. */
+  budget?: { minutes: number; tokensPerSec: number };
 }
 
 /** What an rl stage records: the prompts it trained on, its steps, and the last step's metrics. */

@@ -110,6 +110,8 @@ export interface TrainOptions {
   preset?: string;
   from?: string;
   minutes?: number;
+  /** Whether `minutes` also stops the run when it runs out (default true); false: it only sizes the schedule, which then runs to its end. */
+  minutesStop?: boolean;
   resume?: boolean;
   backend?: BackendChoice;
   /** Training settings; the run's identity (stage, model, mixture, source, tokens, seed, preset) comes from the fields above. */
@@ -492,7 +494,10 @@ export async function train(o: TrainOptions, kernels?: Kernels): Promise<TrainRe
     evalEvery: cfg.evalEvery,
     ckptEvery: cfg.ckptEvery,
     // A budgeted run's minutes include its throughput probe.
-    minutes: o.minutes === undefined ? undefined : o.minutes - (performance.now() - started) / 60_000,
+    minutes:
+      o.minutes === undefined || o.minutesStop === false
+        ? undefined
+        : o.minutes - (performance.now() - started) / 60_000,
     step: () => {
       const t0 = performance.now();
       const lr = lrAt(state.step, schedule);
