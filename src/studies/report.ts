@@ -7,9 +7,11 @@ import { join, relative, sep } from "node:path";
 import { type CompareLabels, compareDiffChart, comparePass1Chart } from "../report/compare-report.js";
 import { type ChartSpec, chartFigure, ciCell, esc, page, table } from "../report/html.js";
 import { loadEvalSummary } from "../report/io.js";
+import type { RlMetrics } from "../rl/config.js";
 import { type CompareRow, compareEvalSummaries } from "../stats/comparison.js";
 import { seedDiff } from "../stats/seeds.js";
 import { PAPER_BANDS } from "../stats/summary.js";
+import { readJsonlValues } from "../util/jsonl.js";
 import {
   bandPassKCharts,
   claimK,
@@ -66,6 +68,31 @@ export function resultText(r: StageRecord): string {
   }
 }
 
+/** One RL arm's row: its prompts, and its KL, zero-variance share and compute from its metrics.jsonl. */
+function rlArmRow(r: StageRecord): string[] {
+  if (r.kind !== "rl") return [];
+  const path = join(r.dir, "metrics.jsonl");
+  const steps = existsSync(path)
+    ? readJsonlValues<Partial<RlMetrics>>(path).filter((m) => typeof m.kl === "number")
+    : [];
+  const last = steps[steps.length - 1];
+  const num = (x: number | undefined, f: (v: number) => string) =>
+    typeof x === "number" && Number.isFinite(x) ? f(x) : "—";
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const kls = steps.map((m) => m.kl as number);
+  const zero = steps.map((m) => m.zeroVarGroups).filter((x): x is number => typeof x === "number");
+  return [
+    esc(r.id),
+    esc(r.result.prompts),
+    String(r.result.steps),
+    num(last?.reward, (v) => v.toFixed(3)),
+    num(last?.verified, (v) => (100 * v).toFixed(1)),
+    kls.length > 0 ? `${kls[kls.length - 1].toExponential(1)} / ${Math.max(...kls).toExponential(1)}` : "—",
+    zero.length > 0 ? (100 * mean(zero)).toFixed(1) : "—",
+    num(last?.supervisedTokens?.measured, (v) => v.toExponential(2)),
+  ];
+}
+
 /** A stage folder as the report (in `out`) links it: relative, with forward slashes. */
 function folderCell(r: StageRecord, out: string | undefined): string {
   const rel = out ? relative(out, r.dir).split(sep).join("/") : r.dir;
@@ -94,6 +121,26 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
       "text",
     ),
   ];
+  const arms = stages.filter((r) => r.kind === "rl");
+  if (arms.length > 0)
+    parts.push(
+      `<h2>RL arms</h2>`,
+      table(
+        [
+          "arm",
+          "prompts",
+          "steps",
+          "reward (last)",
+          "verified % (last)",
+          "KL (last / max)",
+          "zero-variance groups % (mean)",
+          "supervised-token equivalents (measured)",
+        ],
+        arms.map(rlArmRow),
+        "text",
+      ),
+      `<p>KL: the policy's estimated KL to its reference model per token; zero-variance groups: the share of a step's prompt groups whose rollouts all scored alike (they carry no GRPO signal), averaged over the arm's steps; supervised-token equivalents from the engine's measured FLOPs of the arm's rollouts and updates.</p>`,
+    );
   const summaries = new Map<string, StudyEval["summary"]>();
   const summary = (id: string) => {
     if (!summaries.has(id)) summaries.set(id, loadEvalSummary(join((byId.get(id) as StageRecord).dir)));

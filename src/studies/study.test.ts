@@ -232,6 +232,11 @@ describe("studies", () => {
     assert.match(html, /id="chart-compare-diff-0"/);
     assert.match(html, /\d+ steps, 0\.00M tokens; loss \d\.\d{4}, validation/);
     assert.match(html, /ID: pass@1 \d+\.\d, pass@k/);
+    // The RL arms' table: KL (last / max), zero-variance share and measured compute from metrics.jsonl.
+    assert.match(
+      html,
+      /<td>rl<\/td><td>op2-3_forward<\/td><td>1<\/td><td>-?\d\.\d{3}<\/td><td>\d+\.\d<\/td><td>-?\d\.\de[+-]\d+ \/ -?\d\.\de[+-]\d+<\/td><td>\d+\.\d<\/td><td>\d\.\d{2}e\+\d+<\/td>/,
+    );
     assert.doesNotMatch(html, /<code>\{/, "no raw JSON in the stage table");
     assert.ok(!html.includes(`<code>${cache}`), "stage folders are relative to the report");
     assert.match(
