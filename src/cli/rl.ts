@@ -68,6 +68,12 @@ const FLAGS: [
   ["--eval-problems <n>", "evalProblems", "validation problems", parsePos("--eval-problems")],
   ["--ckpt-every <n>", "ckptEvery", "steps between checkpoints", parsePos("--ckpt-every")],
   [
+    "--compute-budget <tokens>",
+    "computeBudget",
+    "end at the first step whose measured compute (FLOPs / 6N, supervised-token equivalents) reaches this; --steps is then a cap",
+    num("--compute-budget"),
+  ],
+  [
     "--rl-constant <c>",
     "rlConstant",
     "constant of T_RL ≈ c·N·r·L (default 5/3; the seed prints 5.3)",

@@ -91,6 +91,11 @@ export interface RlConfig {
   ckptEvery: number;
   /** Constant of the paper's RL-to-supervised rule (5/3; the seed text prints 5.3). */
   rlConstant: number;
+  /**
+   * A compute budget in supervised-token equivalents by the engine's measured FLOPs (FLOPs / 6N):
+   * the run ends at the first step that reaches it, and `steps` is then a cap. Absent: `steps` alone.
+   */
+  computeBudget?: number;
 }
 
 /** The verification options of an RL run's rewards and validation (a config without allowSlips: lenient). */
@@ -177,6 +182,7 @@ export const RL_OPTION_KEYS: readonly string[] = [
   "rolloutProducts",
   "allowSlips",
   "precision",
+  "computeBudget",
 ];
 
 /**
@@ -409,6 +415,8 @@ function checkRlConfig(c: RlConfig, file?: RlProblem[]): void {
     throw new Error(`AdamW needs 0 <= beta1, beta2 < 1 and eps > 0, got ${beta1}, ${beta2}, ${eps}`);
   if (!(c.clip > 0 && c.clip < 1)) throw new Error(`--clip must be in (0, 1), got ${c.clip}`);
   if (!(c.klCoef >= 0)) throw new Error(`--kl-coef must be >= 0, got ${c.klCoef}`);
+  if (c.computeBudget !== undefined && !(c.computeBudget > 0 && Number.isFinite(c.computeBudget)))
+    throw new Error(`--compute-budget must be a positive number of tokens, got ${c.computeBudget}`);
   if (!(c.temperature > 0)) throw new Error(`--temperature must be > 0, got ${c.temperature}`);
   if (c.rolloutCache !== undefined && !KV_PRECISIONS.includes(c.rolloutCache))
     throw new Error(

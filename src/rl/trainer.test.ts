@@ -117,6 +117,32 @@ describe("GRPO trainer", () => {
     await trainRl({ ...opts(run, { steps: 5 }), resume: true }); // the same values again: no change
   });
 
+  it("a compute budget ends the run at the first step that reaches it, resumes to the same end, and a bad one is refused", async () => {
+    const ref = metrics(join(dir, "full"));
+    // A budget between the measured totals of steps 1 and 2 ends after step 2, with --steps 3 a cap.
+    const budget = (ref[0].supervisedTokens.measured + ref[1].supervisedTokens.measured) / 2;
+    const out = join(dir, "budget");
+    const o = opts(out, { overrides: { ...opts("").overrides, computeBudget: budget } });
+    const r = await trainRl(o);
+    assert.equal(r.steps, 2);
+    assert.equal(r.stoppedEarly, false, "the budget is the run's own end, not a stop");
+    const m = metrics(out);
+    assert.deepEqual(
+      m.map((x) => x.step),
+      [1, 2],
+    );
+    assert.ok(m[0].supervisedTokens.measured < budget && m[1].supervisedTokens.measured >= budget);
+    assert.equal(m[1].reward, ref[1].reward, "the same steps as the run without a budget");
+    assert.ok(m[1].val, "its last step is validated as the final one");
+    const again = await trainRl({ out, resume: true });
+    assert.equal(again.steps, 2, "a finished budgeted run resumes to nothing");
+    assert.equal(metrics(out).length, 2);
+    await assert.rejects(
+      trainRl(opts(join(dir, "budget-bad"), { overrides: { ...opts("").overrides, computeBudget: -5 } })),
+      /--compute-budget must be a positive number of tokens, got -5/,
+    );
+  });
+
   it("compute accounting agrees with the engine's FLOP counter, π_old rescoring included when the KL is off", async () => {
     for (const [klCoef, miniBatches] of [
       [0, 2],

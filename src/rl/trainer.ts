@@ -102,6 +102,8 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
     evalEvery: c.evalEvery,
     ckptEvery: c.ckptEvery,
     minutes: o.minutes,
+    done:
+      c.computeBudget === undefined ? undefined : () => supervised.measured >= (c.computeBudget as number),
     step: () => {
       const t0 = performance.now();
       const f0 = flopsExecuted();

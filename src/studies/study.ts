@@ -286,10 +286,14 @@ export function studyPlan(s: Study): {
       what = `${n.toExponential(2)} tokens`;
     } else if (st.kind === "rl") {
       const rc = resolveRlOptions(preset, st.rl);
-      const eq = resolvedStepTokens(preset, rc) * st.steps;
+      const budget = rc.computeBudget;
+      const eq = budget ?? resolvedStepTokens(preset, rc) * st.steps;
       tokens.set(st.id, eq);
       flops = eq * 6 * paramCount(c);
-      what = `${st.steps} steps × ${rc.promptsPerStep}×${rc.rollouts} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`;
+      what =
+        budget === undefined
+          ? `${st.steps} steps × ${rc.promptsPerStep}×${rc.rollouts} rollouts ≈ ${eq.toExponential(2)} supervised-token equivalents`
+          : `steps of ${rc.promptsPerStep}×${rc.rollouts} rollouts until ${eq.toExponential(2)} supervised-token equivalents by measured FLOPs (at most ${st.steps})`;
     } else {
       const n =
         st.grid.ops.length * st.grid.perOp * st.grid.samples * (st.kind === "edge" && st.selectPerOp ? 2 : 1);

@@ -234,6 +234,8 @@ export interface LoopSpec<M extends { step: number }> {
   ckptEvery: number;
   /** Stop, with a checkpoint, after this many minutes of this call. */
   minutes?: number;
+  /** The run's own end before `total` (a compute budget reached): checked before and after each step; its last step is validated and saved as the final one. */
+  done?: () => boolean;
   /** Runs the next step and returns its metrics line (step counted from 1). */
   step: () => M | Promise<M>;
   /** Adds validation figures to a line, at every `evalEvery`-th step, the last, and on time-out. */
@@ -258,11 +260,11 @@ export async function runLoop<M extends { step: number }>(s: LoopSpec<M>): Promi
   let step = s.from;
   let last: M | null = null;
   let stoppedEarly = false;
-  while (step < s.total) {
+  while (step < s.total && !s.done?.()) {
     await nextTurn(); // let finalizers of dropped native buffers run (src/util/turn.ts)
     const line = await s.step();
     step = line.step;
-    const end = step === s.total;
+    const end = step === s.total || (s.done?.() ?? false);
     const timeUp = performance.now() > deadline;
     if (step % s.evalEvery === 0 || end || timeUp) s.validate(line);
     appendFileSync(metrics, `${JSON.stringify(line)}\n`);
