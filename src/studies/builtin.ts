@@ -532,7 +532,7 @@ export function demoStudy(seed = 1): Study {
       { name: "OOD-hard", lo: 7, hi: 7 },
     ],
     description:
-      "A compact depth study: pre-train tiny on op 2–4 (6M tokens), evaluate op 2–7, find the edge of competence, run GRPO at the measured edge, evaluate again.",
+      "A compact depth study: pre-train tiny on op 2–4 for 4.5 minutes (the schedule sized from the measured throughput), evaluate op 2–7, find the edge of competence, run GRPO at the measured edge, evaluate again.",
     finding: FINDINGS.depth,
     stages: [
       {
@@ -540,7 +540,7 @@ export function demoStudy(seed = 1): Study {
         kind: "pretrain",
         preset: "tiny",
         mixture: mix("op2-4_forward", "2-4", "sequential"),
-        tokens: 6_000_000,
+        minutes: 4.5,
         train: sc.train,
       },
       { id: "eval-base", kind: "eval", from: "base", grid: g },
