@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { VERSION } from "../util/version.js";
 import { registerBench } from "./bench.js";
 import { registerEdge, registerEval } from "./eval.js";
+import { registerExportConfig } from "./export-config.js";
 import { registerExportData } from "./export-data.js";
 import { registerGenerate } from "./generate.js";
 import { registerModel } from "./model.js";
@@ -31,6 +32,7 @@ registerRl(program);
 registerStudy(program);
 registerBench(program);
 registerExportData(program);
+registerExportConfig(program);
 registerServe(program);
 registerReport(program);
 
