@@ -1,7 +1,8 @@
 /** `interplay export-config`: the launch folder of one study stage for a GPU trainer (verl, TRL). */
 import type { Command } from "commander";
-import { exportStageConfig, TRAINER_RELEASES, TRAINERS, type Trainer } from "../interop/trainer-config.js";
+import { TRAINER_RELEASES, TRAINERS, type Trainer } from "../interop/trainer-config.js";
 import { SCALES, type Scale, STUDY_NAMES, type StudyName } from "../studies/builtin.js";
+import { exportStageConfig } from "../studies/export-config.js";
 import { choiceOption, parseNat, parseOps, parsePos } from "./args.js";
 
 interface ExportConfigOpts {

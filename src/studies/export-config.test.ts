@@ -7,19 +7,12 @@ import { after, describe, it } from "node:test";
 import { tableFromIPC } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { configFromHf } from "../hf/model-io.js";
+import { leafPaths, trainerKeys, trlConfig, unknownKeys, verlConfig } from "../interop/trainer-config.js";
 import { presetConfig } from "../model/config.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
-import { builtinStudy, SCALES, STUDY_NAMES } from "../studies/builtin.js";
-import type { RlStage } from "../studies/types.js";
-import {
-  exportStageConfig,
-  grpoPlan,
-  leafPaths,
-  trainerKeys,
-  trlConfig,
-  unknownKeys,
-  verlConfig,
-} from "./trainer-config.js";
+import { builtinStudy, SCALES, STUDY_NAMES } from "./builtin.js";
+import { exportStageConfig, grpoPlan } from "./export-config.js";
+import type { RlStage } from "./types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-trainer-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
