@@ -22,7 +22,8 @@ import {
   readVerified,
   sealJson,
 } from "../util/checksum.js";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
+import { describeName } from "../util/lookup.js";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 
 /** The manifest of an exported folder (beside config.json). */
 export const HF_MANIFEST = "interplay-manifest.json";
@@ -62,35 +63,181 @@ export function hfConfig(c: ModelConfig, tok: TextTokenizer): Record<string, unk
   };
 }
 
-/** Reads a ModelConfig from config.json; errors name the field. */
-export function configFromHf(j: Record<string, unknown>, where = "config.json"): ModelConfig {
+/**
+ * Qwen2Config's defaults for the fields config.json may leave out, as transformers reads them:
+ * huggingface/transformers src/transformers/models/qwen2/configuration_qwen2.py (read at commit
+ * 008e5743; the dataclass fields of Qwen2Config: `num_key_value_heads: int | None = 32`,
+ * `tie_word_embeddings: bool = False`, …; `__post_init__` turns a null num_key_value_heads into
+ * num_attention_heads; older releases had the same defaults as `__init__` arguments), and the RoPE
+ * default theta of src/transformers/modeling_rope_utils.py (RotaryEmbeddingConfigMixin.default_theta
+ * = 10000; older releases: Qwen2Config(rope_theta=10000.0)). Not this lab's own defaults.
+ */
+export const QWEN2_DEFAULTS = {
+  vocab_size: 151936,
+  hidden_size: 4096,
+  intermediate_size: 22016,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 32,
+  hidden_act: "silu",
+  max_position_embeddings: 32768,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  tie_word_embeddings: false,
+  use_sliding_window: false,
+  sliding_window: 4096,
+  max_window_layers: 28,
+} as const;
+
+/** config.json as transformers reads it, for this engine. */
+export interface HfConfigRead {
+  config: ModelConfig;
+  /** tie_word_embeddings as transformers reads it (absent: false, Qwen2Config's default). */
+  tied: boolean;
+  /** Whether config.json states tie_word_embeddings at all. */
+  tiedGiven: boolean;
+  /** Fields config.json leaves out, taken from Qwen2Config's defaults (named in shape errors). */
+  defaulted: string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Reads config.json with transformers' Qwen2Config semantics: a missing field takes Qwen2Config's
+ * default (QWEN2_DEFAULTS), not this lab's; what this engine does not implement (another RoPE type,
+ * partial rotary, a head_dim other than hidden/heads, sliding-window layers whose window is shorter
+ * than the context, an activation other than SiLU) is refused naming the field. Errors name the file.
+ */
+export function readHfConfig(j: Record<string, unknown>, where = "config.json"): HfConfigRead {
   const arch = j.architectures as string[] | undefined;
   if (j.model_type !== "qwen2" && !(Array.isArray(arch) && arch.includes("Qwen2ForCausalLM"))) {
     throw new Error(`${where}: not a Qwen2 model (model_type ${JSON.stringify(j.model_type)})`);
   }
-  if (j.hidden_act !== undefined && j.hidden_act !== "silu")
-    throw new Error(`${where}: hidden_act ${j.hidden_act} is not supported (silu)`);
-  const num = (k: string, dflt?: number) => {
-    const v = j[k] ?? dflt;
-    if (typeof v !== "number") throw new Error(`${where}: "${k}" must be a number`);
+  const defaulted: string[] = [];
+  const has = (k: string) => Object.hasOwn(j, k);
+  const num = (k: keyof typeof QWEN2_DEFAULTS) => {
+    if (!has(k)) {
+      defaulted.push(k);
+      return QWEN2_DEFAULTS[k] as number;
+    }
+    const v = j[k];
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${where}: "${k}" must be a number`);
     return v;
   };
+  const bool = (k: "tie_word_embeddings" | "use_sliding_window") => {
+    if (!has(k)) return QWEN2_DEFAULTS[k];
+    if (typeof j[k] !== "boolean") throw new Error(`${where}: "${k}" must be true or false`);
+    return j[k] as boolean;
+  };
+  if (has("hidden_act") && j.hidden_act !== "silu")
+    throw new Error(`${where}: hidden_act ${JSON.stringify(j.hidden_act)} is not supported (silu)`);
+  const hidden = num("hidden_size");
   const heads = num("num_attention_heads");
+  // Qwen2Config: absent → 32 (the field's default); an explicit null → num_attention_heads.
+  const kvHeads =
+    has("num_key_value_heads") && j.num_key_value_heads === null ? heads : num("num_key_value_heads");
+  const layers = num("num_hidden_layers");
+  const context = num("max_position_embeddings");
+  // modeling_qwen2.Qwen2Attention: head_dim = getattr(config, "head_dim", hidden_size // num_attention_heads).
+  if (has("head_dim") && j.head_dim !== null && j.head_dim !== hidden / heads)
+    throw new Error(
+      `${where}: head_dim ${JSON.stringify(j.head_dim)} differs from hidden_size / num_attention_heads (${hidden / heads}): not supported`,
+    );
+  const ropeTheta = readRope(j, where);
+  // Sliding-window layers (Qwen2Config.__post_init__): a window only with use_sliding_window; by
+  // default the layers from max_window_layers on slide. A window no shorter than the context is
+  // full attention for every sequence this engine runs.
+  const window = bool("use_sliding_window")
+    ? has("sliding_window")
+      ? j.sliding_window
+      : QWEN2_DEFAULTS.sliding_window
+    : null;
+  if (window !== null && (typeof window !== "number" || !(window > 0)))
+    throw new Error(`${where}: "sliding_window" must be a positive number or null`);
+  const maxWindow = has("max_window_layers") ? j.max_window_layers : QWEN2_DEFAULTS.max_window_layers;
+  const types =
+    j.layer_types ??
+    Array.from({ length: layers }, (_, i) =>
+      window !== null && i >= (maxWindow as number) ? "sliding_attention" : "full_attention",
+    );
+  if (!Array.isArray(types)) throw new Error(`${where}: "layer_types" must be a list`);
+  types.forEach((t, i) => {
+    if (t !== "full_attention" && t !== "sliding_attention")
+      throw new Error(`${where}: layer_types[${i}] ${JSON.stringify(t)} is not supported (full_attention)`);
+    if (t === "sliding_attention" && window !== null && (window as number) < context)
+      throw new Error(
+        `${where}: layer ${i} uses sliding-window attention (sliding_window ${window} < max_position_embeddings ${context}), which this engine does not implement`,
+      );
+  });
+  const tiedGiven = has("tie_word_embeddings");
+  const tied = bool("tie_word_embeddings");
+  let config: ModelConfig;
   try {
-    return checkConfig({
+    config = checkConfig({
       vocabSize: num("vocab_size"),
-      hidden: num("hidden_size"),
-      layers: num("num_hidden_layers"),
+      hidden,
+      layers,
       heads,
-      kvHeads: num("num_key_value_heads", heads),
+      kvHeads,
       mlp: num("intermediate_size"),
-      context: num("max_position_embeddings"),
-      ropeTheta: num("rope_theta", 10000),
-      rmsEps: num("rms_norm_eps", 1e-6),
+      context,
+      ropeTheta,
+      rmsEps: num("rms_norm_eps"),
     });
   } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+    throw new Error(`${where}: ${(e as Error).message}${defaultsNote(defaulted)}`);
   }
+  return { config, tied, tiedGiven, defaulted };
+}
+
+/** " (config.json leaves out …: read with Qwen2Config's defaults …)" when fields were defaulted. */
+function defaultsNote(defaulted: string[]): string {
+  if (defaulted.length === 0) return "";
+  const list = defaulted.map((k) => `${k} = ${QWEN2_DEFAULTS[k as keyof typeof QWEN2_DEFAULTS]}`).join(", ");
+  return ` (config.json leaves these out, so transformers' Qwen2Config defaults apply: ${list})`;
+}
+
+/**
+ * RoPE theta as transformers reads it (modeling_rope_utils.py, RotaryEmbeddingConfigMixin.
+ * convert_rope_params_to_dict / standardize_rope_params): the parameters are `rope_scaling` (older
+ * configs) or else `rope_parameters` (newer ones), possibly one dict per layer type; their
+ * `rope_theta` comes first, then a top-level `rope_theta`, then 10000. The type is `rope_type`
+ * (older: `type`), "default" when absent; any other type (linear, dynamic, yarn, llama3, mrope, …)
+ * and a partial rotary factor are refused.
+ */
+function readRope(j: Record<string, unknown>, where: string): number {
+  for (const k of ["rope_scaling", "rope_parameters"])
+    if (Object.hasOwn(j, k) && j[k] !== null && !isObject(j[k]))
+      throw new Error(`${where}: "${k}" must be an object or null`);
+  const scaling = j.rope_scaling as Record<string, unknown> | null | undefined;
+  let p: Record<string, unknown> =
+    (scaling && Object.keys(scaling).length > 0 ? scaling : (j.rope_parameters as Record<string, unknown>)) ??
+    {};
+  const keys = Object.keys(p);
+  if (keys.length > 0 && keys.every((k) => k === "full_attention" || k === "sliding_attention")) {
+    const per = keys.map((k) => p[k]);
+    if (!per.every(isObject) || per.some((x) => JSON.stringify(x) !== JSON.stringify(per[0])))
+      throw new Error(`${where}: RoPE parameters that differ between layer types are not supported`);
+    p = per[0] as Record<string, unknown>;
+  }
+  const type = p.rope_type ?? p.type ?? "default";
+  if (type !== "default")
+    throw new Error(
+      `${where}: RoPE type ${JSON.stringify(type)} (rope_scaling / rope_parameters) is not supported: this engine implements the default RoPE only`,
+    );
+  const prf = p.partial_rotary_factor ?? j.partial_rotary_factor;
+  if (prf !== undefined && prf !== null && prf !== 1)
+    throw new Error(`${where}: partial_rotary_factor ${JSON.stringify(prf)} is not supported (1)`);
+  const theta = p.rope_theta ?? j.rope_theta ?? QWEN2_DEFAULTS.rope_theta;
+  if (typeof theta !== "number" || !Number.isFinite(theta))
+    throw new Error(`${where}: "rope_theta" must be a number`);
+  return theta;
+}
+
+/** Reads a ModelConfig from config.json (transformers' Qwen2Config semantics, see readHfConfig); errors name the field. */
+export function configFromHf(j: Record<string, unknown>, where = "config.json"): ModelConfig {
+  return readHfConfig(j, where).config;
 }
 
 /** Writes a model folder atomically (a temporary folder renamed into place); refuses to replace a non-empty folder unless `overwrite`. */
@@ -133,7 +280,11 @@ export function saveHfModel(
   renameSync(tmp, dir);
 }
 
-/** A tokenizer.json of another tool (e.g. byte-level BPE), read by the Hugging Face tokenizers library. */
+/**
+ * A tokenizer.json of another tool (e.g. byte-level BPE), read by the Hugging Face tokenizers
+ * library. `fallbackEos` (from generation_config.json or config.json) names the end-of-sequence id
+ * when tokenizer_config.json names no eos_token.
+ */
 export class HfTextTokenizer implements TextTokenizer {
   private readonly tok: Tokenizer;
   private readonly vocab: Map<string, number>;
@@ -141,10 +292,16 @@ export class HfTextTokenizer implements TextTokenizer {
   readonly padId: number;
   readonly vocabSize: number;
 
-  constructor(json: Record<string, unknown>, cfg: Record<string, unknown>) {
+  constructor(json: Record<string, unknown>, cfg: Record<string, unknown>, fallbackEos?: number) {
     this.tok = new Tokenizer(json as never, cfg as never);
-    const model = json.model as { vocab?: Record<string, number> } | undefined;
-    this.vocab = new Map(Object.entries(model?.vocab ?? {}));
+    const model = json.model as { vocab?: Record<string, number> | [string, number][] } | undefined;
+    // BPE, WordPiece and WordLevel vocabularies map token → id; a Unigram one lists [piece, score] by id.
+    const vocab = model?.vocab ?? {};
+    this.vocab = new Map(
+      Array.isArray(vocab)
+        ? vocab.map(([piece], i) => [piece, i] as [string, number])
+        : Object.entries(vocab),
+    );
     for (const a of (json.added_tokens as { id: number; content: string }[] | undefined) ?? [])
       this.vocab.set(a.content, a.id);
     this.vocabSize = Math.max(-1, ...this.vocab.values()) + 1;
@@ -152,14 +309,23 @@ export class HfTextTokenizer implements TextTokenizer {
       typeof x === "string" ? x : (x as { content?: string } | null)?.content;
     const eos = tokenName(cfg.eos_token);
     const pad = tokenName(cfg.pad_token) ?? eos;
-    this.eosId = eos !== undefined ? (this.vocab.get(eos) ?? -1) : -1;
+    this.eosId = eos !== undefined ? (this.vocab.get(eos) ?? -1) : (fallbackEos ?? -1);
     this.padId = pad !== undefined ? (this.vocab.get(pad) ?? this.eosId) : this.eosId;
   }
   encode(text: string): number[] {
-    return (this.tok.encode(text, { add_special_tokens: false } as never) as unknown as { ids: number[] })
-      .ids;
+    const { ids, tokens } = this.tok.encode(text, { add_special_tokens: false } as never) as unknown as {
+      ids: (number | undefined)[];
+      tokens: string[];
+    };
+    const bad = ids.findIndex((i) => !Number.isInteger(i));
+    if (bad >= 0)
+      throw new Error(
+        `cannot tokenize ${JSON.stringify(tokens[bad])}: not in tokenizer.json's vocabulary, which has no unk_token`,
+      );
+    return ids as number[];
   }
   decode(ids: ArrayLike<number>): string {
+    if (ids.length === 0) return "";
     return this.tok.decode(Array.from(ids), { skip_special_tokens: false } as never);
   }
   id(token: string): number | undefined {
@@ -174,6 +340,8 @@ export interface LoadedModel {
   tokenizer: TextTokenizer;
   /** dtype of the weights as stored (F32, BF16, F16). */
   dtypes: string[];
+  /** The weight files read (model.safetensors, or the shards of model.safetensors.index.json); absent for run folders. */
+  weightFiles?: string[];
 }
 
 function parseJson(path: string, text: string): Record<string, unknown> {
@@ -251,49 +419,172 @@ function loadFolder(dir: string, warn: (msg: string) => void): LoadedModel {
         `warning: ${dir} has no ${HF_MANIFEST} (exported before checksums, or re-saved by another tool): its files are not verified`,
       );
   }
-  const cfgJson = json("config.json");
-  const config = configFromHf(cfgJson, join(dir, "config.json"));
-  const st = decodeSafetensors(read("model.safetensors") as Buffer, join(dir, "model.safetensors"));
+  const { config, tied, tiedGiven, defaulted } = readHfConfig(json("config.json"), join(dir, "config.json"));
+  const { tensors, files, where } = readWeights(dir, manifest !== null, read);
   const specs = tensorSpecs(config);
   const flat = new Float32Array(specs[specs.length - 1].offset + specs[specs.length - 1].size);
   const known = new Set(specs.map((s) => s.name));
-  const tied = cfgJson.tie_word_embeddings !== false;
-  for (const [name, t] of st.tensors) {
-    if (known.has(name)) continue;
-    if (name === "lm_head.weight") {
-      if (!tied)
-        throw new Error(
-          `${dir}: untied output heads (lm_head.weight with tie_word_embeddings false) are not supported`,
-        );
-      continue; // a tied head saved anyway: identical to the embedding
-    }
-    if (name.endsWith("rotary_emb.inv_freq")) continue;
-    throw new Error(`${dir}/model.safetensors: unexpected tensor ${name} (shape [${t.shape}])`);
+  for (const [name, t] of tensors) {
+    if (known.has(name) || name === "lm_head.weight" || name.endsWith("rotary_emb.inv_freq")) continue;
+    throw new Error(`${t.file}: unexpected tensor ${name} (shape [${t.shape}])`);
   }
   for (const s of specs) {
-    const t = st.tensors.get(s.name);
-    if (!t) throw new Error(`${dir}/model.safetensors: tensor ${s.name} is missing`);
+    const t = tensors.get(s.name);
+    if (!t) throw new Error(`${where}: tensor ${s.name} is missing`);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       throw new Error(
-        `${dir}/model.safetensors: ${s.name} has shape [${t.shape}], config.json implies [${s.shape}]`,
+        `${t.file}: ${s.name} has shape [${t.shape}], config.json implies [${s.shape}]${defaultsNote(defaulted)}`,
       );
     }
     flat.set(t.data, s.offset);
   }
+  checkHead(dir, where, tensors, specs[0].shape, tied, tiedGiven, warn);
   const tokJson = json("tokenizer.json");
   const tokCfgBytes = read("tokenizer_config.json", true);
   const tokCfg = tokCfgBytes
     ? parseJson(join(dir, "tokenizer_config.json"), tokCfgBytes.toString("utf8"))
     : {};
   const interplay = tokCfg.interplay as { kind?: string } | undefined;
-  const tokenizer: TextTokenizer =
-    interplay?.kind === "world"
+  const world = interplay?.kind === "world";
+  let tokenizer: TextTokenizer;
+  try {
+    tokenizer = world
       ? WorldTokenizer.fromHuggingFace(tokJson)
-      : new HfTextTokenizer(tokJson, tokCfg);
+      : new HfTextTokenizer(tokJson, tokCfg, fallbackEos(dir, warn));
+  } catch (e) {
+    const model = (tokJson.model as { type?: unknown } | undefined)?.type;
+    throw new Error(
+      `${join(dir, "tokenizer.json")}: ${world ? "not the world tokenizer its tokenizer_config.json claims" : `a ${JSON.stringify(model ?? "untyped")} tokenizer that @huggingface/tokenizers cannot read`} (${(e as Error).message.replace(/^tokenizer\.json: /, "")})`,
+    );
+  }
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(
       `${dir}: tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocab_size ${config.vocabSize}`,
     );
   }
-  return { config, flat, tokenizer, dtypes: [...new Set([...st.tensors.values()].map((t) => t.dtype))] };
+  const dtypes = [...new Set([...tensors.values()].map((t) => t.dtype))];
+  return { config, flat, tokenizer, dtypes, weightFiles: files };
+}
+
+/** The sharded layout's index (transformers' SAFE_WEIGHTS_INDEX_NAME). */
+export const HF_WEIGHTS_INDEX = "model.safetensors.index.json";
+
+type StoredTensor = Tensor & { dtype: string; file: string };
+
+/**
+ * Reads the weights: model.safetensors, or else the shards model.safetensors.index.json lists
+ * (`{"metadata": {...}, "weight_map": {tensor: shard file}}`, as save_pretrained writes above its
+ * shard size). Every shard must exist, hold exactly the tensors the index maps to it, and no tensor
+ * may appear twice. A folder with a manifest of ours is never sharded.
+ */
+function readWeights(
+  dir: string,
+  ours: boolean,
+  read: (file: string) => Buffer | null,
+): { tensors: Map<string, StoredTensor>; files: string[]; where: string } {
+  const tensors = new Map<string, StoredTensor>();
+  const single = join(dir, "model.safetensors");
+  const indexPath = join(dir, HF_WEIGHTS_INDEX);
+  if (ours || existsSync(single) || !existsSync(indexPath)) {
+    if (!ours && !existsSync(single))
+      throw new Error(`${dir} has no weights: neither model.safetensors nor ${HF_WEIGHTS_INDEX}`);
+    for (const [name, t] of decodeSafetensors(read("model.safetensors") as Buffer, single).tensors)
+      tensors.set(name, { ...t, file: single });
+    return { tensors, files: ["model.safetensors"], where: single };
+  }
+  const index = parseJson(indexPath, (read(HF_WEIGHTS_INDEX) as Buffer).toString("utf8"));
+  const map = index.weight_map;
+  if (!isObject(map) || Object.keys(map).length === 0)
+    throw new Error(`${indexPath}: "weight_map" must be a non-empty object of tensor name → shard file`);
+  const byFile = new Map<string, string[]>();
+  for (const [name, file] of Object.entries(map)) {
+    if (typeof file !== "string" || file === "" || file === "." || file === ".." || /[/\\]/.test(file))
+      throw new Error(
+        `${indexPath}: tensor ${name} maps to ${describeName(file)}, not a file name in the folder`,
+      );
+    byFile.set(file, [...(byFile.get(file) ?? []), name]);
+  }
+  const files = [...byFile.keys()].sort();
+  for (const file of files) {
+    const path = join(dir, file);
+    const names = byFile.get(file) as string[];
+    if (!existsSync(path))
+      throw new Error(
+        `${path} is missing: ${HF_WEIGHTS_INDEX} maps ${names.length} tensor(s) to it (e.g. ${names[0]})`,
+      );
+    const shard = decodeSafetensors(read(file) as Buffer, path).tensors;
+    for (const name of names)
+      if (!shard.has(name)) throw new Error(`${indexPath} maps ${name} to ${file}, which does not hold it`);
+    for (const [name, t] of shard) {
+      if (!Object.hasOwn(map, name))
+        throw new Error(`${path} holds ${name}, which ${HF_WEIGHTS_INDEX} does not list`);
+      if (map[name] !== file)
+        throw new Error(`${path} holds ${name}, which ${HF_WEIGHTS_INDEX} maps to ${map[name]}`);
+      tensors.set(name, { ...t, file: path });
+    }
+  }
+  return { tensors, files, where: `${dir} (shards of ${HF_WEIGHTS_INDEX})` };
+}
+
+/**
+ * The output head, read as transformers reads it. Tied (tie_word_embeddings true): the head is the
+ * embedding, and a stored lm_head.weight is ignored (PreTrainedModel.tie_weights; a differing one is
+ * warned about). Untied (false, which is also Qwen2Config's default when the key is absent): the
+ * engine has only a tied head, so lm_head.weight must be stored and equal the embedding; without it
+ * transformers would initialise a random head, so the folder is refused.
+ */
+function checkHead(
+  dir: string,
+  where: string,
+  tensors: Map<string, StoredTensor>,
+  embedShape: number[],
+  tied: boolean,
+  tiedGiven: boolean,
+  warn: (msg: string) => void,
+): void {
+  const head = tensors.get("lm_head.weight");
+  const embed = tensors.get("model.embed_tokens.weight") as StoredTensor;
+  if (head && (head.shape.length !== 2 || head.shape[0] !== embedShape[0] || head.shape[1] !== embedShape[1]))
+    throw new Error(
+      `${head.file}: lm_head.weight has shape [${head.shape}], config.json implies [${embedShape}]`,
+    );
+  const same = head?.data.every((v, i) => v === embed.data[i]) ?? false;
+  const setting = tiedGiven
+    ? `config.json sets "tie_word_embeddings": false`
+    : `config.json has no "tie_word_embeddings", which transformers reads as false (Qwen2Config's default: an untied output head)`;
+  if (tied) {
+    if (head && !same)
+      warn(
+        `warning: ${dir}: lm_head.weight differs from the embedding, but tie_word_embeddings is true: like transformers, the embedding is used as the output head`,
+      );
+  } else if (!head) {
+    throw new Error(
+      `${dir}: ${setting}, and ${where} holds no lm_head.weight: transformers would initialise the output head at random. If the head is the embedding, add "tie_word_embeddings": true to config.json`,
+    );
+  } else if (!same) {
+    throw new Error(
+      `${dir}: untied output heads (lm_head.weight differing from the embedding; ${setting}) are not supported`,
+    );
+  }
+}
+
+/**
+ * The end-of-sequence id of generation_config.json (eos_token_id, the first of a list), else of
+ * config.json; for tokenizers whose tokenizer_config.json names none. A generation_config.json that
+ * cannot be read is warned about and ignored: it holds decoding defaults, not the model.
+ */
+function fallbackEos(dir: string, warn: (msg: string) => void): number | undefined {
+  const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+  const ok = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  for (const file of ["generation_config.json", "config.json"]) {
+    const p = join(dir, file);
+    if (!existsSync(p)) continue;
+    try {
+      const v = first(JSON.parse(readFileSync(p, "utf8")).eos_token_id);
+      if (ok(v)) return v;
+    } catch (e) {
+      warn(`warning: ${p} cannot be read (${(e as Error).message}); ignored`);
+    }
+  }
+  return undefined;
 }

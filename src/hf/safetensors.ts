@@ -110,7 +110,7 @@ export function decodeSafetensors(buf: Uint8Array, what = "safetensors"): Safete
     if (typeof t?.dtype !== "string") throw new Error(`${what}: tensor ${name} has no dtype`);
     if (!hasName(DTYPE_BYTES, t.dtype))
       throw new Error(
-        `${what}: tensor ${describeName(name)} has unsupported dtype ${describeName(t.dtype)} (F32, F16, BF16)`,
+        `${what}: tensor ${describeName(name)} has unsupported dtype ${describeName(t.dtype)}: this loader reads F32, BF16 and F16${/^(I|U|F8|BOOL)/.test(t.dtype) ? " (integer, 8-bit float or quantized weights are not supported; dequantize to BF16 or F32 first)" : ""}`,
       );
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new Error(`${what}: tensor ${name} has a bad shape`);
