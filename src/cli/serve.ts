@@ -126,10 +126,12 @@ function runPrimary(o: ServeOpts): Promise<void> {
   return new Promise<void>((resolve) => {
     let stopping = false;
     let announced = false;
+    let listening = 0;
     const fork = () => {
       const w = cluster.fork();
       w.on("listening", (addr: AddressInfo) => {
-        if (announced) return;
+        // Announced once every process listens, so that the first requests reach all of them.
+        if (announced || ++listening < o.workers) return;
         announced = true;
         console.error(
           `interplay reward service listening on http://${o.host}:${addr.port} (${o.workers} processes)`,

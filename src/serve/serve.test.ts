@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -353,6 +353,77 @@ describe("reward service: shutdown", () => {
         body: JSON.stringify({ completion: problems[5].completion, gold: problems[5].id }),
       });
       assert.equal((r.json as ScoreResult).reward, 1);
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("reward service: several processes behind one port", () => {
+  it("serve --workers 2: both processes answer, identically; a killed one is replaced; SIGTERM exits 0", async () => {
+    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+    const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--workers", "2"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      let err = "";
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+          const m = /listening on http:\/\/[^:]+:(\d+) \(2 processes\)/.exec(err);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+      });
+      // Each request on a fresh connection; the primary hands connections out round-robin.
+      const fresh = new Agent({ keepAlive: false });
+      const pidsSeen = async (want: number) => {
+        const seen = new Set<number>();
+        for (let i = 0; i < 40 && seen.size < want; i++) {
+          const h = await raw(port, { path: "/healthz", agent: fresh });
+          if (h.status === 200) seen.add((h.json as { pid: number }).pid);
+        }
+        return seen;
+      };
+      const pids = await pidsSeen(2);
+      assert.equal(pids.size, 2, "two processes answered");
+      assert.ok(!pids.has(child.pid as number), "the primary does not serve");
+      const body = JSON.stringify({
+        items: problems.slice(0, 8).map((p, i) => ({
+          completion: i % 2 ? p.completion : faultyCompletion(p, FAULTS[i % FAULTS.length], prng(i)),
+          gold: p.id,
+        })),
+      });
+      const answers = new Set<string>();
+      for (let i = 0; i < 6; i++)
+        answers.add(JSON.stringify((await raw(port, { path: "/v1/reward", body, agent: fresh })).json));
+      assert.equal(answers.size, 1, "every process scores the same");
+      const killed = [...pids][0];
+      process.kill(killed, "SIGKILL");
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no replacement: ${err}`)), 10000);
+        const check = (): void => {
+          if (!/starting another/.test(err)) {
+            setTimeout(check, 50);
+            return;
+          }
+          clearTimeout(t);
+          resolve();
+        };
+        check();
+      });
+      // The replacement starts listening a moment after it is forked.
+      let after = await pidsSeen(2);
+      for (let i = 0; i < 50 && (after.size < 2 || after.has(killed)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await pidsSeen(2);
+      }
+      assert.equal(after.size, 2, "two processes again");
+      assert.ok(!after.has(killed));
       const exited = once(child, "exit");
       child.kill("SIGTERM");
       const [code] = await exited;

@@ -441,6 +441,8 @@ export function createRewardServer(opts: RewardServerOptions = {}): RewardServer
       const m = process.memoryUsage();
       return send(res, draining ? 503 : 200, {
         status: draining ? "draining" : "ok",
+        // Which process answered (several share one port with `serve --workers N`).
+        pid: process.pid,
         uptimeSeconds: Math.round((Date.now() - stats.startedAt) / 1000),
         requests: stats.requests,
         scored: stats.scored,
