@@ -4,6 +4,7 @@ import { TRAINER_RELEASES, TRAINERS, type Trainer } from "../interop/trainer-con
 import { SCALES, type Scale, STUDY_NAMES, type StudyName } from "../studies/builtin.js";
 import { exportStageConfig } from "../studies/export-config.js";
 import { choiceOption, parseNat, parseOps, parsePos } from "./args.js";
+import { type Progress, startProgress } from "./progress.js";
 
 interface ExportConfigOpts {
   study: StudyName;
@@ -18,6 +19,7 @@ interface ExportConfigOpts {
   edgeBand?: number[];
   maxPrompts?: number;
   force?: boolean;
+  corpus?: boolean;
 }
 
 /** Registers the export-config command. */
@@ -42,6 +44,10 @@ export function registerExportConfig(program: Command): void {
       "cap on the training prompts written (the trainer cycles them)",
       parsePos("--max-prompts"),
     )
+    .option(
+      "--corpus",
+      "pre-/mid-training stages: also write the token shards here (paper scale: tens of millions of problems; run make-corpus.sh where the GPUs read instead)",
+    )
     .option("--force", "replace a non-empty --out")
     .action(async (o: ExportConfigOpts) => {
       let edgeBand: { lo: number; hi: number } | undefined;
@@ -54,6 +60,7 @@ export function registerExportConfig(program: Command): void {
         edgeBand = { lo, hi };
       }
       const t0 = performance.now();
+      let bar: Progress | undefined; // started on the corpus export's first chunk, when its size is known
       const r = await exportStageConfig({
         study: o.study,
         scale: o.scale,
@@ -67,7 +74,15 @@ export function registerExportConfig(program: Command): void {
         edgeBand,
         maxPrompts: o.maxPrompts,
         force: o.force,
+        corpus: o.corpus,
+        onProgress: o.corpus
+          ? (done, total) => {
+              bar ??= startProgress("corpus", total);
+              bar.update(done);
+            }
+          : undefined,
       });
+      bar?.stop();
       for (const n of r.notes) console.error(`note: ${n}`);
       console.error(
         `wrote ${r.files.length} files (${r.kind} stage) to ${o.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s; see ${o.out}/README.md`,

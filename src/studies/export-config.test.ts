@@ -233,6 +233,33 @@ describe("export-config: launch folders", () => {
     assert.ok(count > 5e6 && count < 1e8, `${count} problems`);
   });
 
+  it("a mid-training stage with --corpus: token shards of the stage's size, the stream's own problems", async () => {
+    const out = join(dir, "mid");
+    const r = await exportStageConfig({
+      study: "allocation",
+      scale: "tiny",
+      stage: "mid-b0.5",
+      trainer: "verl",
+      out,
+      corpus: true,
+    });
+    assert.equal(r.kind, "midtrain");
+    const manifest = JSON.parse(readFileSync(join(out, "data/corpus/manifest.json"), "utf8")) as {
+      problems: number;
+      tokens: number;
+    };
+    const stage = JSON.parse(readFileSync(join(out, "stage.json"), "utf8")) as {
+      tokens: number;
+      problems: number;
+    };
+    assert.equal(manifest.problems, stage.problems);
+    // The count is sized from a sample's mean tokens per problem: within 10% of the stage's tokens.
+    assert.ok(
+      Math.abs(manifest.tokens / stage.tokens - 1) < 0.1,
+      `${manifest.tokens} tokens for ${stage.tokens}`,
+    );
+  });
+
   it("errors name the problem and write nothing", async () => {
     await assert.rejects(
       exportStageConfig({

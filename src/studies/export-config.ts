@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "
 import { dirname, join, relative } from "node:path";
 import { gridProblems } from "../eval/runner.js";
 import { hfConfig } from "../hf/model-io.js";
+import { exportCorpus } from "../interop/corpus.js";
 import { exportProblems } from "../interop/export.js";
 import {
   type GrpoPlan,
@@ -75,6 +76,10 @@ export interface StageConfigOptions {
   edgeBand?: { lo: number; hi: number };
   /** Cap on the training prompts written (default: every step's, steps × prompts per step). */
   maxPrompts?: number;
+  /** Pre-/mid-training stages: also write the corpus shards (data/corpus), not only the command. */
+  corpus?: boolean;
+  /** Progress of a corpus export: (problems done, total). */
+  onProgress?: (done: number, total: number) => void;
   /** Replace a non-empty `out`. */
   force?: boolean;
 }
@@ -172,7 +177,7 @@ export async function exportStageConfig(o: StageConfigOptions): Promise<StageCon
     const written =
       st.kind === "rl"
         ? await writeRlStage(study, st, preset, o, { tmp, tok, gpus, nodes, experiment, notes })
-        : writeTrainStage(study, st, preset, o, { tmp, tok, notes });
+        : await writeTrainStage(study, st, preset, o, { tmp, tok, notes });
     if (existsSync(o.out)) rmSync(o.out, { recursive: true, force: true });
     mkdirSync(dirname(o.out), { recursive: true });
     renameSync(tmp, o.out);
@@ -372,13 +377,13 @@ function listFiles(dir: string): string[] {
 }
 
 /** A pre-training or mid-training stage: the model config, tokenizer and the corpus command. */
-function writeTrainStage(
+async function writeTrainStage(
   study: Study,
   st: PretrainStage | MidtrainStage,
   preset: string,
   o: StageConfigOptions,
   c: { tmp: string; tok: WorldTokenizer; notes: string[] },
-): string[] {
+): Promise<string[]> {
   const model = presetConfig(preset, c.tok.vocabSize);
   const files: string[] = [];
   const put = (rel: string, text: string) => {
@@ -403,6 +408,17 @@ function writeTrainStage(
     "make-corpus.sh",
     `#!/usr/bin/env bash\n# Written by interplay export-config: the ${st.kind} corpus of ${study.name}/${st.id} (${tokens ?? "?"} tokens).\nset -euo pipefail\ncd "$(dirname "$0")"\n${cmd} "$@"\n`,
   );
+  if (o.corpus) {
+    if (count === undefined) throw new Error(`stage "${st.id}" has no token count: it cannot size a corpus`);
+    // The stream the lab's own trainer reads: problem j of the mixture with the stage's seed.
+    await exportCorpus({
+      plan: { kind: "mixture", seed: study.seed, mixture, count },
+      out: join(c.tmp, "data", "corpus"),
+      kind: "tokens",
+      onProgress: o.onProgress,
+    });
+    files.push(...listFiles(join(c.tmp, "data", "corpus")).map((f) => relative(c.tmp, f)));
+  }
   put(
     "stage.json",
     `${JSON.stringify({ study: study.name, scale: o.scale, stage: st.id, kind: st.kind, preset, tokens, problems: count, train: st.train ?? {}, notes: c.notes }, null, 2)}\n`,
