@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
 import { EVAL_FILES, loadEvalSummary, summaryPath } from "../report/io.js";
+import { writeRunReport } from "../report/run-report.js";
 import { compareEvalSummaries, type EvalComparison } from "../stats/comparison.js";
 import { describePolicy, type EvalRow, type EvalSummary } from "../stats/evaluation.js";
 import { PASSK_ESTIMATORS, type PassKEstimator } from "../stats/passk.js";
@@ -130,7 +131,8 @@ function summaryInput(evalArg: string): string | undefined {
 }
 
 interface ReportOpts {
-  eval: string;
+  eval?: string;
+  run?: string;
   out?: string;
   title?: string;
   force?: boolean;
@@ -154,8 +156,11 @@ interface CompareCliOpts {
 export function registerReport(program: Command): void {
   program
     .command("report")
-    .description("re-render report.html from an evaluation directory's summary.json and print its summary")
-    .requiredOption("--eval <dir>", "evaluation directory (or the path of its summary.json)")
+    .description(
+      "re-render report.html: of an evaluation directory (--eval, from its summary.json; prints its summary) or of a training run (--run: pretrain, midtrain or rl curves)",
+    )
+    .option("--eval <dir>", "evaluation directory (or the path of its summary.json)")
+    .option("--run <dir>", "run folder of pretrain, midtrain or rl (config.json and metrics.jsonl)")
     .option(
       "--out <file>",
       "HTML report to write (default: report.html in the evaluation directory, which is replaced; another existing file needs --force)",
@@ -163,15 +168,34 @@ export function registerReport(program: Command): void {
     .option("--title <text>", "report title")
     .option("--force", "replace an existing --out file (never the summary)")
     .action((o: ReportOpts) => {
-      const own = defaultReportPath(o.eval);
+      if ((o.eval === undefined) === (o.run === undefined))
+        throw new Error("give --eval DIR or --run DIR (one of them)");
+      if (o.run !== undefined) {
+        const own = join(o.run, "report.html");
+        const out = o.out ?? own;
+        checkOutputs({
+          inputs: [
+            { flag: "--run", path: join(o.run, "config.json") },
+            { flag: "--run", path: join(o.run, "metrics.jsonl") },
+          ],
+          files: [{ flag: o.out === undefined ? "report" : "--out", path: out }],
+          force: o.force,
+          replaceable: [own],
+        });
+        const path = writeRunReport(o.run, { out, ...(o.title !== undefined ? { title: o.title } : {}) });
+        console.error(`report → ${path}`);
+        return;
+      }
+      const evalDir = o.eval as string;
+      const own = defaultReportPath(evalDir);
       const out = o.out ?? own;
       checkOutputs({
-        inputs: [{ flag: "--eval", path: summaryInput(o.eval) }],
+        inputs: [{ flag: "--eval", path: summaryInput(evalDir) }],
         files: [{ flag: o.out === undefined ? "report" : "--out", path: out }],
         force: o.force,
         replaceable: [own],
       });
-      const summary = loadEvalSummary(o.eval);
+      const summary = loadEvalSummary(evalDir);
       writeFileAtomic(out, renderEvalReport(summary, o.title !== undefined ? { title: o.title } : {}));
       console.log(evalSummaryTable(summary));
       console.error(`report → ${out}`);

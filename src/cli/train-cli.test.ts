@@ -42,6 +42,24 @@ describe("pretrain CLI", () => {
     assert.equal(spawnSync(process.execPath, args(full), { encoding: "utf8", env }).status, 0);
     const ref = losses(full);
     assert.equal(ref.length, 40);
+    // The run's page, rewritten at each checkpoint: the last one covers every step.
+    const page = readFileSync(join(full, "report.html"), "utf8");
+    assert.match(page, /40 steps recorded in metrics\.jsonl/);
+    for (const id of ["run-loss-tokens", "run-loss-time", "run-lr", "run-gradnorm", "run-throughput"])
+      assert.match(page, new RegExp(`id="${id}"`));
+    const again = join(dir, "again.html");
+    const rr = spawnSync(process.execPath, [bin, "report", "--run", full, "--out", again], {
+      encoding: "utf8",
+      env,
+    });
+    assert.equal(rr.status, 0, rr.stderr);
+    assert.match(readFileSync(again, "utf8"), /40 steps recorded/);
+    const both = spawnSync(process.execPath, [bin, "report", "--run", full, "--eval", full], {
+      encoding: "utf8",
+      env,
+    });
+    assert.equal(both.status, 1);
+    assert.match(both.stderr, /give --eval DIR or --run DIR/);
     const cut = join(dir, "cut");
     const child = spawn(process.execPath, args(cut), { stdio: "ignore", env });
     // Kill it hard once a checkpoint beyond the first exists.
@@ -175,6 +193,18 @@ describe("pretrain CLI", () => {
       losses(out).map((m) => m.step),
       [1, 2],
     );
+    const page = readFileSync(join(out, "report.html"), "utf8");
+    assert.match(page, /2 steps recorded/);
+    for (const id of [
+      "run-reward",
+      "run-verified",
+      "run-kl",
+      "run-clip",
+      "run-length",
+      "run-entropy",
+      "run-time-split",
+    ])
+      assert.match(page, new RegExp(`id="${id}"`), id);
     r = rl("--resume", "--kl-coef", "0");
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--kl-coef 0 differs from the run's 0\.001/);

@@ -4,12 +4,12 @@
  * no Chromium binary is found (set INTERPLAY_CHROMIUM to point at one).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { native } from "../engine/native.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
@@ -155,6 +155,67 @@ describe("reports in headless Chromium", {
     const file = join(dir, "study", "report.html");
     writeFileSync(file, html);
     checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
+  });
+
+  test("training pages of a real pretrain and RL run draw every curve with data", async () => {
+    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+    const env = { ...process.env, INTERPLAY_THREADS: "1" };
+    const cli = (...a: string[]) => {
+      const r = spawnSync(process.execPath, [bin, ...a], { encoding: "utf8", env });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    const pre = join(dir, "run-pre");
+    cli(
+      "pretrain",
+      "--preset",
+      "micro",
+      "--mixture",
+      "op2-3",
+      "--tokens",
+      String(30 * 4 * 32),
+      "--batch",
+      "4",
+      "--seq-len",
+      "32",
+      "--eval-every",
+      "5",
+      "--out",
+      pre,
+    );
+    const rl = join(dir, "run-rl");
+    cli(
+      "rl",
+      "--from",
+      pre,
+      "--prompts",
+      "op2-3_forward",
+      "--steps",
+      "3",
+      "--max-new",
+      "12",
+      "--prompts-per-step",
+      "2",
+      "--rollouts",
+      "2",
+      "--mini-batches",
+      "1",
+      "--eval-every",
+      "3",
+      "--out",
+      rl,
+    );
+    for (const [run, n] of [
+      [pre, 5],
+      [rl, 8],
+    ] as const) {
+      const file = join(run, "report.html");
+      const html = readFileSync(file, "utf8");
+      const specs = embeddedSpecs(html);
+      assert.equal(specs.length, n, `${run}: ${specs.map((c) => c.id).join(", ")}`);
+      for (const c of specs)
+        for (const sr of c.series) assert.ok(sr.data.length > 0, `${c.id} / ${sr.label} has data`);
+      checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
+    }
   });
 
   test("a real evaluation (sampled, verified, summarised) renders with its charts", async () => {

@@ -5,12 +5,14 @@
  * its validation; everything a run folder promises (exact resume, no lost or repeated metrics
  * line, atomic files) lives here once.
  */
+
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Kernels } from "../engine/kernels.js";
 import type { ModelConfig } from "../model/config.js";
 import type { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
+import { writeRunReport } from "../report/run-report.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { IntegrityError } from "../util/checksum.js";
 import { readJsonlSync } from "../util/jsonl.js";
@@ -270,13 +272,25 @@ export async function runLoop<M extends { step: number }>(s: LoopSpec<M>): Promi
     appendFileSync(metrics, `${JSON.stringify(line)}\n`);
     last = line;
     s.onStep?.(line, s.total);
-    if (step % s.ckptEvery === 0 || end || timeUp) s.save();
+    if (step % s.ckptEvery === 0 || end || timeUp) {
+      s.save();
+      runReport(s.out);
+    }
     if (timeUp && !end) {
       stoppedEarly = true;
       break;
     }
   }
   return { steps: step, last: last ?? lastMetrics<M>(metrics), stoppedEarly };
+}
+
+/** Rewrites the run's report.html (a page that fails to render is a warning, never a failed run). */
+function runReport(out: string): void {
+  try {
+    writeRunReport(out);
+  } catch (e) {
+    console.error(`warning: ${out}/report.html not written: ${(e as Error).message}`);
+  }
 }
 
 /** The metrics lines of a run that parse (a line cut by a kill does not). */
