@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
+import { writeIndex } from "../report/index-page.js";
 import { EVAL_FILES, loadEvalSummary, summaryPath } from "../report/io.js";
 import { writeRunReport } from "../report/run-report.js";
 import { compareEvalSummaries, type EvalComparison } from "../stats/comparison.js";
@@ -133,6 +134,7 @@ function summaryInput(evalArg: string): string | undefined {
 interface ReportOpts {
   eval?: string;
   run?: string;
+  index?: string;
   out?: string;
   title?: string;
   force?: boolean;
@@ -162,14 +164,37 @@ export function registerReport(program: Command): void {
     .option("--eval <dir>", "evaluation directory (or the path of its summary.json)")
     .option("--run <dir>", "run folder of pretrain, midtrain or rl (config.json and metrics.jsonl)")
     .option(
+      "--index <dir>",
+      "a page listing every run, evaluation and study under a folder (default --out: DIR/index.html)",
+    )
+    .option(
       "--out <file>",
       "HTML report to write (default: report.html in the evaluation directory, which is replaced; another existing file needs --force)",
     )
     .option("--title <text>", "report title")
     .option("--force", "replace an existing --out file (never the summary)")
     .action((o: ReportOpts) => {
-      if ((o.eval === undefined) === (o.run === undefined))
-        throw new Error("give --eval DIR or --run DIR (one of them)");
+      if ([o.eval, o.run, o.index].filter((x) => x !== undefined).length !== 1)
+        throw new Error("give one of --eval DIR, --run DIR or --index DIR");
+      if (o.index !== undefined) {
+        const own = join(o.index, "index.html");
+        const out = o.out ?? own;
+        checkOutputs({
+          inputs: [],
+          files: [{ flag: o.out === undefined ? "index" : "--out", path: out }],
+          force: o.force,
+          replaceable: [own],
+        });
+        const { path, entries } = writeIndex(o.index, out);
+        console.log(
+          renderTable(
+            ["kind", "folder", "key figure"],
+            entries.map((e) => [e.kind, e.path, e.figure]),
+          ),
+        );
+        console.error(`index of ${entries.length} → ${path}`);
+        return;
+      }
       if (o.run !== undefined) {
         const own = join(o.run, "report.html");
         const out = o.out ?? own;

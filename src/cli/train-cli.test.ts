@@ -59,7 +59,7 @@ describe("pretrain CLI", () => {
       env,
     });
     assert.equal(both.status, 1);
-    assert.match(both.stderr, /give --eval DIR or --run DIR/);
+    assert.match(both.stderr, /give one of --eval DIR, --run DIR or --index DIR/);
     const cut = join(dir, "cut");
     const child = spawn(process.execPath, args(cut), { stdio: "ignore", env });
     // Kill it hard once a checkpoint beyond the first exists.

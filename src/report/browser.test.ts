@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -23,6 +23,7 @@ import { Rng } from "../util/rng.js";
 import { renderCompareReport } from "./compare-report.js";
 import { renderEvalReport } from "./eval-report.js";
 import { expectedSeries } from "./html.js";
+import { writeIndex } from "./index-page.js";
 import { writeEvalOutputs } from "./io.js";
 import { embeddedSpecs, syntheticRecords } from "./testing/fixtures.js";
 import { decodePng, pixelVariety } from "./testing/png.js";
@@ -245,5 +246,15 @@ describe("reports in headless Chromium", {
       await browse(report, ["--dump-dom", "--virtual-time-budget=3000"]),
       readFileSync(report, "utf8"),
     );
+  });
+  test("the index of the folder: every link resolves, the page renders", async () => {
+    const { path, entries } = writeIndex(dir);
+    assert.ok(entries.some((e) => e.kind === "pretrain") && entries.some((e) => e.kind === "rl"));
+    assert.ok(entries.some((e) => e.kind === "evaluation"));
+    const html = readFileSync(path, "utf8");
+    const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(hrefs.length >= 3, hrefs.join(" "));
+    for (const h of hrefs) assert.ok(existsSync(join(dir, h)), h);
+    checkDom(await browse(path, ["--dump-dom", "--virtual-time-budget=2000"]), html);
   });
 });
