@@ -9,11 +9,11 @@ The service (docs/scale-out.md, section 2) answers
 What the client does about failures:
 
 - connection refused or reset, a timeout, a 503 (the service's in-flight budget is full; its
-  Retry-After is honoured), a 429 (Retry-After likewise) or another 5xx: retried with exponential
+  Retry-After is honoured) or another 5xx: retried with exponential
   backoff, at most `retries` more times; then `ServiceUnavailable`, naming the URL, the attempts,
   the time spent and the last error. With the defaults a service nobody answers for is reported in
   about 4 s (refused connections) or `retries + 1` connect timeouts (an address that drops packets).
-- any other 4xx: raised at once as `RequestRejected` with the service's own message (its JSON
+- any 4xx: raised at once as `RequestRejected` with the service's own message (its JSON
   `{error, code, status}`): the request is wrong, and sending it again cannot help.
 
 Scoring is stateless on the service, so a retried request can never count twice.
@@ -348,7 +348,7 @@ class RewardClient:
                             status,
                         ) from None
                 message, code = _error_of(data)
-                if status == 429 or status >= 500:
+                if status >= 500:
                     last = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
                     wait = _retry_after(headers.get("retry-after"))
                 else:

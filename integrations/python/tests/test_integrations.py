@@ -431,7 +431,7 @@ class ClientTest(unittest.TestCase):
             verl_mod.compute_score("x", "y", "1", {"id": "zoo-f-op3-s1-i0"}, client=RewardClient(url, retries=1, backoff=0.05))
 
     def test_4xx_is_not_retried_and_carries_the_service_message(self):
-        for status, code in ((400, "bad_option"), (404, "not_found"), (413, "batch_too_large"), (422, "unknown_gold")):
+        for status, code in ((400, "bad_option"), (404, "not_found"), (413, "batch_too_large"), (422, "unknown_gold"), (429, "slow_down")):
             stub = Stub([(status, {}, {"error": f"the service says {code}", "code": code, "status": status})])
             try:
                 with self.assertRaises(RequestRejected) as cm:
