@@ -332,20 +332,10 @@ describe("reward service: shutdown", () => {
   });
 
   it("the CLI serves on a free port and exits 0 on SIGTERM", async () => {
-    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
-    const child = spawn(process.execPath, [bin, "serve", "--port", "0"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const cli = serveCli([]);
+    const child = cli.child;
     try {
-      let err = "";
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stderr.on("data", (d: Buffer) => {
-          err += d.toString();
-          const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
+      const port = await cli.port;
       const h = await raw(port, { path: "/healthz" });
       assert.equal(h.status, 200);
       const r = await raw(port, {
@@ -363,22 +353,30 @@ describe("reward service: shutdown", () => {
   });
 });
 
+/** `interplay serve ARGS` as a child process; `port` resolves once it announces it (`listening` matched). */
+function serveCli(args: string[], listening = /listening on http:\/\/[^:]+:(\d+)/) {
+  const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+  const child = spawn(process.execPath, [bin, "serve", "--port", "0", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  const port = new Promise<number>((resolve, reject) => {
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = listening.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return { child, port, stderr: () => err };
+}
+
 describe("reward service: several processes behind one port", () => {
   it("serve --workers 2: both processes answer, identically; a killed one is replaced; SIGTERM exits 0", async () => {
-    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
-    const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--workers", "2"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const cli = serveCli(["--workers", "2"], /listening on http:\/\/[^:]+:(\d+) \(2 processes\)/);
+    const child = cli.child;
     try {
-      let err = "";
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stderr.on("data", (d: Buffer) => {
-          err += d.toString();
-          const m = /listening on http:\/\/[^:]+:(\d+) \(2 processes\)/.exec(err);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
+      const port = await cli.port;
       // Each request on a fresh connection; the primary hands connections out round-robin.
       const fresh = new Agent({ keepAlive: false });
       const pidsSeen = async (want: number) => {
@@ -405,9 +403,9 @@ describe("reward service: several processes behind one port", () => {
       const killed = [...pids][0];
       process.kill(killed, "SIGKILL");
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no replacement: ${err}`)), 10000);
+        const t = setTimeout(() => reject(new Error(`no replacement: ${cli.stderr()}`)), 10000);
         const check = (): void => {
-          if (!/starting another/.test(err)) {
+          if (!/starting another/.test(cli.stderr())) {
             setTimeout(check, 50);
             return;
           }
