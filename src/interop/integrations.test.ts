@@ -7,13 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { tableFromIPC, Vector } from "apache-arrow";
-import { readParquet } from "parquet-wasm";
 import { faultyCompletion, prng } from "../serve/testing/client.js";
 import { readJsonlValues } from "../util/jsonl.js";
 import { verifySample } from "../verify/index.js";
@@ -21,21 +19,11 @@ import { generateProblem } from "../world/problem.js";
 import type { Mode, Problem } from "../world/types.js";
 import { exportProblems } from "./export.js";
 import type { TrlRow, VerlRow } from "./rows.js";
+import { readBack } from "./testing/parquet.js";
 
 const PYTHON = "/usr/bin/python3";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const pyTests = join(root, "integrations", "python", "tests");
-
-/** Arrow values (vectors, struct rows, int64 bigints) as plain JS. */
-function plain(v: unknown): unknown {
-  if (typeof v === "bigint") return Number(v);
-  if (v === null || typeof v !== "object") return v;
-  if (v instanceof Vector) return [...v].map(plain);
-  if (Array.isArray(v)) return v.map(plain);
-  const o =
-    typeof (v as { toJSON?: unknown }).toJSON === "function" ? (v as { toJSON(): object }).toJSON() : v;
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
-}
 
 const KINDS = ["gold", "wrongAnswer", "wrongNumber", "dropStep"] as const;
 
@@ -62,8 +50,7 @@ describe("Python reward integrations (verl, TRL, OpenRLHF) against interplay ser
     await exportProblems({ problems: src, format: "verl", out: verlOut });
     await exportProblems({ problems: src, format: "trl", out: trlOut });
     // The rows as a trainer sees them: read back from the files (arrow-rs for the parquet).
-    const table = tableFromIPC(readParquet(readFileSync(verlOut)).intoIPCStream());
-    const verlRows = table.toArray().map(plain) as VerlRow[];
+    const verlRows = readBack(verlOut).rows as VerlRow[];
     const trlRows = readJsonlValues<TrlRow>(trlOut);
     assert.equal(verlRows.length, problems.length);
     assert.equal(trlRows.length, problems.length);

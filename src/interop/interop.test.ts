@@ -5,34 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { tableFromIPC, Vector } from "apache-arrow";
-import { readParquet } from "parquet-wasm";
 import { readJsonlValues } from "../util/jsonl.js";
 import { verifySample } from "../verify/index.js";
 import { generateProblem } from "../world/problem.js";
 import type { Mode, Problem } from "../world/types.js";
 import { exportProblems } from "./export.js";
 import { importGraph, jsonlRow, type TrlRow, trlRow, verlRow } from "./rows.js";
+import { readBack } from "./testing/parquet.js";
 
 const dir = mkdtempSync(join(tmpdir(), "interplay-interop-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Arrow values (vectors, struct rows, int64 bigints) as plain JS. */
-function plain(v: unknown): unknown {
-  if (typeof v === "bigint") return Number(v);
-  if (v === null || typeof v !== "object") return v;
-  if (v instanceof Vector) return [...v].map(plain);
-  if (Array.isArray(v)) return v.map(plain);
-  const o =
-    typeof (v as { toJSON?: unknown }).toJSON === "function" ? (v as { toJSON(): object }).toJSON() : v;
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
-}
-
-/** Reads a parquet file with an independent implementation (arrow-rs via parquet-wasm, then Arrow JS). */
-function readBack(path: string): { schema: string; rows: unknown[] } {
-  const table = tableFromIPC(readParquet(readFileSync(path)).intoIPCStream());
-  return { schema: table.schema.toString(), rows: table.toArray().map(plain) };
-}
 
 const problems: Problem[] = [];
 for (let op = 2; op <= 20; op += 3) {

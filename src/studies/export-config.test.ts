@@ -4,9 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { tableFromIPC } from "apache-arrow";
-import { readParquet } from "parquet-wasm";
 import { configFromHf } from "../hf/model-io.js";
+import { readBack } from "../interop/testing/parquet.js";
 import { leafPaths, trainerKeys, trlConfig, unknownKeys, verlConfig } from "../interop/trainer-config.js";
 import { presetConfig } from "../model/config.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
@@ -151,11 +150,9 @@ describe("export-config: launch folders", () => {
       r.files.some((f) => f.startsWith("interplay_reward/")),
       "the reward integration is copied",
     );
-    const rows = tableFromIPC(
-      readParquet(readFileSync(join(out, "data/train.parquet"))).intoIPCStream(),
-    ).toArray();
+    const rows = readBack(join(out, "data/train.parquet")).rows as { extra_info: { op: number } }[];
     assert.equal(rows.length, 40);
-    const ops = new Set(rows.map((x) => Number((x.extra_info as { op: unknown }).op)));
+    const ops = new Set(rows.map((x) => x.extra_info.op));
     assert.deepEqual([...ops].sort(), [4, 5], "prompts from the given edge band");
     const yaml = readFileSync(join(out, "interplay_grpo.yaml"), "utf8");
     assert.match(yaml, /kl_loss_type: "low_var_kl"/);
