@@ -2,11 +2,11 @@
 import type { Command } from "commander";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { measureEdge } from "../eval/edge-run.js";
+import { writeEvalPages } from "../eval/explore.js";
 import { type EvalProblem, gridPlan, gridProblems, type ResultLine, runEvaluation } from "../eval/runner.js";
 import type { KVPrecision, ProductPrecision } from "../model/decode.js";
 import { KV_PRECISIONS, PRODUCT_PRECISIONS } from "../model/decode.js";
 import { Model } from "../model/model.js";
-import { writeEvalOutputs } from "../report/io.js";
 import { buildEvalSummary, describePolicy } from "../stats/evaluation.js";
 import { loadAnyModel } from "../train/load.js";
 import { CONTEXT_IDS } from "../world/contexts.js";
@@ -183,14 +183,16 @@ export function registerEval(program: Command): void {
         meta: settings,
         verify,
       });
-      const paths = writeEvalOutputs(o.out, summary, { title: `Evaluation of ${o.model}` });
+      const paths = writeEvalPages(o.out, summary, { title: `Evaluation of ${o.model}` });
       console.log(evalSummaryTable(summary));
       if (stats)
         console.error(
           `${stats.completions} traces (${stats.generatedTokens} tokens) in ${secs.toFixed(1)} s: ` +
             `${(stats.completions / stats.seconds).toFixed(1)} traces/s, ${(stats.generatedTokens / stats.seconds).toFixed(0)} tokens/s`,
         );
-      console.error(`wrote ${paths.summary} and ${paths.report}`);
+      console.error(
+        `wrote ${paths.summary}, ${paths.report}${paths.explorer ? ` and ${paths.explorer}` : ""}`,
+      );
     });
 }
 

@@ -1,9 +1,11 @@
 /** `interplay report` and `interplay compare`: HTML reports from evaluation directories. */
 import { statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import type { Command } from "commander";
+import { EXPLORER_FILE, explorerUnavailable, writeCompareExplorer, writeExplorer } from "../eval/explore.js";
 import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
+import { EXPLORER_LIMITS } from "../report/explorer-data.js";
 import { writeIndex } from "../report/index-page.js";
 import { EVAL_FILES, loadEvalSummary, summaryPath } from "../report/io.js";
 import { writeRunReport } from "../report/run-report.js";
@@ -12,6 +14,7 @@ import { describePolicy, type EvalRow, type EvalSummary } from "../stats/evaluat
 import { PASSK_ESTIMATORS, type PassKEstimator } from "../stats/passk.js";
 import type { CIStat } from "../stats/summary.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { loadProblems } from "../world/load.js";
 import { choiceOption, parseNat, parsePos } from "./args.js";
 import { checkOutputs } from "./outputs.js";
 import { pct, renderTable } from "./table.js";
@@ -112,14 +115,26 @@ export function comparisonTable(cmp: EvalComparison, before = "before", after = 
   )}\n(percent; Δ = ${after} − ${before} in points with its ${Math.round(cmp.level * 100)}% bootstrap CI over problems; ${cmp.estimator} estimator)\n${policySentence(cmp, { before, after, level: "" })}`;
 }
 
-function defaultReportPath(evalArg: string): string {
-  let isDir = false;
+function isDirectory(path: string): boolean {
   try {
-    isDir = statSync(evalArg).isDirectory();
+    return statSync(path).isDirectory();
   } catch {
-    // loadEvalSummary reports the missing path.
+    return false; // the readers report the missing path
   }
-  return isDir ? join(evalArg, EVAL_FILES.report) : join(dirname(evalArg), EVAL_FILES.report);
+}
+
+function defaultReportPath(evalArg: string): string {
+  return isDirectory(evalArg) ? join(evalArg, EVAL_FILES.report) : join(dirname(evalArg), EVAL_FILES.report);
+}
+
+/** The link from the page at `from` to the file `to` (relative, URL-encoded). */
+function relativeHref(from: string, to: string): string {
+  return relative(dirname(from), to).split(sep).map(encodeURIComponent).join("/");
+}
+
+/** The changed-verdicts page written beside a comparison report: compare.html → compare-traces.html. */
+export function tracesPath(out: string): string {
+  return out.replace(/(\.html?)?$/i, "-traces.html");
 }
 
 /** The summary.json an --eval/--before/--after value reads (none when it does not exist). */
@@ -141,6 +156,7 @@ interface ReportOpts {
 }
 
 interface CompareCliOpts {
+  traces: boolean;
   before: string;
   after: string;
   out: string;
@@ -154,8 +170,74 @@ interface CompareCliOpts {
   force?: boolean;
 }
 
-/** Registers the report and compare commands. */
+interface ExploreOpts {
+  eval: string;
+  out?: string;
+  problems?: string;
+  title?: string;
+  maxSamples: number;
+  maxChars: number;
+  seed: number;
+  force?: boolean;
+}
+
+/** Registers the report, explore and compare commands. */
 export function registerReport(program: Command): void {
+  program
+    .command("explore")
+    .description(
+      "write the trace explorer of an evaluation folder (explorer.html): traces step by step with their verdicts, predicted and gold graphs, filters",
+    )
+    .requiredOption("--eval <dir>", "evaluation folder (samples.jsonl, results.jsonl, problems.jsonl)")
+    .option("--out <file>", "page to write (default: explorer.html in the folder, which is replaced)")
+    .option(
+      "--problems <file>",
+      "the evaluated problems (JSONL), for folders written before problems.jsonl was kept",
+    )
+    .option("--title <text>", "page title")
+    .option(
+      "--max-samples <n>",
+      "most samples on the page; more are reduced to a seeded subset stratified by op × outcome",
+      parsePos("--max-samples"),
+      EXPLORER_LIMITS.maxSamples,
+    )
+    .option(
+      "--max-chars <n>",
+      "most characters of one trace",
+      parsePos("--max-chars"),
+      EXPLORER_LIMITS.maxChars,
+    )
+    .option("--seed <n>", "seed of the subset", parseNat("--seed"), EXPLORER_LIMITS.seed)
+    .option("--force", "replace an existing --out file")
+    .action(async (o: ExploreOpts) => {
+      const own = join(o.eval, EXPLORER_FILE);
+      const out = o.out ?? own;
+      checkOutputs({
+        inputs: [
+          { flag: "--eval", path: join(o.eval, EVAL_FILES.samples) },
+          { flag: "--eval", path: join(o.eval, EVAL_FILES.results) },
+          { flag: "--problems", path: o.problems },
+        ],
+        files: [{ flag: o.out === undefined ? "explorer" : "--out", path: out }],
+        force: o.force,
+        replaceable: [own],
+      });
+      const problems = o.problems !== undefined ? await loadProblems(o.problems) : undefined;
+      const t0 = performance.now();
+      const path = writeExplorer(o.eval, {
+        ...(o.out !== undefined ? { out } : {}),
+        ...(problems ? { problems } : {}),
+        ...(o.title !== undefined ? { title: o.title } : {}),
+        maxSamples: o.maxSamples,
+        maxChars: o.maxChars,
+        seed: o.seed,
+      });
+      const s = statSync(path).size;
+      console.error(
+        `trace explorer → ${path} (${(s / 1e6).toFixed(2)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+    });
+
   program
     .command("report")
     .description(
@@ -221,9 +303,20 @@ export function registerReport(program: Command): void {
         replaceable: [own],
       });
       const summary = loadEvalSummary(evalDir);
-      writeFileAtomic(out, renderEvalReport(summary, o.title !== undefined ? { title: o.title } : {}));
+      // The folder's own report links its trace explorer, rewritten beside it when the folder has one.
+      const folder = o.out === undefined && isDirectory(evalDir) && explorerUnavailable(evalDir) === null;
+      const explorer = folder
+        ? writeExplorer(evalDir, o.title !== undefined ? { title: `Traces: ${o.title}` } : {})
+        : null;
+      writeFileAtomic(
+        out,
+        renderEvalReport(summary, {
+          ...(o.title !== undefined ? { title: o.title } : {}),
+          ...(explorer ? { explorer: EXPLORER_FILE } : {}),
+        }),
+      );
       console.log(evalSummaryTable(summary));
-      console.error(`report → ${out}`);
+      console.error(`report → ${out}${explorer ? `, trace explorer → ${explorer}` : ""}`);
     });
 
   program
@@ -239,8 +332,17 @@ export function registerReport(program: Command): void {
     .option("--resamples <n>", "bootstrap resamples", parsePos("--resamples"), 1000)
     .option("--seed <n>", "bootstrap seed", parseNat("--seed"), 0)
     .option("--json <file>", "also write the comparison as JSON")
+    .option(
+      "--no-traces",
+      "do not write OUT-traces.html (the changed-verdicts explorer, written when both are evaluation folders with samples and problems)",
+    )
     .option("--force", "replace existing --out and --json files (never an input summary)")
     .action((o: CompareCliOpts) => {
+      const traces =
+        [o.before, o.after].every((d) => isDirectory(d) && explorerUnavailable(d) === null) &&
+        o.traces !== false
+          ? tracesPath(o.out)
+          : undefined;
       checkOutputs({
         inputs: [
           { flag: "--before", path: summaryInput(o.before) },
@@ -249,6 +351,7 @@ export function registerReport(program: Command): void {
         files: [
           { flag: "--out", path: o.out },
           { flag: "--json", path: o.json },
+          { flag: "changed-verdicts page", path: traces },
         ],
         force: o.force,
       });
@@ -259,11 +362,22 @@ export function registerReport(program: Command): void {
         resamples: o.resamples,
         seed: o.seed,
       });
+      if (traces)
+        writeCompareExplorer(o.before, o.after, traces, {
+          beforeLabel: o.beforeLabel,
+          afterLabel: o.afterLabel,
+          reportHref: relativeHref(traces, o.out),
+          details: [
+            [o.beforeLabel, o.before],
+            [o.afterLabel, o.after],
+          ],
+        });
       const html = renderComparison(cmp, before, after, {
         beforeLabel: o.beforeLabel,
         afterLabel: o.afterLabel,
         ...(o.title !== undefined ? { title: o.title } : {}),
         details: { before: o.before, after: o.after },
+        ...(traces ? { traces: relativeHref(o.out, traces) } : {}),
       });
       writeFileAtomic(o.out, html);
       if (o.json) writeFileAtomic(o.json, `${JSON.stringify(cmp, null, 2)}\n`);
@@ -271,6 +385,8 @@ export function registerReport(program: Command): void {
       if (cmp.onlyBefore.length > 0)
         console.log(`ops only in ${o.beforeLabel}: ${cmp.onlyBefore.join(", ")}`);
       if (cmp.onlyAfter.length > 0) console.log(`ops only in ${o.afterLabel}: ${cmp.onlyAfter.join(", ")}`);
-      console.error(`comparison (${cmp.pairing} bootstrap) → ${o.out}`);
+      console.error(
+        `comparison (${cmp.pairing} bootstrap) → ${o.out}${traces ? `, changed verdicts → ${traces}` : ""}`,
+      );
     });
 }

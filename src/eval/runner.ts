@@ -5,6 +5,7 @@
  *                   verification policies are recorded too, and may change on resume)
  *   samples.jsonl   one line per completion {id, sample, completion, finish, tokens}
  *   results.jsonl   one line per completion: the verdict as `interplay verify` writes it
+ *   problems.jsonl  the problems (keys of generated ones, whole others), see problems-file.ts
  * Lines are appended as completions finish; a killed run resumes from its complete lines (a line cut
  * by the kill is dropped, results are rebuilt from samples), never repeating or losing a sample.
  */
@@ -23,6 +24,7 @@ import { checkGridPlan, type GridPlan, slotKey } from "../world/corpus.js";
 import type { GoldProblem } from "../world/load.js";
 import { generateProblem } from "../world/problem.js";
 import type { Mode } from "../world/types.js";
+import { writeEvalProblems } from "./problems-file.js";
 
 /** A problem to evaluate: gold fields plus the prompt the model continues. */
 export type EvalProblem = GoldProblem & { prompt: string; context?: string };
@@ -165,6 +167,7 @@ export function runEvaluation(o: RunEvalOptions): { results: ResultLine[]; stats
     if (VERIFY_SETTINGS.some((k) => old[k] !== s[k]))
       writeFileAtomic(cfgPath, `${JSON.stringify(s, null, 2)}\n`);
   } else writeFileAtomic(cfgPath, `${JSON.stringify(s, null, 2)}\n`);
+  writeEvalProblems(o.out, o.problems);
 
   // Resume: keep complete sample lines of known problems, rebuild results from them.
   const samplesPath = join(o.out, "samples.jsonl");

@@ -32,6 +32,8 @@ export interface CompareMeta {
   afterLabel?: string;
   /** Shown as key/value pairs under the title. */
   details?: Record<string, MetaValue>;
+  /** Relative link of the changed-verdicts explorer of the two evaluations. */
+  traces?: string;
 }
 
 export interface CompareLabels {
@@ -343,6 +345,7 @@ export function renderComparison(
 ${definitionList(entries)}
 <p class="note" id="pairing">${esc(pairingSentence(cmp))}</p>
 <p class="note" id="policy">${esc(policySentence(cmp, l))}</p>
+${meta.traces === undefined ? "" : `<p><a href="${esc(meta.traces)}"><b>Changed verdicts</b></a>: the problems whose verified samples went from none, some or all to another, traces of both evaluations side by side.</p>`}
 ${missing.length > 0 ? `<p class="note">${esc(missing.join("; "))} (no row).</p>` : ""}
 <h2>Bands</h2>
 ${cmp.perBand.length > 0 ? headlineTable(cmp.perBand, l) : '<p class="note">No band holds problems of both evaluations.</p>'}

@@ -28,7 +28,26 @@ export interface ReportMeta {
   title?: string;
   /** Shown as key/value pairs under the title, after the summary's own meta. */
   details?: Record<string, MetaValue>;
+  /** Relative link of the evaluation's trace explorer: table cells then link to filtered views. */
+  explorer?: string;
 }
+
+/** Links into the trace explorer: a cell's HTML wrapped in a link to a filtered view. */
+type Linker = (row: EvalRow, filters: Record<string, string>, html: string) => string;
+
+/** A linker for the explorer at `href` (undefined: cells stay as they are). */
+function explorerLinker(href: string | undefined): Linker {
+  if (href === undefined) return (_r, _f, html) => html;
+  return (row, filters, html) => {
+    const op = row.ops[0] === row.ops[1] ? String(row.ops[0]) : `${row.ops[0]}-${row.ops[1]}`;
+    const hash = Object.entries({ op, ...filters })
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join("&");
+    return `<a class="xlink" href="${esc(href)}#${esc(hash)}">${html}</a>`;
+  };
+}
+
+const noLinks = explorerLinker(undefined);
 
 /** The largest reported k of a row and its pass@k. */
 export function passAtMax(row: EvalRow): { k: number; stat: CIStat } {
@@ -246,7 +265,7 @@ function passKTable(rows: readonly EvalRow[], field: "passAtK" | "passAtKFirst")
   );
 }
 
-function accuracyTable(rows: readonly EvalRow[]): string {
+function accuracyTable(rows: readonly EvalRow[], link: Linker): string {
   return table(
     [
       "group",
@@ -260,12 +279,12 @@ function accuracyTable(rows: readonly EvalRow[]): string {
       "truncated",
     ],
     rows.map((r) => [
-      esc(r.key),
+      link(r, {}, esc(r.key)),
       String(r.counts.samples),
       ciCell(r.answerAcc),
-      ciCell(r.passAtK[1]),
-      ciCell(r.answerOnly),
-      String(r.counts.answerOnly),
+      link(r, { verdict: "verified" }, ciCell(r.passAtK[1])),
+      link(r, { verdict: "answerOnly" }, ciCell(r.answerOnly)),
+      link(r, { verdict: "answerOnly" }, String(r.counts.answerOnly)),
       r.counts.answerCorrect > 0 ? pct(r.counts.answerOnly / r.counts.answerCorrect) : "–",
       r.processAcc ? ciCell(r.processAcc) : "–",
       ciCell(r.truncated),
@@ -273,17 +292,17 @@ function accuracyTable(rows: readonly EvalRow[]): string {
   );
 }
 
-function errorTable(rows: readonly EvalRow[]): string {
+function errorTable(rows: readonly EvalRow[], link: Linker): string {
   return table(
     ["group", "samples", ...EVAL_ERROR_KEYS.map((k) => esc(EVAL_ERROR_LABELS[k]))],
     rows.map((r) => [
-      esc(r.key),
+      link(r, {}, esc(r.key)),
       String(r.counts.samples),
       ...EVAL_ERROR_KEYS.map((k) => {
         const e = r.errors[k];
         if (!e) return "–";
         const per = Number.isFinite(e.perSample.mean) ? e.perSample.mean.toFixed(2) : "–";
-        return `${ciCell(e.rate)}<br><span class="ci">${per} per sample</span>`;
+        return `${link(r, { error: k }, ciCell(e.rate))}<br><span class="ci">${per} per sample</span>`;
       }),
     ]),
   );
@@ -320,7 +339,7 @@ function extraTable(rows: readonly EvalRow[]): string {
   );
 }
 
-function headlineTable(rows: readonly EvalRow[]): string {
+function headlineTable(rows: readonly EvalRow[], link: Linker = noLinks): string {
   return table(
     [
       "group",
@@ -336,14 +355,14 @@ function headlineTable(rows: readonly EvalRow[]): string {
     rows.map((r) => {
       const m = passAtMax(r);
       return [
-        esc(r.key),
+        link(r, {}, esc(r.key)),
         bandRange(r),
         String(r.problems),
         String(r.samples),
-        ciCell(r.passAtK[1]),
+        link(r, { verdict: "verified" }, ciCell(r.passAtK[1])),
         `<span class="ci">k=${m.k}</span> ${ciCell(m.stat)}`,
         ciCell(r.answerAcc),
-        ciCell(r.answerOnly),
+        link(r, { verdict: "answerOnly" }, ciCell(r.answerOnly)),
         r.processAcc ? ciCell(r.processAcc) : "–",
       ];
     }),
@@ -393,15 +412,21 @@ export function renderEvalReport(summary: EvalSummary, meta: ReportMeta = {}): s
     ],
   ];
   const level = levelText(summary);
+  const link = explorerLinker(meta.explorer);
+  const explorerNote =
+    meta.explorer === undefined
+      ? ""
+      : `<p><a href="${esc(meta.explorer)}"><b>Trace explorer</b></a>: every sample's trace marked step by step, with its predicted and gold graphs. Group names and figures in the tables below link to the matching samples.</p>`;
   const groupsNote =
     summary.perBand.length === 0 ? '<p class="note">No problem falls in a band; bands are omitted.</p>' : "";
   const body = `
 <h1>${esc(title)}</h1>
 <p class="sub">Process-verified evaluation: a sample counts as correct only when its trace verifies against the gold graph (ProcessAcc = 1) and its answer is right.</p>
 ${definitionList(entries)}
+${explorerNote}
 <h2>Summary</h2>
 ${groupsNote}
-${headlineTable([...summary.perBand, ...summary.perOp])}
+${headlineTable([...summary.perBand, ...summary.perOp], link)}
 <p class="note">Percent; ${level} bootstrap CIs over problems in brackets. pass@k uses the unbiased estimator; pass@max is at the largest k reported for the group. A sample counts as verified under the policy listed above as "verified under".</p>
 <h2>Verified with and without extra nodes</h2>
 <p class="note">Both figures from the same samples, whichever policy the run's <code>verified</code> used, under its slip policy. ${esc(EXTRA_NOTE)}</p>
@@ -418,10 +443,10 @@ ${passKTable([...summary.perBand, ...summary.perOp], "passAtK")}
 ${passKTable([...summary.perBand, ...summary.perOp], "passAtKFirst")}
 <h2>Answer-only vs verified accuracy</h2>
 <p class="note">"Answer right, not verified" are the false positives of answer-only grading: the final answer matches but the trace does not verify. "Of right answers" is their share among samples with the right answer (pooled).</p>
-${accuracyTable([...summary.perBand, ...summary.perOp])}
+${accuracyTable([...summary.perBand, ...summary.perOp], link)}
 <h2>Error taxonomy</h2>
 <p class="note">Fraction of samples with at least one error of the category (${level} CI), and the mean count per sample.</p>
-${errorTable([...summary.perBand, ...summary.perOp])}
+${errorTable([...summary.perBand, ...summary.perOp], link)}
 `;
   return page(title, body, charts);
 }

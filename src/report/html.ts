@@ -5,7 +5,7 @@
  * `data-charts-ready` / `data-charts-total`, so a headless browser can check what was drawn.
  */
 import type { CIStat } from "../stats/summary.js";
-import { chartJs } from "./chartjs.js";
+import { chartJs } from "./vendor.js";
 
 /** A point of a chart with a numeric x axis; `k` is shown in tooltips of log2(k) axes. */
 export interface XYPoint {
@@ -134,7 +134,8 @@ export const PALETTE = [
   "#17becf",
 ];
 
-const STYLE = `
+/** The style sheet every report page shares. */
+export const STYLE = `
 :root { --fg: #1b1f24; --muted: #5c6570; --line: #d8dde3; --bg: #ffffff; --head: #f3f5f7; }
 * { box-sizing: border-box; }
 body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--fg); background: var(--bg); }
@@ -357,8 +358,7 @@ const CLIENT = `
 
 /** A complete page: the body HTML, then the chart descriptions, Chart.js and the drawing script. */
 export function page(title: string, bodyHtml: string, charts: readonly ChartSpec[]): string {
-  const { source, version } = chartJs();
-  const lib = source.replace(/<\/script/gi, "<\\/script");
+  const { source: lib, version } = chartJs();
   return `<!doctype html>
 <html lang="en">
 <head>

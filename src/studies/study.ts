@@ -7,19 +7,20 @@
  * stage is reused only if they verify, and one that fails is redone from the start, with the reason
  * logged. The study ends with a report setting before/after evaluations beside the paper's finding.
  */
+
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { bf16IsFast, type Kernels } from "../engine/kernels.js";
 import { measureEdge } from "../eval/edge-run.js";
+import { writeEvalPages } from "../eval/explore.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
 import { PRESETS, type PresetName, presetConfig } from "../model/config.js";
 import { forwardFlops, trainFlops } from "../model/flops.js";
 import { Model } from "../model/model.js";
 import { paramCount } from "../model/params.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
-import { writeEvalOutputs } from "../report/io.js";
 import { paperRlTokens, rlSequenceLength } from "../rl/compute.js";
 import {
   RL_BASE_DEFAULTS,
@@ -567,7 +568,7 @@ function runEvalStage(st: EvalStage, r: StageRun, study: Study): EvalStageResult
     results.map((x) => ({ ...x, problemId: x.id })),
     { seed: 0, bands: study.bands, meta: { ...settings, stage: st.id } },
   );
-  writeEvalOutputs(r.dir, summary, { title: `Evaluation ${st.id}` });
+  writeEvalPages(r.dir, summary, { title: `Evaluation ${st.id}` });
   const bands = Object.fromEntries(
     summary.perBand.map((b) => [
       b.key,

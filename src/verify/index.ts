@@ -32,6 +32,7 @@ export {
   type ParseOptions,
   parseLinear,
   parseTrace,
+  type StepSpan,
 } from "./parse.js";
 export {
   allRewards,

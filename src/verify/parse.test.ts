@@ -93,6 +93,37 @@ describe("parseTrace: structure", () => {
     }
   });
 
+  test("step spans: one per Define in text order, naming its node; duplicates and bad headers marked", () => {
+    for (const p of problemGrid(2, 7)) {
+      const t = parseTrace(p.completion);
+      assert.deepEqual(
+        t.spans.map((s) => s.name),
+        p.graph.nodes.map((n) => normalizeName(n.name)),
+        p.id,
+      );
+      let prev = 0;
+      for (const s of t.spans) {
+        assert.ok(s.start >= prev && s.end > s.start, `${p.id}: span order`);
+        assert.ok(p.completion.startsWith("Define", s.start), `${p.id}: span starts at its Define`);
+        assert.equal(s.duplicate, false);
+        prev = s.end;
+      }
+      // Every step's text lies between its Define and the next one.
+      const last = t.spans[t.spans.length - 1];
+      assert.ok(!p.completion.slice(t.spans[0].start, last.end).includes("</solution>"), p.id);
+    }
+    const t = parseTrace("Define a in P as A; so A = 2. Define garbage. Define a in P as B; so B = 3.");
+    assert.deepEqual(
+      t.spans.map((s) => [s.name, s.duplicate]),
+      [
+        ["a in P", false],
+        [null, false],
+        ["a in P", true],
+      ],
+    );
+    assert.deepEqual(parseTrace("no steps at all").spans, []);
+  });
+
   test("names are normalised (whitespace) and Unicode-safe", () => {
     const t = parseTrace(
       "Define  calm  road movie in\n Festival Lumière de Valmont  as\tR ; so R = 4. Answer: 4.",

@@ -58,6 +58,18 @@ export interface ParsedSolve {
   slips: string[];
 }
 
+/** Where one `Define` step is in the text (for showing traces step by step). */
+export interface StepSpan {
+  /** Offset of its `Define`. */
+  start: number;
+  /** Offset where it ends: the next `Define`, or the end of the steps (its solving section included). */
+  end: number;
+  /** The node it defines (normalised name), or null when its header could not be read. */
+  name: string | null;
+  /** An earlier step defined the same node (this one is ignored). */
+  duplicate: boolean;
+}
+
 /** The result of parsing one trace. */
 export interface ParsedTrace {
   /** Nodes keyed by normalised name, in trace order (the first definition wins). */
@@ -72,6 +84,8 @@ export interface ParsedTrace {
   issues: string[];
   /** The solving section (`We know …`, `Solution: …` after a step), null when the trace has none. */
   solve: ParsedSolve | null;
+  /** Every `Define` step read, in text order. */
+  spans: StepSpan[];
 }
 
 /** Bounds that keep the parser's work linear on adversarial input. */
@@ -539,6 +553,8 @@ class Parser {
   private stepDeps: number[] = [];
   private clauseDeps: number[] = [];
   private stepNo = 0;
+  /** Spans of the steps read so far. */
+  readonly spans: StepSpan[] = [];
   // Forward-only search cursors: the next ";" and "=" at or after the last query.
   private semiAt = -1;
   private eqAt = -1;
@@ -641,7 +657,9 @@ class Parser {
         if (ends[m] >= 0 && ends[m] < stepEnd) stepEnd = ends[m];
       }
       this.stepNo++;
-      this.step(body, stepEnd);
+      const span: StepSpan = { start: pos, end: limit, name: null, duplicate: false };
+      this.spans.push(span);
+      this.step(body, stepEnd, span);
       if (stepEnd < limit && stepEnd !== ends[2]) {
         const ans = ends[2];
         const sectionEnd = ans >= 0 && ans < limit ? ans : limit;
@@ -965,8 +983,8 @@ class Parser {
     return { name: header.slice(0, asAt), variable: header.slice(asAt + 4) };
   }
 
-  /** One step: header `NAME as V;` from a, then clauses up to b. */
-  private step(a: number, b: number): void {
+  /** One step: header `NAME as V;` from a, then clauses up to b; its node goes into `span`. */
+  private step(a: number, b: number, span: StepSpan): void {
     const text = this.text;
     const semi = this.nextSemi(a);
     if (semi >= b) {
@@ -989,6 +1007,8 @@ class Parser {
 
     let idx = this.byName.get(name);
     const duplicate = idx !== undefined;
+    span.name = name;
+    span.duplicate = duplicate;
     if (idx === undefined) {
       idx = this.nodes.length;
       this.byName.set(name, idx);
@@ -1277,6 +1297,7 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
       truncated: false,
       issues: ["input is not a string"],
       solve: null,
+      spans: [],
     };
   }
   const parser = new Parser(text, o);
@@ -1319,5 +1340,13 @@ export function parseTrace(text: string, opts?: ParseOptions): ParsedTrace {
   parser.finishIssues();
   const nodes = parser.result();
   const solve = parser.solveResult();
-  return { nodes, answer, parseFailed: nodes.size === 0, truncated, issues: parser.issues, solve };
+  return {
+    nodes,
+    answer,
+    parseFailed: nodes.size === 0,
+    truncated,
+    issues: parser.issues,
+    solve,
+    spans: parser.spans,
+  };
 }

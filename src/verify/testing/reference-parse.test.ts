@@ -10,13 +10,14 @@ import { referenceParse } from "./reference-parse.js";
 // 19 ops × 3 contexts × 2 modes × 18 = 2,052 gold problems.
 const problems: Problem[] = problemGrid(18, 3);
 
-/** What decides a parse result: everything but the wording of issues and slips. */
+/** What decides a parse result (and where its steps are): everything but the wording of issues and slips. */
 function decisive(t: ParsedTrace): unknown {
   return {
     nodes: [...t.nodes.entries()].map(([key, n]) => [key, n.name, n.variable, n.parents, n.value, n.slip]),
     answer: t.answer,
     parseFailed: t.parseFailed,
     truncated: t.truncated,
+    spans: t.spans,
     solve:
       t.solve === null
         ? null

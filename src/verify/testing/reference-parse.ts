@@ -11,7 +11,7 @@
  * so only their count is meaningful), and `ParseOptions` (the default bounds are used).
  */
 import type { Lin } from "../../world/linear.js";
-import type { ParsedNode, ParsedSolve, ParsedTrace } from "../parse.js";
+import type { ParsedNode, ParsedSolve, ParsedTrace, StepSpan } from "../parse.js";
 
 /** The default bounds of the documented parser: parents per node, nesting depth of a term. */
 const MAX_PARENTS = 64;
@@ -213,7 +213,15 @@ function cleanAnswer(raw: string): string | null {
 /** The reference parse of one trace (see the file comment for what it covers). */
 export function referenceParse(text: string): ParsedTrace {
   if (typeof text !== "string") {
-    return { nodes: new Map(), answer: null, parseFailed: true, truncated: false, issues: [], solve: null };
+    return {
+      nodes: new Map(),
+      answer: null,
+      parseFailed: true,
+      truncated: false,
+      issues: [],
+      solve: null,
+      spans: [],
+    };
   }
   const solOpen = text.indexOf("<solution>");
   const start = solOpen < 0 ? 0 : solOpen + "<solution>".length;
@@ -241,6 +249,7 @@ export function referenceParse(text: string): ParsedTrace {
 
   const st = new TraceState(text);
   const defines = defineStarts(text, start, end);
+  const spans: StepSpan[] = [];
   defines.forEach((at, k) => {
     const body = at + "Define".length;
     const limit = k + 1 < defines.length ? defines[k + 1] : end;
@@ -252,7 +261,8 @@ export function referenceParse(text: string): ParsedTrace {
     const solution = marker("Solution:");
     const answerAt = marker("Answer:");
     const stepEnd = Math.min(weKnow, solution, answerAt);
-    st.step(text.slice(body, stepEnd));
+    const head = st.step(text.slice(body, stepEnd));
+    spans.push({ start: at, end: limit, name: head?.name ?? null, duplicate: head?.duplicate ?? false });
     if (stepEnd < limit && stepEnd !== answerAt) {
       st.solving(text.slice(stepEnd, answerAt), openEnd && answerAt === text.length);
     }
@@ -265,6 +275,7 @@ export function referenceParse(text: string): ParsedTrace {
     truncated: defines.length > 0 && openEnd,
     issues: [],
     solve: st.solveResult(),
+    spans,
   };
 }
 
@@ -285,16 +296,16 @@ class TraceState {
 
   private lookup = (name: string): RefBinding | undefined => this.env.get(name);
 
-  /** One step: `NAME as V;` then clauses separated by ";". */
-  step(body: string): void {
+  /** One step: `NAME as V;` then clauses separated by ";". Its node, null when the header is unreadable. */
+  step(body: string): { name: string; duplicate: boolean } | null {
     const semi = body.indexOf(";");
-    if (semi < 0) return;
+    if (semi < 0) return null;
     const header = collapse(body.slice(0, semi));
     const asAt = header.lastIndexOf(" as ");
-    if (asAt <= 0) return;
+    if (asAt <= 0) return null;
     const name = header.slice(0, asAt);
     const variable = header.slice(asAt + 4);
-    if (name === "" || variable === "") return;
+    if (name === "" || variable === "") return null;
     let idx = this.nodes.findIndex((n) => n.name === name);
     const duplicate = idx >= 0;
     if (!duplicate) {
@@ -315,11 +326,12 @@ class TraceState {
       }
     }
     if (!assigned) this.env.set(variable, { deps: [idx], node: idx, value: null, written: null });
-    if (duplicate) return;
+    if (duplicate) return { name, duplicate };
     const node = this.nodes[idx];
     node.value = value;
     node.slip = slip;
     node.parents = stepDeps.filter((d) => d !== idx);
+    return { name, duplicate };
   }
 
   /** One clause `[so ]VAR = L1 = … = Ln`; binds VAR. Null when it is not an equation. */
