@@ -1,5 +1,5 @@
 /** `interplay report` and `interplay compare`: HTML reports from evaluation directories. */
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { Command } from "commander";
 import { EXPLORER_FILE, explorerUnavailable, writeCompareExplorer, writeExplorer } from "../eval/explore.js";
@@ -304,10 +304,14 @@ export function registerReport(program: Command): void {
       });
       const summary = loadEvalSummary(evalDir);
       // The folder's own report links its trace explorer, rewritten beside it when the folder has one.
-      const folder = o.out === undefined && isDirectory(evalDir) && explorerUnavailable(evalDir) === null;
-      const explorer = folder
-        ? writeExplorer(evalDir, o.title !== undefined ? { title: `Traces: ${o.title}` } : {})
-        : null;
+      // (one written before by `explore --problems` is linked as it is)
+      const ownFolder = o.out === undefined && isDirectory(evalDir);
+      const explorer =
+        ownFolder && explorerUnavailable(evalDir) === null
+          ? writeExplorer(evalDir, o.title !== undefined ? { title: `Traces: ${o.title}` } : {})
+          : ownFolder && existsSync(join(evalDir, EXPLORER_FILE))
+            ? join(evalDir, EXPLORER_FILE)
+            : null;
       writeFileAtomic(
         out,
         renderEvalReport(summary, {

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { readExplorerEval } from "../eval/explore.js";
 import { PROBLEMS_FILE, readEvalProblems, writeEvalProblems } from "../eval/problems-file.js";
 import { noisyCompletion, writeNoisyEvaluation } from "../eval/testing/noisy-eval.js";
 import { hashSeed, Rng } from "../util/rng.js";
 import { normalizeName, verifySample } from "../verify/index.js";
 import { problemGrid } from "../verify/testing/fixtures.js";
+import { generateProblem } from "../world/problem.js";
 import type { Problem } from "../world/types.js";
 import { changedProblems, renderCompareExplorer, renderExplorer } from "./explorer.js";
 import {
@@ -24,6 +27,10 @@ import {
 const dir = mkdtempSync(join(tmpdir(), "interplay-explorer-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const limits = explorerLimits();
+
+/** A problems.jsonl line back as the whole problem. */
+const readBack = (l: { key?: Parameters<typeof generateProblem>[0]; gold?: unknown }) =>
+  l.key ? generateProblem(l.key) : l.gold;
 
 /** The explorer's view of one completion of a problem, verified as the evaluation does. */
 function view(p: Problem, completion: string) {
@@ -265,5 +272,36 @@ describe("trace explorer: evaluation folders and pages", () => {
     assert.equal(data.items.length, changed.length);
     assert.equal(renderCompareExplorer(ea, ea).includes('"items":[]'), true);
     assert.equal(pageData(renderExplorer(ea)).items.length, ea.samples.length);
+  });
+
+  test("interplay explore: clear errors, --problems for old folders, --out needs --force to replace", () => {
+    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+    const cli = (...a: string[]) => spawnSync(process.execPath, [bin, "explore", ...a], { encoding: "utf8" });
+    const d = join(dir, "old-folder");
+    writeNoisyEvaluation(d, { ops: [2, 3], perOp: 3, seed: 6, samples: 2 });
+    const problems = readFileSync(join(d, PROBLEMS_FILE), "utf8");
+    rmSync(join(d, PROBLEMS_FILE));
+    let r = cli("--eval", d);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /has no problems\.jsonl .*--problems FILE/);
+    // The problems as `interplay generate` writes them.
+    const file = join(dir, "old-problems.jsonl");
+    const ps = problems
+      .trim()
+      .split("\n")
+      .map((l) => readBack(JSON.parse(l)));
+    writeFileSync(file, ps.map((p) => `${JSON.stringify(p)}\n`).join(""));
+    r = cli("--eval", d, "--problems", file, "--max-samples", "5");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /trace explorer → .*explorer\.html/);
+    assert.equal(pageData(readFileSync(join(d, "explorer.html"), "utf8")).items.length, 5);
+    const out = join(dir, "x.html");
+    writeFileSync(out, "keep");
+    r = cli("--eval", d, "--problems", file, "--out", out);
+    assert.equal(r.status, 1);
+    assert.equal(readFileSync(out, "utf8"), "keep");
+    r = cli("--eval", join(dir, "nowhere"));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /nowhere/);
   });
 });

@@ -62,6 +62,8 @@ export function noisyCompletion(p: Problem, rng: Rng): string {
 /** Options of {@link writeNoisyEvaluation}. */
 export interface NoisyEvalOptions extends GridOptions {
   samples: number;
+  /** Seed of the edits (default: the grid's seed). */
+  noise?: number;
   /** Most samples on the explorer page. */
   maxSamples?: number;
 }
@@ -87,7 +89,7 @@ export function writeNoisyEvaluation(
   let resultText = "";
   problems.forEach((p, pi) => {
     for (let s = 0; s < o.samples; s++) {
-      const completion = noisyCompletion(p, new Rng(hashSeed(o.seed, pi, s)));
+      const completion = noisyCompletion(p, new Rng(hashSeed(o.noise ?? o.seed, pi, s)));
       const { breakdown: _, ...v } = verifySample(completion, p);
       const r: ResultLine = { id: p.id, sample: s, op: p.op, context: p.context, ...v };
       results.push(r);
