@@ -2,7 +2,13 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { Command } from "commander";
-import { EXPLORER_FILE, explorerUnavailable, writeCompareExplorer, writeExplorer } from "../eval/explore.js";
+import {
+  EXPLORER_FILE,
+  explorerUnavailable,
+  writeCompareExplorer,
+  writeExplorer,
+  writeExplorerOfFiles,
+} from "../eval/explore.js";
 import { policySentence, renderComparison } from "../report/compare-report.js";
 import { renderEvalReport } from "../report/eval-report.js";
 import { EXPLORER_LIMITS } from "../report/explorer-data.js";
@@ -171,7 +177,9 @@ interface CompareCliOpts {
 }
 
 interface ExploreOpts {
-  eval: string;
+  eval?: string;
+  samples?: string;
+  results?: string;
   out?: string;
   problems?: string;
   title?: string;
@@ -188,7 +196,12 @@ export function registerReport(program: Command): void {
     .description(
       "write the trace explorer of an evaluation folder (explorer.html): traces step by step with their verdicts, predicted and gold graphs, filters",
     )
-    .requiredOption("--eval <dir>", "evaluation folder (samples.jsonl, results.jsonl, problems.jsonl)")
+    .option("--eval <dir>", "evaluation folder (samples.jsonl, results.jsonl, problems.jsonl)")
+    .option(
+      "--samples <file>",
+      "instead of --eval: sample JSONL as `interplay verify` reads it (with --results, --problems, --out)",
+    )
+    .option("--results <file>", "instead of --eval: the results JSONL `interplay verify` wrote for --samples")
     .option("--out <file>", "page to write (default: explorer.html in the folder, which is replaced)")
     .option(
       "--problems <file>",
@@ -210,28 +223,55 @@ export function registerReport(program: Command): void {
     .option("--seed <n>", "seed of the subset", parseNat("--seed"), EXPLORER_LIMITS.seed)
     .option("--force", "replace an existing --out file")
     .action(async (o: ExploreOpts) => {
-      const own = join(o.eval, EXPLORER_FILE);
-      const out = o.out ?? own;
+      const loose = o.samples !== undefined || o.results !== undefined;
+      if (loose === (o.eval !== undefined))
+        throw new Error("give --eval DIR, or --samples FILE with --results FILE (and --problems, --out)");
+      if (
+        loose &&
+        (o.samples === undefined ||
+          o.results === undefined ||
+          o.problems === undefined ||
+          o.out === undefined)
+      )
+        throw new Error("--samples and --results need each other, --problems FILE and --out FILE");
+      const own = o.eval !== undefined ? join(o.eval, EXPLORER_FILE) : undefined;
+      const out = (o.out ?? own) as string;
       checkOutputs({
         inputs: [
-          { flag: "--eval", path: join(o.eval, EVAL_FILES.samples) },
-          { flag: "--eval", path: join(o.eval, EVAL_FILES.results) },
+          {
+            flag: o.eval !== undefined ? "--eval" : "--samples",
+            path: o.eval !== undefined ? join(o.eval, EVAL_FILES.samples) : o.samples,
+          },
+          {
+            flag: o.eval !== undefined ? "--eval" : "--results",
+            path: o.eval !== undefined ? join(o.eval, EVAL_FILES.results) : o.results,
+          },
           { flag: "--problems", path: o.problems },
         ],
         files: [{ flag: o.out === undefined ? "explorer" : "--out", path: out }],
         force: o.force,
-        replaceable: [own],
+        replaceable: own ? [own] : [],
       });
       const problems = o.problems !== undefined ? await loadProblems(o.problems) : undefined;
       const t0 = performance.now();
-      const path = writeExplorer(o.eval, {
-        ...(o.out !== undefined ? { out } : {}),
-        ...(problems ? { problems } : {}),
+      const page = {
         ...(o.title !== undefined ? { title: o.title } : {}),
         maxSamples: o.maxSamples,
         maxChars: o.maxChars,
         seed: o.seed,
-      });
+      };
+      const path =
+        o.eval !== undefined
+          ? writeExplorer(o.eval, {
+              ...(o.out !== undefined ? { out } : {}),
+              ...(problems ? { problems } : {}),
+              ...page,
+            })
+          : writeExplorerOfFiles(
+              { samples: o.samples!, results: o.results!, problems: problems! },
+              out,
+              page,
+            );
       const s = statSync(path).size;
       console.error(
         `trace explorer → ${path} (${(s / 1e6).toFixed(2)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s)`,

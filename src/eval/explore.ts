@@ -12,7 +12,7 @@ import {
   renderCompareExplorer,
   renderExplorer,
 } from "../report/explorer.js";
-import type { SampleLine, VerdictLine } from "../report/explorer-data.js";
+import { numbered, type SampleInput, type VerdictInput } from "../report/explorer-data.js";
 import { EVAL_FILES, writeEvalOutputs } from "../report/io.js";
 import type { EvalSummary } from "../stats/evaluation.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -44,8 +44,8 @@ export function readExplorerEval(dir: string, problems?: ReadonlyMap<string, Gol
   const ps = problems ?? readEvalProblems(dir)!;
   return {
     problems: ps,
-    samples: lines<SampleLine>(join(dir, EVAL_FILES.samples)),
-    verdicts: lines<VerdictLine>(join(dir, EVAL_FILES.results)),
+    samples: lines<SampleInput>(join(dir, EVAL_FILES.samples)),
+    verdicts: lines<VerdictInput>(join(dir, EVAL_FILES.results)),
   };
 }
 
@@ -61,6 +61,34 @@ export function writeExplorer(
     ...page,
   });
   writeFileAtomic(out, html);
+  return out;
+}
+
+/**
+ * Writes the explorer of loose files (`interplay verify`'s samples and results, numbered in order per
+ * id) to `out`; returns its path.
+ */
+export function writeExplorerOfFiles(
+  files: { samples: string; results: string; problems: ReadonlyMap<string, GoldProblem> },
+  out: string,
+  opts: ExplorerOptions = {},
+): string {
+  const samples = numbered(lines<SampleInput>(files.samples));
+  const results = lines<Partial<VerdictInput>>(files.results);
+  if (results.length !== samples.length)
+    throw new Error(
+      `${files.results} holds ${results.length} lines for ${samples.length} sample lines of ${files.samples} (interplay verify writes one per sample line, in order)`,
+    );
+  // Line i of the results is the verdict of sample line i (error records included).
+  const verdicts = results.map((v, i) => {
+    if (v && typeof v.id === "string" && v.id !== samples[i].id)
+      throw new Error(
+        `${files.results}:${i + 1}: the verdict of "${v.id}", but sample line ${i + 1} is of "${samples[i].id}"`,
+      );
+    return { ...v, id: samples[i].id, sample: samples[i].sample } as VerdictInput;
+  });
+  const ev = { problems: files.problems, samples, verdicts };
+  writeFileAtomic(out, renderExplorer(ev, opts));
   return out;
 }
 

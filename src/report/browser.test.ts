@@ -12,6 +12,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { native } from "../engine/native.js";
+import { writeEvalPages } from "../eval/explore.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
 import { presetConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
@@ -241,7 +242,7 @@ describe("reports in headless Chromium", {
       results.map((r) => ({ ...r, problemId: r.id, errors: r.errors as never })),
       { resamples: 100 },
     );
-    const { report } = writeEvalOutputs(out, summary, { title: "micro" });
+    const { report } = writeEvalPages(out, summary, { title: "micro" });
     checkDom(
       await browse(report, ["--dump-dom", "--virtual-time-budget=3000"]),
       readFileSync(report, "utf8"),
@@ -254,6 +255,10 @@ describe("reports in headless Chromium", {
     const html = readFileSync(path, "utf8");
     const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
     assert.ok(hrefs.length >= 3, hrefs.join(" "));
+    assert.ok(
+      hrefs.some((h) => h.endsWith("real-eval/explorer.html")),
+      "the evaluation's traces are linked",
+    );
     for (const h of hrefs) assert.ok(existsSync(join(dir, h)), h);
     checkDom(await browse(path, ["--dump-dom", "--virtual-time-budget=2000"]), html);
   });

@@ -341,21 +341,64 @@ export function sampleTags(x: XSample, p: XProblem): Record<string, string[]> {
   };
 }
 
-/** Joins samples with their verdicts and problems; a sample without both is an error naming it. */
+/** A sample joined with its problem and verdict. */
+export interface JoinedSample {
+  problem: GoldProblem;
+  line: SampleLine;
+  verdict: VerdictLine;
+}
+
+/** A samples.jsonl line as read (`interplay verify` inputs carry no sample number). */
+export type SampleInput = Omit<SampleLine, "sample"> & { sample?: number };
+/** A results.jsonl line as read. */
+export type VerdictInput = Omit<VerdictLine, "sample"> & { sample?: number };
+
+/** Lines without a `sample` number are numbered by their order among the lines of their id. */
+export function numbered<T extends { id: string; sample?: number }>(
+  lines: readonly T[],
+): (T & { sample: number })[] {
+  const seen = new Map<string, number>();
+  return lines.map((l) => {
+    const k = seen.get(l.id) ?? 0;
+    seen.set(l.id, k + 1);
+    return Number.isInteger(l.sample) ? (l as T & { sample: number }) : { ...l, sample: k };
+  });
+}
+
+/** A verdict line the explorer can show (`interplay verify` writes error records in place of others). */
+function isVerdict(v: Partial<VerdictInput>): boolean {
+  return (
+    typeof v.verified === "boolean" &&
+    typeof v.answerCorrect === "boolean" &&
+    !!v.errors &&
+    typeof v.errors === "object"
+  );
+}
+
+/**
+ * Joins samples with their verdicts and problems (lines without a sample number are numbered in
+ * order per id, as `interplay verify` writes them). A sample of an unknown problem is an error
+ * naming it; one without a usable verdict is left out and counted.
+ */
 export function joinSamples(
   problems: ReadonlyMap<string, GoldProblem>,
-  samples: readonly SampleLine[],
-  verdicts: readonly VerdictLine[],
-): { problem: GoldProblem; line: SampleLine; verdict: VerdictLine }[] {
-  const byKey = new Map(verdicts.map((v) => [`${v.id}#${v.sample}`, v]));
-  return samples.map((line) => {
+  samples: readonly SampleInput[],
+  verdicts: readonly VerdictInput[],
+): { joined: JoinedSample[]; unverified: number } {
+  const byKey = new Map(numbered(verdicts).map((v) => [`${v.id}#${v.sample}`, v]));
+  const joined: JoinedSample[] = [];
+  let unverified = 0;
+  for (const line of numbered(samples)) {
+    if (!line || typeof line.id !== "string" || typeof line.completion !== "string")
+      throw new Error(`a sample line must hold {id, completion}, got ${JSON.stringify(line).slice(0, 80)}`);
     const problem = problems.get(line.id);
     if (!problem)
       throw new Error(
         `sample ${line.sample} of "${line.id}": the problem is not in the evaluation's problems`,
       );
     const verdict = byKey.get(`${line.id}#${line.sample}`);
-    if (!verdict) throw new Error(`sample ${line.sample} of "${line.id}" has no verdict in results.jsonl`);
-    return { problem, line, verdict };
-  });
+    if (!verdict || !isVerdict(verdict)) unverified++;
+    else joined.push({ problem, line, verdict });
+  }
+  return { joined, unverified };
 }

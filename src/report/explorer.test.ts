@@ -304,4 +304,45 @@ describe("trace explorer: evaluation folders and pages", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /nowhere/);
   });
+
+  test("interplay explore of interplay verify's files: samples numbered per id, error records left out", () => {
+    const bin = fileURLToPath(new URL("../../../bin/interplay.js", import.meta.url));
+    const run = (...a: string[]) => spawnSync(process.execPath, [bin, ...a], { encoding: "utf8" });
+    const ps = problemGrid(1, 8, [3, 4]);
+    const problems = join(dir, "v-problems.jsonl");
+    writeFileSync(problems, ps.map((p) => `${JSON.stringify(p)}\n`).join(""));
+    const lines = ps.flatMap((p, i) => [
+      { id: p.id, completion: p.completion },
+      { id: p.id, completion: noisyCompletion(p, new Rng(i)) },
+    ]);
+    const samples = join(dir, "v-samples.jsonl");
+    writeFileSync(samples, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n{"id": 7}\n`);
+    const results = join(dir, "v-results.jsonl");
+    let r = run("verify", "--problems", problems, "--samples", samples, "--out", results);
+    assert.equal(r.status, 2, "verify: one line could not be verified");
+    const out = join(dir, "v-explorer.html");
+    r = run("explore", "--samples", samples, "--results", results, "--problems", problems, "--out", out);
+    assert.equal(r.status, 1, "a sample line without a completion is an error");
+    assert.match(r.stderr, /a sample line must hold \{id, completion\}/);
+    writeFileSync(samples, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    r = run("verify", "--problems", problems, "--samples", samples, "--out", results, "--force");
+    assert.equal(r.status, 0, r.stderr);
+    // An error record in place of the first verdict: that sample is left out, and the page says so.
+    const verdicts = readFileSync(results, "utf8").trim().split("\n");
+    writeFileSync(results, [JSON.stringify({ error: "unreadable" }), ...verdicts.slice(1)].join("\n"));
+    r = run("explore", "--samples", samples, "--results", results, "--problems", problems, "--out", out);
+    assert.equal(r.status, 0, r.stderr);
+    const html = readFileSync(out, "utf8");
+    assert.ok(html.includes("1 sample lines without a verdict"));
+    const data = pageData(html) as unknown as { items: { x: { s: number; o: string } }[] };
+    assert.equal(data.items.length, lines.length - 1);
+    assert.deepEqual(
+      data.items.map((it) => it.x.s),
+      lines.slice(1).map((_, i) => (i + 1) % 2),
+    );
+    assert.ok(data.items.filter((it) => it.x.s === 0).every((it) => it.x.o === "verified"));
+    r = run("explore", "--samples", samples, "--problems", problems, "--out", out);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /need each other/);
+  });
 });

@@ -11,15 +11,18 @@ import {
   explorerLimits,
   explorerProblem,
   explorerSample,
+  type JoinedSample,
   joinSamples,
   OUTCOME_LABELS,
   OUTCOMES,
   outcomeOf,
+  type SampleInput,
   type SampleLine,
   type StepMark,
   type SubsetInfo,
   sampleTags,
   stratifiedSubset,
+  type VerdictInput,
   type VerdictLine,
   type XProblem,
   type XSample,
@@ -43,8 +46,8 @@ export const MARK_LABELS: Readonly<Record<StepMark | "gold", string>> = {
 /** One evaluation's inputs to the explorer. */
 export interface ExplorerEval {
   problems: ReadonlyMap<string, GoldProblem>;
-  samples: readonly SampleLine[];
-  verdicts: readonly VerdictLine[];
+  samples: readonly SampleInput[];
+  verdicts: readonly VerdictInput[];
 }
 
 /** Page options. */
@@ -202,7 +205,7 @@ const PAGE_DEFS = { markLabels: MARK_LABELS, errorLabels: EVAL_ERROR_LABELS, out
 /** Renders the trace explorer of one evaluation. */
 export function renderExplorer(ev: ExplorerEval, opts: ExplorerOptions = {}): string {
   const limits = explorerLimits(opts);
-  const joined = joinSamples(ev.problems, ev.samples, ev.verdicts);
+  const { joined, unverified } = joinSamples(ev.problems, ev.samples, ev.verdicts);
   const sub = stratifiedSubset(
     joined.map((j) => `op ${j.problem.op} × ${outcomeOf(j.verdict)}`),
     limits.maxSamples,
@@ -233,7 +236,7 @@ export function renderExplorer(ev: ExplorerEval, opts: ExplorerOptions = {}): st
   const back = opts.reportHref ? ` <a href="${esc(opts.reportHref)}">Back to the report</a>.` : "";
   const intro = `<p class="sub">Each sampled trace step by step, marked by the verifier's verdict, beside the gold trace; the predicted and gold dependency graphs laid out by dagre. Filters and the current view live in the address (#…), so any view can be linked.${back}</p>
 ${definitionList(opts.details ?? [])}
-<p class="note" id="subset">${esc(subsetSentence(info, "samples", "op × outcome"))}</p>`;
+<p class="note" id="subset">${esc(subsetSentence(info, "samples", "op × outcome"))}${unverified > 0 ? esc(` ${unverified} sample lines without a verdict (unreadable lines, or error records of interplay verify) are left out.`) : ""}</p>`;
   const data = {
     mode: "eval",
     unit: "samples",
@@ -268,7 +271,7 @@ function byProblem(
   ev: ExplorerEval,
 ): Map<string, { problem: GoldProblem; line: SampleLine; verdict: VerdictLine }[]> {
   const out = new Map<string, { problem: GoldProblem; line: SampleLine; verdict: VerdictLine }[]>();
-  for (const j of joinSamples(ev.problems, ev.samples, ev.verdicts)) {
+  for (const j of joinSamples(ev.problems, ev.samples, ev.verdicts).joined) {
     const l = out.get(j.problem.id);
     if (l) l.push(j);
     else out.set(j.problem.id, [j]);

@@ -23,6 +23,8 @@ export interface IndexEntry {
   date: string;
   /** The folder's page (relative), or null when it has none yet. */
   link: string | null;
+  /** An evaluation's trace explorer (relative), when it has one. */
+  traces?: string;
 }
 
 /** Folders never descended into: a run's checkpoints, installed packages, version control. */
@@ -125,7 +127,13 @@ export function collectIndex(root: string): IndexEntry[] {
     }
     if (entry) {
       const pageFile = join(dir, "report.html");
-      out.push({ ...entry, path: rel(dir), link: existsSync(pageFile) ? rel(pageFile) : null });
+      const traces = join(dir, "explorer.html");
+      out.push({
+        ...entry,
+        path: rel(dir),
+        link: existsSync(pageFile) ? rel(pageFile) : null,
+        ...(existsSync(traces) ? { traces: rel(traces) } : {}),
+      });
     }
     if (depth >= MAX_DEPTH) return;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -145,7 +153,7 @@ export function renderIndex(entries: readonly IndexEntry[], title: string): stri
     esc(e.kind),
     e.link ? `<a href="${esc(e.link)}"><code>${esc(e.path)}</code></a>` : `<code>${esc(e.path)}</code>`,
     esc(e.model),
-    esc(e.figure),
+    e.traces ? `${esc(e.figure)} (<a href="${esc(e.traces)}">traces</a>)` : esc(e.figure),
     esc(e.date.slice(0, 16).replace("T", " ")),
   ]);
   const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(", ") || "nothing yet";
@@ -168,6 +176,7 @@ export function writeIndex(
   const shifted = entries.map((e) => ({
     ...e,
     link: e.link ? relative(here, join(root, e.link)).split(sep).join("/") : null,
+    ...(e.traces ? { traces: relative(here, join(root, e.traces)).split(sep).join("/") } : {}),
   }));
   writeFileAtomic(out, renderIndex(shifted, `Experiments under ${root}`));
   return { path: out, entries };

@@ -96,9 +96,12 @@ function rlArmRow(r: StageRecord): string[] {
 /** A stage folder as the report (in `out`) links it: relative, with forward slashes. */
 function folderCell(r: StageRecord, out: string | undefined): string {
   const rel = out ? relative(out, r.dir).split(sep).join("/") : r.dir;
-  const page = join(r.dir, "report.html");
-  const link = existsSync(page) ? ` (<a href="${esc(`${rel}/report.html`)}">report</a>)` : "";
-  return `<code>${esc(rel)}</code>${link}`;
+  const pages = [
+    ["report.html", "report"],
+    ["explorer.html", "traces"],
+  ].filter(([f]) => existsSync(join(r.dir, f)));
+  const links = pages.map(([f, label]) => `<a href="${esc(`${rel}/${f}`)}">${label}</a>`).join(", ");
+  return `<code>${esc(rel)}</code>${links ? ` (${links})` : ""}`;
 }
 
 /** Self-contained HTML report of a finished study; `out` is the folder it is written to. */

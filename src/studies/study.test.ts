@@ -259,7 +259,7 @@ describe("studies", () => {
     assert.ok(!html.includes(`<code>${cache}`), "stage folders are relative to the report");
     assert.match(
       html,
-      /<code>\.\.\/cache\/eval-[0-9a-f]{12}<\/code> \(<a href="\.\.\/cache\/eval-[0-9a-f]{12}\/report\.html">report<\/a>\)/,
+      /<code>\.\.\/cache\/eval-[0-9a-f]{12}<\/code> \(<a href="\.\.\/cache\/eval-[0-9a-f]{12}\/report\.html">report<\/a>, <a href="\.\.\/cache\/eval-[0-9a-f]{12}\/explorer\.html">traces<\/a>\)/,
     );
     const stamp = (id: string) => statSync(join(recs.find((r) => r.id === id)!.dir, "stage.json")).mtimeMs;
     const before = Object.fromEntries(recs.map((r) => [r.id, stamp(r.id)]));
