@@ -267,10 +267,8 @@ function verifiedClass(c: number, n: number): VerifiedClass {
 }
 
 /** Per problem id: its samples with verdicts, in sample order. */
-function byProblem(
-  ev: ExplorerEval,
-): Map<string, { problem: GoldProblem; line: SampleLine; verdict: VerdictLine }[]> {
-  const out = new Map<string, { problem: GoldProblem; line: SampleLine; verdict: VerdictLine }[]>();
+function byProblem(ev: ExplorerEval): Map<string, JoinedSample[]> {
+  const out = new Map<string, JoinedSample[]>();
   for (const j of joinSamples(ev.problems, ev.samples, ev.verdicts).joined) {
     const l = out.get(j.problem.id);
     if (l) l.push(j);
