@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -26,27 +26,11 @@ import { renderEvalReport } from "./eval-report.js";
 import { expectedSeries } from "./html.js";
 import { writeIndex } from "./index-page.js";
 import { writeEvalOutputs } from "./io.js";
+import { findChromium } from "./testing/chromium.js";
 import { embeddedSpecs, syntheticRecords } from "./testing/fixtures.js";
 import { decodePng, pixelVariety } from "./testing/png.js";
 
 const run = promisify(execFile);
-
-function findChromium(): string | null {
-  const names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
-  const candidates = [
-    ...(process.env.INTERPLAY_CHROMIUM ? [process.env.INTERPLAY_CHROMIUM] : []),
-    ...(process.env.PATH ?? "").split(delimiter).flatMap((d) => (d ? names.map((n) => join(d, n)) : [])),
-  ];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next candidate
-    }
-  }
-  return null;
-}
 
 const chromium = findChromium();
 const dir = mkdtempSync(join(tmpdir(), "interplay-browser-"));

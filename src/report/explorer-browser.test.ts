@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
@@ -21,24 +21,8 @@ import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { buildEvalSummary } from "../stats/evaluation.js";
 import { Rng } from "../util/rng.js";
+import { findChromium } from "./testing/chromium.js";
 import { decodePng, pixelVariety } from "./testing/png.js";
-
-function findChromium(): string | null {
-  const names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
-  const candidates = [
-    ...(process.env.INTERPLAY_CHROMIUM ? [process.env.INTERPLAY_CHROMIUM] : []),
-    ...(process.env.PATH ?? "").split(delimiter).flatMap((d) => (d ? names.map((n) => join(d, n)) : [])),
-  ];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next candidate
-    }
-  }
-  return null;
-}
 
 /** The browser globals the page functions below use (they run in the page, not in Node). */
 interface PageElement {
