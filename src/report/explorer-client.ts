@@ -263,7 +263,7 @@ export const EXPLORER_CLIENT = `
         var have = st.par.map(function (j) { return x.steps[j].n; });
         extra.push(el("span", { "class": "why", text: "uses [" + have.join("; ") + "], gold [" + want.join("; ") + "]" }));
       }
-      ol.appendChild(el("li", { "class": "step mark-" + primary(st.m), "data-mark": primary(st.m) }, marks.concat([" ", st.t]).concat(extra)));
+      ol.appendChild(el("li", { "class": "step mark-" + primary(st.m), "data-mark": primary(st.m), value: String(i + 1) }, marks.concat([" ", st.t]).concat(extra)));
     });
     missing(x.steps.length);
     if (x.post && x.post.trim()) ol.appendChild(el("li", { "class": "plain" }, [x.post]));

@@ -128,7 +128,7 @@ ol.steps li.mark-wrongValue { border-color: #e36209; background: #fff4ea; }
 ol.steps li.mark-wrongDependency { border-color: #8250df; background: #f5f0ff; }
 ol.steps li.mark-slip { border-color: #bf8700; background: #fff8c5; }
 ol.steps li.mark-extra, ol.steps li.mark-duplicate, ol.steps li.mark-unreadable { border-color: #8c959f; background: #f3f4f6; }
-ol.steps li.mark-missing { border: 1px dashed #cf222e; border-left-width: 4px; background: #fff; color: #6e7781; }
+ol.steps li.mark-missing { border: 1px dashed #cf222e; border-left-width: 4px; background: #fff; color: #6e7781; list-style: none; }
 ol.steps.gold li.step { border-color: #d0d7de; background: #f6f8fa; }
 .badge { display: inline-block; font-family: system-ui, sans-serif; font-size: 11px; padding: 0 6px; border-radius: 8px; margin-right: 3px; background: #d0d7de; color: #1f2328; white-space: nowrap; }
 .badge.mark-correct, .badge.outcome-verified { background: #2da44e; color: #fff; }
