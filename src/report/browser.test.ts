@@ -202,6 +202,15 @@ describe("reports in headless Chromium", {
         for (const sr of c.series) assert.ok(sr.data.length > 0, `${c.id} / ${sr.label} has data`);
       checkDom(await browse(file, ["--dump-dom", "--virtual-time-budget=3000"]), html);
     }
+    // The RL run's greedy validation traces, in the trace explorer with a step filter.
+    assert.match(readFileSync(join(rl, "report.html"), "utf8"), /href="val\/explorer\.html"/);
+    const traces = await browse(join(rl, "val", "explorer.html"), [
+      "--dump-dom",
+      "--virtual-time-budget=3000",
+    ]);
+    assert.match(traces, /<body[^>]*data-explorer-ready="1"/);
+    assert.doesNotMatch(traces, /<body[^>]*data-explorer-error/);
+    assert.match(traces, /<select data-filter="step"/);
   });
 
   test("a real evaluation (sampled, verified, summarised) renders with its charts", async () => {

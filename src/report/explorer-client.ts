@@ -327,7 +327,7 @@ export const EXPLORER_CLIENT = `
       if (data.mode === "compare") cells = [pr.id, pr.op, pr.context, pr.mode, it.cb + "/" + it.nb, it.ca + "/" + it.na, it.change];
       else {
         var x = it.x;
-        cells = [pr.id, x.s, pr.op, pr.context, pr.mode, OUTCOME_LABELS[x.o] + (x.trunc ? ", truncated" : ""), (100 * x.acc).toFixed(0) + "%",
+        cells = [pr.id, x.step !== undefined ? "step " + x.step : x.s, pr.op, pr.context, pr.mode, OUTCOME_LABELS[x.o] + (x.trunc ? ", truncated" : ""), (100 * x.acc).toFixed(0) + "%",
           (x.ans === null ? "none" : x.ans) + " (" + pr.answer + ")",
           Object.keys(x.err).map(function (k) { return (ERROR_LABELS[k] || k) + " " + x.err[k]; }).join(", ") || "none"];
       }
@@ -374,7 +374,7 @@ export const EXPLORER_CLIENT = `
     } else {
       var x = it.x;
       out.push(problemBlock(problem, ""));
-      var m = sampleColumn(x, problem, "Model trace, sample " + x.s, "graph-pred");
+      var m = sampleColumn(x, problem, x.step !== undefined ? "Model trace at step " + x.step : "Model trace, sample " + x.s, "graph-pred");
       out.push(el("div", { "class": "two" }, [m.col, el("div", { "class": "col" }, [el("h3", { text: "Gold trace" }), goldList(problem)])]));
       var gfig = graphFigure("graph-gold", "Gold graph (marked by this trace)");
       out.push(el("div", { "class": "two" }, [m.fig, gfig]));

@@ -14,6 +14,8 @@ import type { GoldProblem } from "../world/load.js";
 export interface SampleLine {
   id: string;
   sample: number;
+  /** The training step it was sampled at (validation traces of a run). */
+  step?: number;
   completion: string;
   finish?: string;
   tokens?: number;
@@ -23,6 +25,7 @@ export interface SampleLine {
 export interface VerdictLine {
   id: string;
   sample: number;
+  step?: number;
   answerCorrect: boolean;
   verified: boolean;
   processAcc: number;
@@ -111,6 +114,8 @@ export interface XSample {
   p: number;
   /** Sample number within its problem. */
   s: number;
+  /** The training step it was sampled at, when it is a run's validation trace. */
+  step?: number;
   o: Outcome;
   trunc: boolean;
   acc: number;
@@ -325,6 +330,7 @@ export function explorerSample(
     post: shownSteps ? "" : text.slice(lastEnd),
     miss,
     cut: shownSteps ? full.length - lastEnd : full.length - text.length,
+    ...(line.step !== undefined ? { step: line.step } : {}),
     ...(line.finish !== undefined ? { finish: line.finish } : {}),
     ...(line.tokens !== undefined ? { tokens: line.tokens } : {}),
   };
@@ -338,6 +344,7 @@ export function sampleTags(x: XSample, p: XProblem): Record<string, string[]> {
     mode: [p.mode],
     verdict: [x.o, ...(x.trunc ? ["truncated"] : [])],
     error: Object.keys(x.err).length === 0 ? ["none"] : Object.keys(x.err),
+    ...(x.step !== undefined ? { step: [String(x.step)] } : {}),
   };
 }
 
@@ -385,7 +392,8 @@ export function joinSamples(
   samples: readonly SampleInput[],
   verdicts: readonly VerdictInput[],
 ): { joined: JoinedSample[]; unverified: number } {
-  const byKey = new Map(numbered(verdicts).map((v) => [`${v.id}#${v.sample}`, v]));
+  const key = (l: { id: string; sample: number; step?: number }) => `${l.id}#${l.sample}#${l.step ?? ""}`;
+  const byKey = new Map(numbered(verdicts).map((v) => [key(v), v]));
   const joined: JoinedSample[] = [];
   let unverified = 0;
   for (const line of numbered(samples)) {
@@ -396,7 +404,7 @@ export function joinSamples(
       throw new Error(
         `sample ${line.sample} of "${line.id}": the problem is not in the evaluation's problems`,
       );
-    const verdict = byKey.get(`${line.id}#${line.sample}`);
+    const verdict = byKey.get(key(line));
     if (!verdict || !isVerdict(verdict)) unverified++;
     else joined.push({ problem, line, verdict });
   }

@@ -231,6 +231,7 @@ export function renderExplorer(ev: ExplorerEval, opts: ExplorerOptions = {}): st
     { key: "mode", label: "mode", order: ["forward", "reverse"] },
     { key: "verdict", label: "verdict", order: [...OUTCOMES, "truncated"], labels: VERDICT_LABELS },
     { key: "error", label: "error", order: [...EVAL_ERROR_KEYS, "none"], labels: ERROR_FILTER_LABELS },
+    ...(items.some((it) => it.x.step !== undefined) ? [{ key: "step", label: "step" }] : []),
   ]);
   const title = opts.title ?? "Trace explorer";
   const back = opts.reportHref ? ` <a href="${esc(opts.reportHref)}">Back to the report</a>.` : "";

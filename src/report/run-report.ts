@@ -6,7 +6,7 @@
  * response length, entropy, and the time split of a step (rollout, scoring, update).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
 import { readJsonlSync } from "../util/jsonl.js";
 import {
@@ -213,7 +213,7 @@ function runKind(config: Record<string, unknown>, lines: readonly Line[]): RunKi
 export function renderRunReport(
   config: Record<string, unknown>,
   lines: readonly Line[],
-  opts: { title?: string; status?: string } = {},
+  opts: { title?: string; status?: string; traces?: string } = {},
 ): string {
   const kind = runKind(config, lines);
   const charts = kind === "rl" ? rlCharts(lines) : trainCharts(lines);
@@ -260,6 +260,7 @@ export function renderRunReport(
   const body = `
 <h1>${esc(title)}</h1>
 <p class="sub">${esc(opts.status ?? `${lines.length} steps recorded in metrics.jsonl`)}${esc(thinned)}. Rewritten at every checkpoint and at the end; <code>interplay report --run DIR</code> re-renders it.</p>
+${opts.traces ? `<p><a href="${esc(opts.traces)}"><b>Validation traces</b></a>: the greedy validation traces of every validation step in the trace explorer (filter by step to see a problem's trace change over the run).</p>` : ""}
 <h2>Latest</h2>
 ${lines.length ? table(header, rows) : '<p class="note">No step recorded yet.</p>'}
 <h2>Curves</h2>
@@ -292,6 +293,8 @@ export function writeRunReport(
         .filter((l) => l !== null && typeof l === "object" && typeof l.step === "number")
     : [];
   const out = opts.out ?? join(dir, "report.html");
-  writeFileAtomic(out, renderRunReport(config, lines, opts));
+  const traces = join(dir, "val", "explorer.html");
+  const href = existsSync(traces) ? relative(dirname(out), traces).split(sep).join("/") : undefined;
+  writeFileAtomic(out, renderRunReport(config, lines, { ...opts, ...(href ? { traces: href } : {}) }));
   return out;
 }

@@ -64,17 +64,51 @@ describe("GRPO trainer", () => {
       assert.ok(Number.isFinite(m.kl) && m.kl >= 0 && Number.isFinite(m.entropy));
     }
     assert.ok(a[1].val && a[2].val, "validation every 2 steps and at the end");
+    // Every validation's greedy traces, with their step, in val/ (an evaluation-like folder).
+    const traces = (run: string) =>
+      readJsonlValues<{ id: string; step: number }>(join(run, "val", "samples.jsonl"));
+    const verdicts = (run: string) =>
+      readJsonlValues<{ id: string; step: number; verified: boolean }>(join(run, "val", "results.jsonl"));
+    const validated = (run: string) =>
+      metrics(run)
+        .filter((m) => m.val)
+        .map((m) => m.step);
+    const nVal = traces(full).filter((t) => t.step === 2).length;
+    assert.ok(nVal >= 1);
+    assert.deepEqual([...new Set(traces(full).map((t) => t.step))], validated(full));
+    assert.equal(traces(full).length, nVal * validated(full).length);
+    assert.deepEqual(
+      verdicts(full).map((v) => [v.id, v.step]),
+      traces(full).map((t) => [t.id, t.step]),
+    );
+    const rate = verdicts(full).filter((v) => v.step === 3 && v.verified).length / nVal;
+    assert.equal(rate, a[2].val!.verified, "the traces are the validation's");
+    assert.ok(
+      existsSync(join(full, "val", "explorer.html")) && existsSync(join(full, "val", "problems.jsonl")),
+    );
+    assert.match(readFileSync(join(full, "report.html"), "utf8"), /href="val\/explorer\.html"/);
     // Stop after the first step (a deadline already passed), then resume.
     const cut = join(dir, "cut");
     const s1 = await trainRl(opts(cut, { minutes: 0 }));
     assert.equal(s1.steps, 1);
     assert.equal(s1.stoppedEarly, true);
+    // A validation written after the last checkpoint, before a kill: the resume drops it (and redoes it).
+    const valSamples = join(cut, "val", "samples.jsonl");
+    writeFileSync(
+      valSamples,
+      `${readFileSync(valSamples, "utf8")}${JSON.stringify({ id: "lost", sample: 0, step: 2, completion: "" })}\n`,
+    );
     await trainRl(opts(cut, { resume: true }));
+    assert.ok(!readFileSync(valSamples, "utf8").includes('"lost"'));
     const b = metrics(cut);
     assert.deepEqual(
       b.map((m) => m.step),
       [1, 2, 3],
     );
+    // The resumed run's traces: each validated step once (step 1 validated at the time-out).
+    const cutTraces = traces(cut).map((t) => `${t.id}@${t.step}`);
+    assert.equal(new Set(cutTraces).size, cutTraces.length, "no trace repeated by the resume");
+    assert.deepEqual([...new Set(traces(cut).map((t) => t.step))], validated(cut));
     for (let i = 0; i < 3; i++) {
       assert.equal(b[i].reward, a[i].reward, `step ${i + 1} reward`);
       assert.ok(Math.abs(b[i].loss - a[i].loss) < 1e-9, `step ${i + 1} loss`);

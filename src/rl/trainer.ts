@@ -4,14 +4,28 @@
  * (config.json, metrics.jsonl, checkpoints/, tokenizer) that every other command (eval, edge,
  * export) reads; `resume` continues from the latest checkpoint.
  */
+
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { loadKernels } from "../engine/backend.js";
 import { bf16IsFast, type Kernels } from "../engine/kernels.js";
 import { flopsExecuted } from "../engine/native.js";
+import { writeExplorer } from "../eval/explore.js";
+import { writeEvalProblems } from "../eval/problems-file.js";
 import { Model } from "../model/model.js";
 import type { WorldTokenizer } from "../model/tokenizer.js";
+import { EVAL_FILES } from "../report/io.js";
 import { sampleBatched } from "../sample/sampler.js";
 import { loadVerified } from "../train/load.js";
-import { checkpointer, openRun, resumePoint, runLoop, runTokenizer, stderrLog } from "../train/loop.js";
+import {
+  checkpointer,
+  openRun,
+  resumePoint,
+  runLoop,
+  runTokenizer,
+  stderrLog,
+  trimMetrics,
+} from "../train/loop.js";
 import { verifySample } from "../verify/index.js";
 import type { Problem } from "../world/types.js";
 import {
@@ -35,8 +49,21 @@ import {
   stepWork,
 } from "./step.js";
 
-/** Greedy verified rate and mean reward on the validation problems. */
-function validate(c: RlConfig, m: Model, tok: WorldTokenizer, val: Problem[], stop: number[]) {
+/** Where a run keeps its validation traces: an evaluation-like folder with the step on every line. */
+const VAL_DIR = "val";
+
+/**
+ * Greedy verified rate and mean reward on the validation problems; each trace and its verdict is
+ * appended to val/samples.jsonl and val/results.jsonl with the step, and val/explorer.html rewritten.
+ */
+function validate(
+  c: RlConfig,
+  m: Model,
+  tok: WorldTokenizer,
+  val: Problem[],
+  stop: number[],
+  at: { dir: string; step: number },
+) {
   const { completions } = sampleBatched(
     m,
     val.map((p) => ({ prompt: tok.encode(p.prompt), n: 1 })),
@@ -44,12 +71,36 @@ function validate(c: RlConfig, m: Model, tok: WorldTokenizer, val: Problem[], st
   );
   let ok = 0;
   let reward = 0;
+  let samples = "";
+  let results = "";
   for (const x of completions) {
-    const r = verifySample(tok.decode(x.tokens), val[x.request], rlVerifyOptions(c));
+    const p = val[x.request];
+    const completion = tok.decode(x.tokens);
+    const { breakdown: _, ...r } = verifySample(completion, p, rlVerifyOptions(c));
     if (r.verified) ok++;
     reward += r.rewards[c.reward];
+    const tag = { id: p.id, sample: 0, step: at.step };
+    samples += `${JSON.stringify({ ...tag, completion, finish: x.finish, tokens: x.tokens.length })}\n`;
+    results += `${JSON.stringify({ ...tag, op: p.op, context: p.context, ...r })}\n`;
+  }
+  // Sample lines first: a kill between the two leaves a sample without a verdict, which the explorer skips.
+  appendFileSync(join(at.dir, EVAL_FILES.samples), samples);
+  appendFileSync(join(at.dir, EVAL_FILES.results), results);
+  try {
+    writeExplorer(at.dir, { title: "Greedy validation traces of the RL run", reportHref: "../report.html" });
+  } catch (e) {
+    console.error(`warning: ${at.dir}/explorer.html not written: ${(e as Error).message}`);
   }
   return { verified: ok / val.length, reward: reward / val.length };
+}
+
+/** The run's validation folder: its problems written, its traces trimmed to the resumed step. */
+function openValidation(out: string, val: Problem[], step: number): string {
+  const dir = join(out, VAL_DIR);
+  mkdirSync(dir, { recursive: true });
+  writeEvalProblems(dir, val);
+  for (const f of [EVAL_FILES.samples, EVAL_FILES.results]) trimMetrics(join(dir, f), step);
+  return dir;
 }
 
 /** Result of an RL run. */
@@ -94,6 +145,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
   );
   const x: RlContext = { c, k, tok, policy, ref, moments, stop, file };
   const val = validationProblems(c, file);
+  const valDir = openValidation(o.out, val, state.step);
   const save = checkpointer(o.out, policy, moments);
   const r = await runLoop<RlMetrics>({
     out: o.out,
@@ -145,7 +197,7 @@ export async function trainRl(o: RlOptions, kernels?: Kernels): Promise<RlResult
       };
     },
     validate: (line) => {
-      line.val = validate(c, policy, tok, val, stop);
+      line.val = validate(c, policy, tok, val, stop, { dir: valDir, step: line.step });
     },
     save: () => save({ ...state, cursor: { index: state.step * c.promptsPerStep, offset: 0 }, supervised }),
     onStep: o.onStep,

@@ -308,7 +308,10 @@ export function lastMetrics<M>(path: string): M | null {
   return lines.length ? (lines[lines.length - 1].value as M) : null;
 }
 
-/** Truncates metrics.jsonl to the steps a checkpoint has, so a resumed run neither loses nor repeats lines. */
+/**
+ * Truncates metrics.jsonl (or any JSONL of lines with a `step`) to the steps a checkpoint has, so a
+ * resumed run neither loses nor repeats lines.
+ */
 export function trimMetrics(path: string, upTo: number): void {
   if (!existsSync(path)) return;
   const keep = metricsLines(path)
