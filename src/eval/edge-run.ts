@@ -22,6 +22,7 @@ import { hashSeed } from "../util/rng.js";
 import { type VerifyOptions, type VerifyPolicy, verifyPolicy } from "../verify/compare.js";
 import { problemHash } from "../world/corpus.js";
 import type { Mode, Problem } from "../world/types.js";
+import { writeExplorerIfPossible } from "./explore.js";
 import { gridProblems, type ResultLine, runEvaluation } from "./runner.js";
 
 /** Options of {@link measureEdge}. */
@@ -95,6 +96,10 @@ export function measureEdge(o: MeasureEdgeOptions): EdgeReport {
     verify,
     settings: { ...settings, problems: `grid ops ${o.ops.join(",")} × ${o.perOp} seed ${o.seed}` },
     onProgress: (d, t) => o.onProgress?.("measure", d, t),
+  });
+  writeExplorerIfPossible(join(o.out, "measure"), {
+    title: "Edge of competence: the measured traces",
+    reportHref: undefined, // the folder has no report.html
   });
   const perOp = edgeByOp(outcomesOf(measured.results), o);
   const band = edgeBand(perOp, o);

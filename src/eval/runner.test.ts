@@ -9,6 +9,7 @@ import { Model } from "../model/model.js";
 import { WorldTokenizer } from "../model/tokenizer.js";
 import { readJsonlValues } from "../util/jsonl.js";
 import { Rng } from "../util/rng.js";
+import { measureEdge } from "./edge-run.js";
 import { gridProblems, runEvaluation } from "./runner.js";
 
 const tok = new WorldTokenizer();
@@ -168,5 +169,30 @@ describe("runEvaluation", () => {
       () => runEvaluation({ model, tokenizer: tok, problems: odd, out: o2, settings }),
       /cannot encode its prompt.*flibbertigibbet/,
     );
+  });
+});
+
+describe("measureEdge", () => {
+  it("keeps its measured samples as an evaluation folder with problems and a trace explorer", () => {
+    const out = join(dir, "edge");
+    const e = measureEdge({
+      model,
+      tokenizer: tok,
+      modelName: "micro",
+      ops: [2, 3],
+      perOp: 2,
+      samples: 2,
+      temperature: 1,
+      maxNew: 8,
+      seed: 3,
+      modes: ["forward"],
+      out,
+    });
+    assert.equal(e.perOp.length, 2);
+    const m = join(out, "measure");
+    assert.equal(readJsonlValues(join(m, "problems.jsonl")).length, 4);
+    const html = readFileSync(join(m, "explorer.html"), "utf8");
+    assert.ok(html.includes("All 8 samples of the evaluation are on this page"));
+    assert.ok(!html.includes("Back to the report"), "the measure folder has no report to go back to");
   });
 });

@@ -104,6 +104,11 @@ function folderCell(r: StageRecord, out: string | undefined): string {
   return `<code>${esc(rel)}</code>${links ? ` (${links})` : ""}`;
 }
 
+/** The changed-verdicts page of the study's i-th comparison, in the study folder. */
+export function compareTracesFile(i: number): string {
+  return `compare-${i + 1}-traces.html`;
+}
+
 /** Self-contained HTML report of a finished study; `out` is the folder it is written to. */
 export function studyReport(s: Study, stages: readonly StageRecord[], out?: string): string {
   const byId = new Map(stages.map((r) => [r.id, r]));
@@ -221,7 +226,11 @@ export function studyReport(s: Study, stages: readonly StageRecord[], out?: stri
     parts.push(
       `<h2>${esc(c.label)}: ${esc(c.before)} → ${esc(c.after)}</h2>`,
       `<div class="charts">${mine.map(chartFigure).join("\n")}</div>`,
-      `<p>pass@k in percent with 95% bootstrap CIs over problems (${esc(cmp.pairing)} resampling); differences in points.</p>`,
+      `<p>pass@k in percent with 95% bootstrap CIs over problems (${esc(cmp.pairing)} resampling); differences in points.${
+        out && existsSync(join(out, compareTracesFile(i)))
+          ? ` <a href="${esc(compareTracesFile(i))}">Changed verdicts</a>: the problems whose verified samples went from none, some or all to another, traces side by side.`
+          : ""
+      }</p>`,
       table(
         ["group", "pass@1 before", "pass@1 after", "Δ pass@1", "pass@k before", "pass@k after", "Δ pass@k"],
         comparisonRows([...cmp.perBand, ...cmp.perOp]),

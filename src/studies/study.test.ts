@@ -245,6 +245,9 @@ describe("studies", () => {
     assert.ok(existsSync(join(out, "report.html")));
     const html = readFileSync(join(out, "report.html"), "utf8");
     assert.match(html, /eval-base → eval-rl/);
+    // The comparison's changed-verdicts page is written beside the report and linked from it.
+    assert.ok(existsSync(join(out, "compare-1-traces.html")));
+    assert.match(html, /<a href="compare-1-traces\.html">Changed verdicts<\/a>/);
     // Charts per comparison, results in words, folders relative to the report (no raw JSON, no absolute paths).
     assert.match(html, /id="chart-compare-pass1-0"/);
     assert.match(html, /id="chart-compare-diff-0"/);

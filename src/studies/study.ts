@@ -14,7 +14,7 @@ import { basename, join, relative, resolve, sep } from "node:path";
 import { type BackendChoice, loadKernels } from "../engine/backend.js";
 import { bf16IsFast, type Kernels } from "../engine/kernels.js";
 import { measureEdge } from "../eval/edge-run.js";
-import { writeEvalPages } from "../eval/explore.js";
+import { explorerUnavailable, writeCompareExplorer, writeEvalPages } from "../eval/explore.js";
 import { gridProblems, runEvaluation } from "../eval/runner.js";
 import { PRESETS, type PresetName, presetConfig } from "../model/config.js";
 import { forwardFlops, trainFlops } from "../model/flops.js";
@@ -50,7 +50,7 @@ import { describeName } from "../util/lookup.js";
 import { nextTurn } from "../util/turn.js";
 import { DEFAULT_VERIFY_OPTIONS, VERIFIER_VERSION } from "../verify/compare.js";
 import { WORLD_VERSION } from "../world/graph.js";
-import { studyReport } from "./report.js";
+import { compareTracesFile, studyReport } from "./report.js";
 import type {
   EdgeStage,
   EdgeStageResult,
@@ -373,6 +373,19 @@ export async function runStudy(s: Study, o: RunStudyOptions, kernels?: Kernels):
   }
   const list = s.stages.map((st) => records.get(st.id) as StageRecord);
   writeFileAtomic(join(out, "stages.json"), `${JSON.stringify(list, null, 2)}\n`);
+  // Each comparison's changed verdicts, traces side by side (the report links the pages written).
+  s.compare.forEach((c, i) => {
+    const [before, after] = [c.before, c.after].map((id) => records.get(id)?.dir);
+    const file = join(out, compareTracesFile(i));
+    if (before && after && explorerUnavailable(before) === null && explorerUnavailable(after) === null)
+      writeCompareExplorer(before, after, file, {
+        beforeLabel: c.before,
+        afterLabel: c.after,
+        title: `${c.label}: changed verdicts, ${c.before} → ${c.after}`,
+        reportHref: "report.html",
+      });
+    else rmSync(file, { force: true });
+  });
   writeFileAtomic(join(out, "report.html"), studyReport(s, list, out));
   return list;
 }
