@@ -11,16 +11,10 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { native } from "../engine/native.js";
-import { writeEvalPages } from "../eval/explore.js";
-import { gridProblems, runEvaluation } from "../eval/runner.js";
-import { presetConfig } from "../model/config.js";
-import { Model } from "../model/model.js";
-import { WorldTokenizer } from "../model/tokenizer.js";
+import { microEvaluation } from "../eval/testing/micro-eval.js";
 import { buildEvalSummary } from "../stats/evaluation.js";
 import { studyReport } from "../studies/report.js";
 import type { StageRecord, Study } from "../studies/types.js";
-import { Rng } from "../util/rng.js";
 import { renderCompareReport } from "./compare-report.js";
 import { renderEvalReport } from "./eval-report.js";
 import { expectedSeries } from "./html.js";
@@ -214,28 +208,7 @@ describe("reports in headless Chromium", {
   });
 
   test("a real evaluation (sampled, verified, summarised) renders with its charts", async () => {
-    const tok = new WorldTokenizer();
-    const model = new Model(native, presetConfig("micro", tok.vocabSize));
-    const rng = new Rng(4);
-    model.init(() => rng.next(), 0.5);
-    const out = join(dir, "real-eval");
-    const problems = gridProblems({ ops: [2, 3, 4], perOp: 2, seed: 3, modes: ["forward"] });
-    const settings = {
-      model: "micro",
-      problems: "grid",
-      samples: 4,
-      temperature: 1,
-      topP: 1,
-      topK: 0,
-      maxNew: 16,
-      seed: 3,
-    };
-    const { results } = runEvaluation({ model, tokenizer: tok, problems, out, settings });
-    const summary = buildEvalSummary(
-      results.map((r) => ({ ...r, problemId: r.id, errors: r.errors as never })),
-      { resamples: 100 },
-    );
-    const { report } = writeEvalPages(out, summary, { title: "micro" });
+    const { report } = microEvaluation(join(dir, "real-eval"), [2, 3, 4], 2, 4);
     checkDom(
       await browse(report, ["--dump-dom", "--virtual-time-budget=3000"]),
       readFileSync(report, "utf8"),

@@ -12,15 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
-import { native } from "../engine/native.js";
-import { writeEvalPages } from "../eval/explore.js";
-import { gridProblems, runEvaluation } from "../eval/runner.js";
+import { microEvaluation } from "../eval/testing/micro-eval.js";
 import { writeNoisyEvaluation } from "../eval/testing/noisy-eval.js";
-import { presetConfig } from "../model/config.js";
-import { Model } from "../model/model.js";
-import { WorldTokenizer } from "../model/tokenizer.js";
-import { buildEvalSummary } from "../stats/evaluation.js";
-import { Rng } from "../util/rng.js";
 import { findChromium } from "./testing/chromium.js";
 import { decodePng, pixelVariety } from "./testing/png.js";
 
@@ -164,28 +157,7 @@ describe("trace explorer in headless Chromium", {
   });
 
   test("a real sampled evaluation of an untrained model renders (parse failures, no predicted nodes)", async () => {
-    const tok = new WorldTokenizer();
-    const model = new Model(native, presetConfig("micro", tok.vocabSize));
-    const rng = new Rng(4);
-    model.init(() => rng.next(), 0.5);
-    const out = join(dir, "real-eval");
-    const problems = gridProblems({ ops: [2, 3], perOp: 2, seed: 3, modes: ["forward"] });
-    const settings = {
-      model: "micro",
-      problems: "grid",
-      samples: 3,
-      temperature: 1,
-      topP: 1,
-      topK: 0,
-      maxNew: 16,
-      seed: 3,
-    };
-    const { results } = runEvaluation({ model, tokenizer: tok, problems, out, settings });
-    const summary = buildEvalSummary(
-      results.map((r) => ({ ...r, problemId: r.id })),
-      { resamples: 50 },
-    );
-    const paths = writeEvalPages(out, summary, { title: "micro" });
+    const paths = microEvaluation(join(dir, "real-eval"), [2, 3], 2, 3);
     assert.ok(paths.explorer && existsSync(paths.explorer));
     assert.match(readFileSync(paths.report, "utf8"), /href="explorer\.html"/);
     const page = await browser.newPage();

@@ -27,7 +27,7 @@ import {
   type XProblem,
   type XSample,
 } from "./explorer-data.js";
-import { definitionList, esc, STYLE, scriptJson } from "./html.js";
+import { definitionList, esc, pageHead, scriptJson } from "./html.js";
 import { dagreJs } from "./vendor.js";
 
 /** Marks in words (the page's legend and badges). */
@@ -162,22 +162,20 @@ figure.graph .node.mark-missing rect { fill: #fff; stroke: #cf222e; stroke-dasha
 `;
 
 /** The page around the explorer's data. */
-function explorerPage(title: string, intro: string, data: unknown): string {
+function explorerPage(
+  title: string,
+  intro: string,
+  data: { mode: "eval" | "compare"; unit: string; labels?: { before: string; after: string } },
+  content: { subset: SubsetInfo; problems: XProblem[]; filters: FilterSpec[]; items: unknown[] },
+): string {
   const { source, version } = dagreJs();
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="interplay trace explorer; dagre ${esc(version)} inlined">
-<title>${esc(title)}</title>
-<style>${STYLE}${EXPLORER_STYLE}</style>
-</head>
+  const all = { ...data, ...PAGE_DEFS, ...content };
+  return `${pageHead(title, `interplay trace explorer; dagre ${version} inlined`, EXPLORER_STYLE)}
 <body>
 <h1>${esc(title)}</h1>
 ${intro}
 <div id="explorer"><p class="note">Loading…</p></div>
-<script type="application/json" id="explorer-data">${scriptJson(data)}</script>
+<script type="application/json" id="explorer-data">${scriptJson(all)}</script>
 <script>
 ${source}
 </script>
@@ -238,16 +236,12 @@ export function renderExplorer(ev: ExplorerEval, opts: ExplorerOptions = {}): st
   const intro = `<p class="sub">Each sampled trace step by step, marked by the verifier's verdict, beside the gold trace; the predicted and gold dependency graphs laid out by dagre. Filters and the current view live in the address (#…), so any view can be linked.${back}</p>
 ${definitionList(opts.details ?? [])}
 <p class="note" id="subset">${esc(subsetSentence(info, "samples", "op × outcome"))}${unverified > 0 ? esc(` ${unverified} sample lines without a verdict (unreadable lines, or error records of interplay verify) are left out.`) : ""}</p>`;
-  const data = {
-    mode: "eval",
-    unit: "samples",
-    ...PAGE_DEFS,
-    subset: info,
-    problems: table.list,
-    filters,
-    items,
-  };
-  return explorerPage(title, intro, data);
+  return explorerPage(
+    title,
+    intro,
+    { mode: "eval", unit: "samples" },
+    { subset: info, problems: table.list, filters, items },
+  );
 }
 
 /** Options of the comparison explorer. */
@@ -370,15 +364,10 @@ export function renderCompareExplorer(
   const intro = `<p class="sub">The problems of both evaluations whose verified samples went from none, some or all to another of the three: ${changed.length} of ${shared} shared problems. Each side shows its samples (pick one), the first trace of each side marked by the verifier, and its predicted graph; the gold graph below.${back}</p>
 ${definitionList(opts.details ?? [])}
 <p class="note" id="subset">${esc(subsetSentence(info, "changed problems", "op × change"))}${items.some((it) => it.before.length < it.nb || it.after.length < it.na) ? esc(` Each side carries at most ${maxPerSide} samples of a problem.`) : ""}</p>`;
-  const data = {
-    mode: "compare",
-    unit: "problems",
-    labels,
-    ...PAGE_DEFS,
-    subset: info,
-    problems: table.list,
-    filters,
-    items,
-  };
-  return explorerPage(title, intro, data);
+  return explorerPage(
+    title,
+    intro,
+    { mode: "compare", unit: "problems", labels },
+    { subset: info, problems: table.list, filters, items },
+  );
 }

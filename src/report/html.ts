@@ -356,18 +356,23 @@ const CLIENT = `
 })();
 `;
 
-/** A complete page: the body HTML, then the chart descriptions, Chart.js and the drawing script. */
-export function page(title: string, bodyHtml: string, charts: readonly ChartSpec[]): string {
-  const { source: lib, version } = chartJs();
+/** The doctype and head of a report page: its title, generator line and style sheet (after STYLE). */
+export function pageHead(title: string, generator: string, style = ""): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="interplay report; Chart.js ${esc(version)} inlined">
+<meta name="generator" content="${esc(generator)}">
 <title>${esc(title)}</title>
-<style>${STYLE}</style>
-</head>
+<style>${STYLE}${style}</style>
+</head>`;
+}
+
+/** A complete page: the body HTML, then the chart descriptions, Chart.js and the drawing script. */
+export function page(title: string, bodyHtml: string, charts: readonly ChartSpec[]): string {
+  const { source: lib, version } = chartJs();
+  return `${pageHead(title, `interplay report; Chart.js ${version} inlined`)}
 <body>
 ${bodyHtml}
 <script type="application/json" id="chart-specs">${scriptJson(charts)}</script>
